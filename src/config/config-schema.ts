@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const SERVICE_ROLES = ['all', 'api', 'worker'] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
+const QUEUE_CHOICES = ['ocr', 'transcription'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Every environment variable the service reads. Documented one by one in docs/configuration.md;
+ * a test keeps the two in step.
+ */
+export const envSchema = z.object({
+  SERVICE_ROLE: z.enum(SERVICE_ROLES).default('all'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65_535).default(8080),
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-" only')
+    .default('dt'),
+  STORAGE_DRIVER: z.enum(['local']).default('local'),
+  UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
+  OCR_LANGUAGES: z
+    .string()
+    .regex(/^[A-Za-z_]+(\+[A-Za-z_]+)*$/, 'tesseract languages joined by "+", e.g. hin+eng')
+    .default('hin+eng'),
+  OCR_DPI: int(72, 600).default(300),
+  OCR_PAGE_TIMEOUT_SEC: int(5, 3600).default(180),
+  TRANSCRIPTION_MAX_DURATION_SEC: int(1, 24 * 3600).default(4 * 3600),
+  WORKER_QUEUES: z
+    .string()
+    .default('ocr,transcription')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(QUEUE_CHOICES)).min(1)),
+  WORKER_OCR_CONCURRENCY: int(1, 64).default(1),
+  WORKER_TRANSCRIPTION_CONCURRENCY: int(1, 64).default(1),
+  JOB_MAX_ATTEMPTS: int(1, 20).default(3),
+  JOB_RETRY_BASE_DELAY_MS: int(0, 3_600_000).default(5_000),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(30_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  role: ServiceRole;
+  http: { host: string; port: number };
+  dataDir: string;
+  logLevel: Env['LOG_LEVEL'];
+  redis: { url: string; keyPrefix: string };
+  storage: { driver: 'local'; rootDir: string };
+  uploads: { maxBytes: number };
+  ocr: { languages: string; dpi: number; pageTimeoutSec: number };
+  transcription: { maxDurationSec: number };
+  worker: {
+    queues: Array<(typeof QUEUE_CHOICES)[number]>;
+    concurrency: { ocr: number; transcription: number };
+    tmpDir: string;
+    maxAttempts: number;
+    retryBaseDelayMs: number;
+  };
+  shutdownTimeoutMs: number;
+}
+
+export function configFromEnv(env: Env): Config {
+  const dataDir = path.resolve(env.DATA_DIR);
+  return {
+    role: env.SERVICE_ROLE,
+    http: { host: env.HOST, port: env.PORT },
+    dataDir,
+    logLevel: env.LOG_LEVEL,
+    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
+    storage: { driver: env.STORAGE_DRIVER, rootDir: path.join(dataDir, 'storage') },
+    uploads: { maxBytes: env.UPLOAD_MAX_BYTES },
+    ocr: { languages: env.OCR_LANGUAGES, dpi: env.OCR_DPI, pageTimeoutSec: env.OCR_PAGE_TIMEOUT_SEC },
+    transcription: { maxDurationSec: env.TRANSCRIPTION_MAX_DURATION_SEC },
+    worker: {
+      queues: env.WORKER_QUEUES,
+      concurrency: { ocr: env.WORKER_OCR_CONCURRENCY, transcription: env.WORKER_TRANSCRIPTION_CONCURRENCY },
+      tmpDir: path.join(dataDir, 'tmp'),
+      maxAttempts: env.JOB_MAX_ATTEMPTS,
+      retryBaseDelayMs: env.JOB_RETRY_BASE_DELAY_MS,
+    },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * The one error catalog: every error the service can report, with its HTTP status, whether
+ * trying again may help, its class (used by the worker's retry policy) and the message shown to people.
+ */
+export type ErrorClass = 'input' | 'transient' | 'rate_limit' | 'timeout' | 'cancelled' | 'internal';
+
+export interface CatalogEntry {
+  status: number;
+  retryable: boolean;
+  errorClass: ErrorClass;
+  title: string;
+  message: { en: string; hi: string };
+}
+
+function entry(
+  status: number,
+  errorClass: ErrorClass,
+  title: string,
+  en: string,
+  hi: string,
+): CatalogEntry {
+  const retryable = errorClass === 'transient' || errorClass === 'rate_limit' || errorClass === 'timeout';
+  return { status, retryable, errorClass, title, message: { en, hi } };
+}
+
+export const ERROR_CATALOG = {
+  // Requests
+  VALIDATION_FAILED: entry(
+    400,
+    'input',
+    'Invalid request',
+    'Some request fields are missing or invalid.',
+    'अनुरोध के कुछ फ़ील्ड गायब या अमान्य हैं।',
+  ),
+  FILE_MISSING: entry(
+    400,
+    'input',
+    'No file',
+    'Attach the file to transcribe in the multipart field "file".',
+    'कृपया "file" फ़ील्ड में फ़ाइल संलग्न करें।',
+  ),
+  UPLOAD_EMPTY: entry(400, 'input', 'Empty file', 'The uploaded file is empty.', 'अपलोड की गई फ़ाइल खाली है।'),
+  UPLOAD_TOO_LARGE: entry(
+    413,
+    'input',
+    'File too large',
+    'The file is larger than this service accepts.',
+    'फ़ाइल इस सेवा की अनुमत सीमा से बड़ी है।',
+  ),
+  UNSUPPORTED_MEDIA_TYPE: entry(
+    415,
+    'input',
+    'Unsupported file type',
+    'This file type is not supported. Upload a PDF, an image, or an audio or video recording.',
+    'यह फ़ाइल प्रकार समर्थित नहीं है। PDF, चित्र, या ऑडियो/वीडियो रिकॉर्डिंग अपलोड करें।',
+  ),
+  JOB_TYPE_MISMATCH: entry(
+    422,
+    'input',
+    'Job type does not match the file',
+    'The requested job type does not match the content of the file.',
+    'चुना गया कार्य प्रकार फ़ाइल की सामग्री से मेल नहीं खाता।',
+  ),
+  REQUEST_BODY_INVALID: entry(
+    400,
+    'input',
+    'Malformed request body',
+    'The request body could not be read. Send multipart/form-data with a "file" field.',
+    'अनुरोध पढ़ा नहीं जा सका। "file" फ़ील्ड के साथ multipart/form-data भेजें।',
+  ),
+  ROUTE_NOT_FOUND: entry(404, 'input', 'Not found', 'There is nothing at this address.', 'इस पते पर कुछ नहीं है।'),
+  JOB_NOT_FOUND: entry(
+    404,
+    'input',
+    'Job not found',
+    'No job with this id exists for your account.',
+    'आपके खाते में इस आईडी का कोई कार्य नहीं है।',
+  ),
+  JOB_NOT_CANCELLABLE: entry(
+    409,
+    'input',
+    'Job already finished',
+    'The job has already finished and cannot be cancelled.',
+    'कार्य पहले ही समाप्त हो चुका है, उसे रद्द नहीं किया जा सकता।',
+  ),
+  RESULT_NOT_READY: entry(
+    409,
+    'input',
+    'Result not ready',
+    'The job has not completed yet; its result is not available.',
+    'कार्य अभी पूरा नहीं हुआ है; परिणाम उपलब्ध नहीं है।',
+  ),
+  RESULT_FORMAT_UNAVAILABLE: entry(
+    404,
+    'input',
+    'Format not available',
+    'This job has no result in the requested format.',
+    'इस कार्य का परिणाम माँगे गए प्रारूप में उपलब्ध नहीं है।',
+  ),
+  // Inputs found bad while processing
+  INPUT_UNREADABLE: entry(
+    422,
+    'input',
+    'File unreadable',
+    'The file is damaged or not in the format its content claims.',
+    'फ़ाइल क्षतिग्रस्त है या पढ़ी नहीं जा सकी।',
+  ),
+  PDF_ENCRYPTED: entry(
+    422,
+    'input',
+    'PDF is password-protected',
+    'The PDF needs a password to open. Upload an unprotected copy.',
+    'PDF पासवर्ड से सुरक्षित है। बिना सुरक्षा वाली प्रति अपलोड करें।',
+  ),
+  PDF_NO_PAGES: entry(422, 'input', 'PDF has no pages', 'The PDF has no pages.', 'PDF में कोई पृष्ठ नहीं है।'),
+  MEDIA_NO_AUDIO: entry(
+    422,
+    'input',
+    'No audio',
+    'The recording has no audio track.',
+    'रिकॉर्डिंग में कोई ऑडियो ट्रैक नहीं है।',
+  ),
+  MEDIA_DECODE_FAILED: entry(
+    422,
+    'input',
+    'Recording unreadable',
+    'The recording could not be decoded.',
+    'रिकॉर्डिंग को पढ़ा (डिकोड) नहीं जा सका।',
+  ),
+  MEDIA_TOO_LONG: entry(
+    422,
+    'input',
+    'Recording too long',
+    'The recording is longer than this service accepts.',
+    'रिकॉर्डिंग इस सेवा की अनुमत अवधि से लंबी है।',
+  ),
+  OCR_LANGUAGE_UNAVAILABLE: entry(
+    422,
+    'input',
+    'OCR language not installed',
+    'The requested OCR language is not installed on this server.',
+    'माँगी गई OCR भाषा इस सर्वर पर स्थापित नहीं है।',
+  ),
+  // Engines and infrastructure
+  OCR_ENGINE_FAILED: entry(
+    500,
+    'transient',
+    'OCR failed',
+    'The OCR engine failed on this file; it will be tried again.',
+    'OCR इंजन इस फ़ाइल पर विफल रहा; पुनः प्रयास किया जाएगा।',
+  ),
+  TRANSCRIPTION_ENGINE_FAILED: entry(
+    500,
+    'transient',
+    'Transcription failed',
+    'The speech engine failed on this recording; it will be tried again.',
+    'वाक् इंजन इस रिकॉर्डिंग पर विफल रहा; पुनः प्रयास किया जाएगा।',
+  ),
+  ENGINE_UNAVAILABLE: entry(
+    503,
+    'transient',
+    'Engine not available',
+    'The processing engine is not installed or not reachable on the worker.',
+    'प्रोसेसिंग इंजन वर्कर पर उपलब्ध नहीं है।',
+  ),
+  PROCESSING_TIMEOUT: entry(
+    504,
+    'timeout',
+    'Processing timed out',
+    'Processing took longer than allowed.',
+    'प्रोसेसिंग में अनुमत समय से अधिक लगा।',
+  ),
+  STORAGE_UNAVAILABLE: entry(
+    503,
+    'transient',
+    'Storage unavailable',
+    'File storage is not available right now. Try again shortly.',
+    'फ़ाइल भंडारण अभी उपलब्ध नहीं है। थोड़ी देर बाद पुनः प्रयास करें।',
+  ),
+  QUEUE_UNAVAILABLE: entry(
+    503,
+    'transient',
+    'Service busy',
+    'The job queue is not reachable right now. Try again shortly.',
+    'कार्य कतार अभी उपलब्ध नहीं है। थोड़ी देर बाद पुनः प्रयास करें।',
+  ),
+  JOB_CANCELLED: entry(
+    409,
+    'cancelled',
+    'Cancelled',
+    'The job was cancelled.',
+    'कार्य रद्द कर दिया गया।',
+  ),
+  WORKER_LOST: entry(
+    500,
+    'transient',
+    'Worker stopped',
+    'The worker processing this job stopped unexpectedly; the job was retried.',
+    'इस कार्य को प्रोसेस करने वाला वर्कर अचानक रुक गया; कार्य पुनः चलाया गया।',
+  ),
+  INTERNAL_ERROR: entry(
+    500,
+    'internal',
+    'Internal error',
+    'Something went wrong on our side. The error has been logged.',
+    'हमारी ओर से कुछ गड़बड़ हुई। त्रुटि दर्ज कर ली गई है।',
+  ),
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOG) as ErrorCode[];
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CATALOG, value);
+}

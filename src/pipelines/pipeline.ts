@@ -1,0 +1,42 @@
+import type { JobQuality, OutputFormat } from '../contract/index.js';
+import type { Logger } from '../observability/logger.js';
+
+/** What a pipeline is told about the job it runs. Engines and pipelines never see Redis or HTTP. */
+export interface PipelineInput {
+  jobId: string;
+  /** Local path of the uploaded file (the worker materialises it from storage). */
+  inputPath: string;
+  /** Canonical media type from content sniffing, e.g. `application/pdf`, `audio/wav`. */
+  inputMime: string;
+  /** Job language: tesseract list (`hin+eng`) for OCR, ISO code for speech. */
+  language: string;
+  contentSubtype: string;
+  /** A scratch directory owned by this attempt; the worker removes it afterwards. */
+  workDir: string;
+}
+
+export interface ProgressUpdate {
+  /** Short words for people: "page 3 of 12", "transcribing 04:10 of 58:00". */
+  stage: string;
+  /** 0–100, never decreasing within an attempt. */
+  progress: number;
+  /** Facts learned on the way, saved on the job as soon as known. */
+  facts?: { page_count?: number; media_duration_sec?: number };
+}
+
+export interface PipelineContext {
+  signal: AbortSignal;
+  logger: Logger;
+  reportProgress: (update: ProgressUpdate) => Promise<void>;
+}
+
+export interface PipelineResult {
+  /** Rendered outputs, keyed by format; the worker stores them. */
+  outputs: Partial<Record<OutputFormat, string | Buffer>>;
+  engine: string;
+  quality: JobQuality | null;
+  page_count?: number;
+  media_duration_sec?: number;
+}
+
+export type Pipeline = (input: PipelineInput, context: PipelineContext) => Promise<PipelineResult>;
