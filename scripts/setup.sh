@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Installs what doc-transcribe needs on this machine: Debian packages (when root), npm
+# dependencies, the compiled program, and a local Redis when none answers at REDIS_URL.
+# Sourced by ./dt; every function is safe to run again.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUNTIME_PACKAGES=(redis-server redis-tools tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin poppler-utils ffmpeg pocketsphinx pocketsphinx-en-us)
+# Tests make their own fixtures: spoken audio with flite, PDFs with Noto fonts.
+TEST_PACKAGES=(flite fonts-noto-core)
+
+say() { printf '\033[1m[doc-transcribe]\033[0m %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+missing_packages() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || printf '%s\n' "$pkg"
+  done
+}
+
+ensure_packages() {
+  command -v dpkg-query >/dev/null || die "this setup script supports Debian/Ubuntu; install by hand: $*"
+  local missing
+  mapfile -t missing < <(missing_packages "$@")
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    say "installing Debian packages with sudo: ${missing[*]}"
+    sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    die "missing Debian packages: ${missing[*]}
+  run: sudo apt-get install ${missing[*]}
+  then run this command again."
+  fi
+}
+
+ensure_node() {
+  command -v node >/dev/null || die "Node.js >= 20.19 is required (https://nodejs.org or NodeSource packages)."
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+    || die "Node.js >= 20.19 is required; found $(node --version)."
+}
+
+ensure_npm_dependencies() {
+  cd "$ROOT"
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing npm dependencies"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+build_program() {
+  cd "$ROOT"
+  say "compiling TypeScript"
+  npm run --silent build
+}
+
+# REDIS_URL's host and port, for a local Redis we may start ourselves.
+redis_endpoint() {
+  local url="${REDIS_URL:-redis://127.0.0.1:6379}"
+  [[ "$url" =~ ^rediss?://([^@/]*@)?([^:/]+)(:([0-9]+))? ]] || die "cannot parse REDIS_URL"
+  REDIS_HOST="${BASH_REMATCH[2]}"
+  REDIS_PORT="${BASH_REMATCH[4]:-6379}"
+}
+
+ensure_redis() {
+  redis_endpoint
+  if redis-cli -u "${REDIS_URL:-redis://127.0.0.1:6379}" ping 2>/dev/null | grep -q PONG; then
+    return 0
+  fi
+  case "$REDIS_HOST" in
+    127.0.0.1 | localhost | ::1) ;;
+    *) die "Redis at $REDIS_HOST:$REDIS_PORT does not answer; start it or fix REDIS_URL." ;;
+  esac
+  local dir
+  dir="$(realpath -m "${DATA_DIR:-$ROOT/data}")/redis"
+  mkdir -p "$dir"
+  say "starting Redis on 127.0.0.1:$REDIS_PORT (append-only file in $dir)"
+  # AOF and noeviction: queued jobs and records must survive a restart and never be evicted.
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$dir" \
+    --appendonly yes --appendfsync everysec --maxmemory-policy noeviction \
+    --logfile "$dir/redis.log" --pidfile "$dir/redis.pid"
+  local i
+  for i in $(seq 1 50); do
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.1
+  done
+  die "Redis did not start; see $dir/redis.log"
+}

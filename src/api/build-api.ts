@@ -1,0 +1,56 @@
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { JobService } from '../jobs/job-service.js';
+import type { Logger } from '../observability/logger.js';
+import type { ObjectStorage } from '../storage/object-storage.js';
+import { LOCAL_PRINCIPAL } from './principal.js';
+import { registerProblemHandlers } from './problem-details.js';
+import { resolveRequestId } from './request-id.js';
+import { registerContractRoutes } from './routes/contract-routes.js';
+import { type ReadinessChecks, registerHealthRoutes } from './routes/health-routes.js';
+import { registerJobsRoutes } from './routes/jobs-routes.js';
+
+export interface ApiDeps {
+  logger: Logger;
+  jobs: JobService;
+  storage: ObjectStorage;
+  readiness: ReadinessChecks;
+  maxUploadBytes: number;
+}
+
+/** The HTTP API: wiring only; the work happens in the job service. */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: (request) => resolveRequestId(request.headers['x-request-id']),
+    requestIdLogLabel: 'request_id',
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        event: 'http.request',
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request completed',
+    );
+  });
+
+  registerProblemHandlers(app);
+  await app.register(multipart, {
+    limits: { fileSize: deps.maxUploadBytes + 1, files: 1, fields: 20, fieldSize: 1024, parts: 25 },
+  });
+
+  registerHealthRoutes(app, { checks: deps.readiness, mode: `${LOCAL_PRINCIPAL.mode}-single-user` });
+  registerContractRoutes(app);
+  registerJobsRoutes(app, deps);
+  return app;
+}

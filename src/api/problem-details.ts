@@ -1,0 +1,66 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERROR_CATALOG, type ErrorCode, type Problem } from '../contract/index.js';
+import { errorFields } from '../observability/logger.js';
+
+const PROBLEM_TYPE_BASE = 'https://doc-transcribe.dev/problems/';
+
+export function problemFor(error: AppError, requestId: string, instance?: string): Problem {
+  const entry = ERROR_CATALOG[error.code];
+  const problem: Problem = {
+    type: `${PROBLEM_TYPE_BASE}${error.code.toLowerCase().replaceAll('_', '-')}`,
+    title: entry.title,
+    status: entry.status,
+    detail: error.message,
+    error_code: error.code,
+    request_id: requestId,
+    retryable: entry.retryable,
+    message_hi: entry.message.hi,
+  };
+  if (instance) problem.instance = instance;
+  const fieldErrors = error.details?.errors;
+  if (Array.isArray(fieldErrors)) problem.errors = fieldErrors as Problem['errors'];
+  return problem;
+}
+
+/** Fastify's own errors (body parsing, multipart limits, …) mapped to catalog codes by their code. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'REQUEST_BODY_INVALID',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'REQUEST_BODY_INVALID',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'REQUEST_BODY_INVALID',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'UPLOAD_TOO_LARGE',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'REQUEST_BODY_INVALID',
+  FST_REQ_FILE_TOO_LARGE: 'UPLOAD_TOO_LARGE',
+  FST_FILES_LIMIT: 'VALIDATION_FAILED',
+  FST_FIELDS_LIMIT: 'VALIDATION_FAILED',
+  FST_PARTS_LIMIT: 'VALIDATION_FAILED',
+  FST_PROTO_VIOLATION: 'REQUEST_BODY_INVALID',
+  FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+};
+
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const code = (error as FastifyError | undefined)?.code;
+  const mapped = code ? FASTIFY_CODES[code] : undefined;
+  if (mapped) return new AppError(mapped, ERROR_CATALOG[mapped].message.en, { cause: error });
+  // Malformed multipart bodies surface from busboy as plain errors with a 4xx statusCode.
+  const status = (error as FastifyError | undefined)?.statusCode;
+  if (status && status >= 400 && status < 500) return new AppError('REQUEST_BODY_INVALID', undefined, { cause: error });
+  return new AppError('INTERNAL_ERROR', undefined, { cause: error });
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
+  const problem = problemFor(error, request.id, request.url.split('?')[0]);
+  return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem);
+}
+
+/** One place that turns every failure into RFC 9457 problem+json with a catalog code. */
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const appError = toAppError(error);
+    const log = { event: 'http.error', error_code: appError.code, ...errorFields(error) };
+    if (appError.httpStatus >= 500) request.log.error(log, 'request failed');
+    else request.log.info(log, 'request rejected');
+    return sendProblem(reply, request, appError);
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new AppError('ROUTE_NOT_FOUND')));
+}

@@ -1,0 +1,99 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AppError, OUTPUT_FORMATS, OUTPUT_MEDIA_TYPES, submitJobFieldsSchema } from '../../contract/index.js';
+import { JOB_ID_PATTERN, newJobId } from '../../jobs/new-job-id.js';
+import { toPublicJob } from '../../jobs/job-record.js';
+import type { JobService } from '../../jobs/job-service.js';
+import type { ObjectStorage } from '../../storage/object-storage.js';
+import { contentDisposition, resultFilename } from '../content-disposition.js';
+import { principalOf } from '../principal.js';
+import { receiveUpload } from '../receive-upload.js';
+
+export interface JobsRoutesDeps {
+  jobs: JobService;
+  storage: ObjectStorage;
+  maxUploadBytes: number;
+}
+
+const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().regex(JOB_ID_PATTERN).optional(),
+});
+const resultQuerySchema = z.object({ format: z.enum(OUTPUT_FORMATS).default('txt') });
+const jobParamsSchema = z.object({ id: z.string() });
+
+function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const errors = parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message }));
+  throw new AppError('VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
+    details: { errors },
+  });
+}
+
+/** A malformed id cannot exist: answer 404 exactly as for someone else's job. */
+function jobIdOf(params: unknown): string {
+  const { id } = parseOrThrow(jobParamsSchema, params);
+  if (!JOB_ID_PATTERN.test(id)) throw new AppError('JOB_NOT_FOUND');
+  return id;
+}
+
+export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): void {
+  app.post('/v1/jobs', async (request, reply) => {
+    const principal = principalOf(request);
+    const jobId = newJobId();
+    const upload = await receiveUpload(request, { storage: deps.storage, jobId, maxBytes: deps.maxUploadBytes });
+    try {
+      const fields = parseOrThrow(submitJobFieldsSchema, upload.fields);
+      if (fields.job_type && fields.job_type !== upload.file.input.jobType) {
+        throw new AppError(
+          'JOB_TYPE_MISMATCH',
+          `job_type ${fields.job_type} was requested but the file is ${upload.file.input.mime} (${upload.file.input.jobType}).`,
+        );
+      }
+      const record = await deps.jobs.submit({
+        jobId,
+        ownerId: principal.userId,
+        requestId: request.id,
+        filename: upload.file.filename,
+        mime: upload.file.input.mime,
+        jobType: upload.file.input.jobType,
+        sizeBytes: upload.file.sizeBytes,
+        sha256: upload.file.sha256,
+        contentSubtype: fields.content_subtype,
+        language: fields.language,
+      });
+      return reply.code(201).header('location', `/v1/jobs/${jobId}`).send(toPublicJob(record));
+    } catch (error) {
+      await deps.storage.deletePrefix(`jobs/${jobId}/`);
+      throw error;
+    }
+  });
+
+  app.get('/v1/jobs', async (request) => {
+    const query = parseOrThrow(listQuerySchema, request.query);
+    const page = await deps.jobs.list(principalOf(request).userId, query);
+    return { items: page.records.map(toPublicJob), next_cursor: page.nextCursor, total: page.total };
+  });
+
+  app.get('/v1/jobs/:id', async (request) => {
+    return toPublicJob(await deps.jobs.get(jobIdOf(request.params), principalOf(request).userId));
+  });
+
+  app.post('/v1/jobs/:id/cancel', async (request, reply) => {
+    const record = await deps.jobs.cancel(jobIdOf(request.params), principalOf(request).userId, request.id);
+    // 202 while a worker is still stopping the job, 200 once it is cancelled.
+    return reply.code(record.status === 'CANCELLED' ? 200 : 202).send(toPublicJob(record));
+  });
+
+  app.get('/v1/jobs/:id/result', async (request, reply) => {
+    const { format } = parseOrThrow(resultQuerySchema, request.query);
+    const result = await deps.jobs.openResult(jobIdOf(request.params), principalOf(request).userId, format);
+    return reply
+      .type(OUTPUT_MEDIA_TYPES[format])
+      .header('content-length', result.sizeBytes)
+      .header('content-disposition', contentDisposition(resultFilename(result.record.input_filename, format)))
+      .header('cache-control', 'private, max-age=0, must-revalidate')
+      .send(result.body);
+  });
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { createLogger, errorFields } from '../observability/logger.js';
+import { startService } from '../service/start-service.js';
+
+const program = new Command()
+  .name('doc-transcribe')
+  .description('Documents to text and recordings to transcripts, as a self-hosted service.');
+
+program
+  .command('serve')
+  .description('run the service: the API, the worker, or both (the single-machine default)')
+  .addOption(new Option('--role <role>', 'which part to run').choices(['all', 'api', 'worker']))
+  .action(async (options: { role?: string }) => {
+    let config: ReturnType<typeof loadConfig>;
+    try {
+      config = loadConfig(process.env, options.role ? { SERVICE_ROLE: options.role } : {});
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        process.stderr.write(`doc-transcribe: ${error.message}\nSee docs/configuration.md.\n`);
+        process.exit(2);
+      }
+      throw error;
+    }
+    const logger = createLogger({ level: config.logLevel, role: config.role });
+    logger.warn(
+      { event: 'auth.local_mode' },
+      'No identity provider configured: every request acts as the one local user. Keep HOST on loopback.',
+    );
+    const service = await startService(config, logger).catch((error: unknown) => {
+      logger.fatal({ event: 'service.start_failed', ...errorFields(error) }, 'could not start');
+      process.exit(1);
+    });
+    if (service.url) process.stdout.write(`\ndoc-transcribe is running at ${service.url}\n\n`);
+
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ event: 'service.signal', signal }, 'signal received');
+      service.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ event: 'service.stop_failed', ...errorFields(error) });
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,70 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
+import type { RedisKeys } from './redis-keys.js';
+
+/**
+ * What travels through the queue: ids only. The job record in Redis and the file in storage hold
+ * the rest, so a payload never carries user content. Validated when enqueued and when consumed.
+ */
+export const queuePayloadSchema = z.object({
+  job_id: z.string(),
+  request_id: z.string(),
+  job_type: z.enum(JOB_TYPES),
+});
+export type QueuePayload = z.infer<typeof queuePayloadSchema>;
+
+export interface RetryOptions {
+  maxAttempts: number;
+  baseDelayMs: number;
+}
+
+/** The BullMQ queues, one per workload (`ocr`, `transcription`), so each scales on its own. */
+export class JobQueues {
+  private readonly queues: Map<JobType, Queue>;
+
+  constructor(
+    connection: Redis,
+    private readonly keys: RedisKeys,
+    private readonly retry: RetryOptions,
+  ) {
+    this.queues = new Map(
+      JOB_TYPES.map((type) => [type, new Queue(QUEUE_NAMES[type], { connection, prefix: keys.queuePrefix() })]),
+    );
+  }
+
+  get prefix(): string {
+    return this.keys.queuePrefix();
+  }
+
+  queueFor(type: JobType): Queue {
+    const queue = this.queues.get(type);
+    if (!queue) throw new Error(`no queue for job type ${type}`);
+    return queue;
+  }
+
+  async enqueue(payload: QueuePayload): Promise<void> {
+    const data = queuePayloadSchema.parse(payload);
+    await this.queueFor(data.job_type).add('process', data, {
+      // The BullMQ job id is our job id: adding the same job twice is a no-op.
+      jobId: data.job_id,
+      attempts: this.retry.maxAttempts,
+      backoff: { type: 'exponential', delay: this.retry.baseDelayMs },
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+  }
+
+  /** Takes a waiting job off its queue; a job a worker already holds is left to the worker. */
+  async removeWaiting(type: JobType, jobId: string): Promise<void> {
+    const job = await this.queueFor(type).getJob(jobId);
+    if (!job) return;
+    const state = await job.getState();
+    if (state === 'waiting' || state === 'delayed' || state === 'prioritized') await job.remove();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+  }
+}

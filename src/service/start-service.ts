@@ -1,0 +1,104 @@
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { buildApi } from '../api/build-api.js';
+import type { Config } from '../config/index.js';
+import { JobQueues } from '../jobs/job-queues.js';
+import { JobService } from '../jobs/job-service.js';
+import { JobStore } from '../jobs/job-store.js';
+import { RedisKeys } from '../jobs/redis-keys.js';
+import { type Logger, redactUrl } from '../observability/logger.js';
+import { createStorage } from '../storage/create-storage.js';
+import { type RunningWorker, startWorker } from '../worker/start-worker.js';
+import { buildPipelines } from './build-pipelines.js';
+
+export interface RunningService {
+  /** Base URL of the API, when this role serves one. */
+  url: string | null;
+  app: FastifyInstance | null;
+  worker: RunningWorker | null;
+  store: JobStore;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every dependency from the config and starts the API and/or the
+ * worker for the configured role. The only module that knows both `api` and `worker`.
+ */
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  await mkdir(config.storage.rootDir, { recursive: true });
+  await mkdir(config.worker.tmpDir, { recursive: true });
+
+  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 3, lazyConnect: true });
+  redis.on('error', (error) => logger.warn({ event: 'redis.error', code: (error as NodeJS.ErrnoException).code }));
+  await redis.connect();
+  logger.info({ event: 'redis.connected', redis: redactUrl(config.redis.url), key_prefix: config.redis.keyPrefix });
+
+  const keys = new RedisKeys(config.redis.keyPrefix);
+  const store = new JobStore(redis, keys);
+  const storage = createStorage(config.storage);
+  const queues = new JobQueues(redis, keys, {
+    maxAttempts: config.worker.maxAttempts,
+    baseDelayMs: config.worker.retryBaseDelayMs,
+  });
+
+  let app: FastifyInstance | null = null;
+  let url: string | null = null;
+  let worker: RunningWorker | null = null;
+
+  if (config.role === 'worker' || config.role === 'all') {
+    worker = await startWorker({
+      connection: redis,
+      store,
+      storage,
+      pipelines: buildPipelines(config, logger),
+      queues: config.worker.queues,
+      concurrency: config.worker.concurrency,
+      tmpDir: config.worker.tmpDir,
+      logger,
+    });
+  }
+
+  if (config.role === 'api' || config.role === 'all') {
+    const jobs = new JobService(
+      store,
+      queues,
+      storage,
+      { ocrLanguages: config.ocr.languages, transcriptionLanguage: 'en' },
+      logger,
+    );
+    app = await buildApi({
+      logger,
+      jobs,
+      storage,
+      maxUploadBytes: config.uploads.maxBytes,
+      readiness: {
+        redis: async () => {
+          await redis.ping();
+        },
+        storage: () => storage.checkWritable(),
+      },
+    });
+    await app.listen({ host: config.http.host, port: config.http.port });
+    const address = app.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    url = `http://${host}:${address.port}`;
+    logger.info({ event: 'api.listening', url, auth_mode: 'local-single-user' }, `API listening on ${url}`);
+  }
+
+  return {
+    url,
+    app,
+    worker,
+    store,
+    async close() {
+      logger.info({ event: 'service.stopping' }, 'shutting down');
+      if (app) await app.close();
+      if (worker) await worker.close(config.shutdownTimeoutMs);
+      await queues.close();
+      await redis.quit();
+      logger.info({ event: 'service.stopped' }, 'stopped');
+    },
+  };
+}

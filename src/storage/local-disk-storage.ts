@@ -1,0 +1,80 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type ObjectStorage, ObjectTooLargeError, type PutOptions, type StoredObject } from './object-storage.js';
+
+const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+
+/** Object storage on the local disk: each key is a file under `rootDir`, written via a temp file and rename. */
+export class LocalDiskStorage implements ObjectStorage {
+  readonly driver = 'local';
+
+  constructor(private readonly rootDir: string) {}
+
+  private pathOf(key: string): string {
+    if (!KEY_PATTERN.test(key) || key.split('/').some((part) => part === '..' || part === '.')) {
+      throw new Error(`invalid storage key: ${key}`);
+    }
+    return path.join(this.rootDir, key);
+  }
+
+  async put(key: string, body: Readable | Buffer | string, options: PutOptions = {}): Promise<StoredObject> {
+    const target = this.pathOf(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    const temp = `${target}.${randomUUID()}.partial`;
+    const hash = createHash('sha256');
+    let size = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        size += chunk.length;
+        if (options.maxBytes !== undefined && size > options.maxBytes) {
+          callback(new ObjectTooLargeError(options.maxBytes));
+          return;
+        }
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
+    try {
+      await pipeline(source, meter, createWriteStream(temp, { flags: 'wx' }));
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    return { sizeBytes: size, sha256: hash.digest('hex') };
+  }
+
+  async get(key: string): Promise<Readable> {
+    const file = this.pathOf(key);
+    await stat(file);
+    return createReadStream(file);
+  }
+
+  async download(key: string, filePath: string): Promise<void> {
+    await copyFile(this.pathOf(key), filePath);
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      return (await stat(this.pathOf(key))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    await rm(this.pathOf(prefix.replace(/\/$/, '')), { recursive: true, force: true });
+  }
+
+  async checkWritable(): Promise<void> {
+    const probe = path.join(this.rootDir, '.readiness', `${randomUUID()}`);
+    await mkdir(path.dirname(probe), { recursive: true });
+    await writeFile(probe, 'ok');
+    await rm(probe, { force: true });
+  }
+}

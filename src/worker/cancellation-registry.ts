@@ -1,0 +1,53 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger.js';
+
+/**
+ * Knows which running jobs this process holds and stops them when a cancel request is announced
+ * on the Redis channel, whichever API replica received it.
+ */
+export class CancellationRegistry {
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(
+    private readonly subscriber: Redis,
+    private readonly channel: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.subscriber.on('message', (channel: string, jobId: string) => {
+      if (channel !== this.channel) return;
+      const controller = this.running.get(jobId);
+      if (!controller) return;
+      this.logger.info({ event: 'job.cancel_received', job_id: jobId }, 'stopping cancelled job');
+      controller.abort(new CancelledSignal());
+    });
+    await this.subscriber.subscribe(this.channel);
+  }
+
+  register(jobId: string): AbortController {
+    const controller = new AbortController();
+    this.running.set(jobId, controller);
+    return controller;
+  }
+
+  cancel(jobId: string): void {
+    this.running.get(jobId)?.abort(new CancelledSignal());
+  }
+
+  release(jobId: string): void {
+    this.running.delete(jobId);
+  }
+
+  async stop(): Promise<void> {
+    await this.subscriber.quit();
+  }
+}
+
+/** The abort reason used when a person cancelled the job (as opposed to shutdown). */
+export class CancelledSignal extends Error {
+  constructor() {
+    super('job cancelled');
+    this.name = 'CancelledSignal';
+  }
+}

@@ -1,0 +1,94 @@
+import { hostname } from 'node:os';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
+import type { JobStore } from '../jobs/job-store.js';
+import { errorFields, type Logger } from '../observability/logger.js';
+import type { Pipeline } from '../pipelines/pipeline.js';
+import type { ObjectStorage } from '../storage/object-storage.js';
+import { CancellationRegistry } from './cancellation-registry.js';
+import { JobProcessor } from './job-processor.js';
+
+export interface WorkerOptions {
+  connection: Redis;
+  store: JobStore;
+  storage: ObjectStorage;
+  pipelines: Record<JobType, Pipeline>;
+  queues: readonly string[];
+  concurrency: Record<'ocr' | 'transcription', number>;
+  tmpDir: string;
+  logger: Logger;
+}
+
+export interface RunningWorker {
+  workerId: string;
+  close(timeoutMs: number): Promise<void>;
+}
+
+/** Consumes the configured queues; `close` lets running jobs finish, up to a timeout. */
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const workerId = `${hostname()}:${process.pid}`;
+  const logger = options.logger.child({ worker_id: workerId });
+  const cancellations = new CancellationRegistry(
+    options.connection.duplicate(),
+    options.store.keys.cancelChannel(),
+    logger,
+  );
+  await cancellations.start();
+  const processor = new JobProcessor({
+    store: options.store,
+    storage: options.storage,
+    pipelines: options.pipelines,
+    cancellations,
+    tmpDir: options.tmpDir,
+    workerId,
+    logger,
+  });
+
+  const workers = JOB_TYPES.filter((type) => options.queues.includes(QUEUE_NAMES[type])).map((type) => {
+    const name = QUEUE_NAMES[type] as 'ocr' | 'transcription';
+    const worker = new Worker(name, (job) => processor.process(job), {
+      connection: options.connection.duplicate({ maxRetriesPerRequest: null }),
+      prefix: options.store.keys.queuePrefix(),
+      concurrency: options.concurrency[name],
+      autorun: true,
+    });
+    worker.on('failed', (job, error) => {
+      // A job BullMQ gave up on without our processor deciding (e.g. stalled too often)
+      // must not stay PROCESSING forever.
+      if (!job) return;
+      void options.store
+        .transition(job.id ?? '', 'FAILED', {
+          stage: 'failed',
+          error_code: 'WORKER_LOST',
+          error_message: error.message,
+        }, { onlyFrom: ['PROCESSING'] })
+        .then((result) => {
+          if (result.ok) logger.error({ event: 'job.transition', job_id: job.id, to: 'FAILED', error_code: 'WORKER_LOST' });
+        })
+        .catch((err: unknown) => logger.error({ event: 'job.fail_record_error', job_id: job.id, ...errorFields(err) }));
+    });
+    worker.on('error', (error) => logger.error({ event: 'worker.error', queue: name, ...errorFields(error) }));
+    logger.info({ event: 'worker.started', queue: name, concurrency: options.concurrency[name] }, 'worker started');
+    return worker;
+  });
+
+  return {
+    workerId,
+    async close(timeoutMs: number) {
+      const graceful = Promise.all(workers.map((worker) => worker.close()));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      if ((await Promise.race([graceful, timeout])) === 'timeout') {
+        // Jobs still running become stalled and another worker picks them up.
+        logger.warn({ event: 'worker.shutdown_timeout', timeout_ms: timeoutMs }, 'forcing worker shutdown');
+        await Promise.all(workers.map((worker) => worker.close(true)));
+      }
+      clearTimeout(timer);
+      await cancellations.stop();
+      logger.info({ event: 'worker.stopped' }, 'worker stopped');
+    },
+  };
+}
