@@ -1,5 +1,5 @@
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { JobService } from '../jobs/job-service.js';
 import type { Logger } from '../observability/logger.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
@@ -23,8 +23,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: (request) => resolveRequestId(request.headers['x-request-id']),
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: true,
+    // Our own `http.request` line (below) replaces Fastify's two default lines per request.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
   });
 

@@ -44,7 +44,8 @@ export function toAppError(error: unknown): AppError {
   if (mapped) return new AppError(mapped, ERROR_CATALOG[mapped].message.en, { cause: error });
   // Malformed multipart bodies surface from busboy as plain errors with a 4xx statusCode.
   const status = (error as FastifyError | undefined)?.statusCode;
-  if (status && status >= 400 && status < 500) return new AppError('REQUEST_BODY_INVALID', undefined, { cause: error });
+  if (status && status >= 400 && status < 500)
+    return new AppError('REQUEST_BODY_INVALID', undefined, { cause: error });
   return new AppError('INTERNAL_ERROR', undefined, { cause: error });
 }
 

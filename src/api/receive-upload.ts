@@ -23,8 +23,10 @@ const SNIFF_BYTES = 4100;
 /** Keeps the name people gave the file for display and downloads; storage never uses it. */
 export function cleanFilename(raw: string | undefined): string {
   const base = path.posix.basename((raw ?? '').replaceAll('\\', '/'));
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  const cleaned = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().normalize('NFC');
+  const cleaned = base
+    .replace(/\p{Cc}/gu, '')
+    .trim()
+    .normalize('NFC');
   return cleaned.slice(0, 255) || 'upload';
 }
 
@@ -64,7 +66,12 @@ export async function receiveUpload(
         maxBytes: options.maxBytes,
       });
       if (part.file.truncated) throw new AppError('UPLOAD_TOO_LARGE');
-      file = { filename: cleanFilename(part.filename), input, sizeBytes: stored.sizeBytes, sha256: stored.sha256 };
+      file = {
+        filename: cleanFilename(part.filename),
+        input,
+        sizeBytes: stored.sizeBytes,
+        sha256: stored.sha256,
+      };
     }
     if (!file) throw new AppError('FILE_MISSING');
     if (file.sizeBytes === 0) throw new AppError('UPLOAD_EMPTY');
@@ -72,7 +79,9 @@ export async function receiveUpload(
   } catch (error) {
     await options.storage.deletePrefix(storageKeys.jobPrefix(options.jobId));
     if (error instanceof ObjectTooLargeError) {
-      throw new AppError('UPLOAD_TOO_LARGE', `Files up to ${options.maxBytes} bytes are accepted.`, { cause: error });
+      throw new AppError('UPLOAD_TOO_LARGE', `Files up to ${options.maxBytes} bytes are accepted.`, {
+        cause: error,
+      });
     }
     throw error;
   }

@@ -38,7 +38,12 @@ export const envSchema = z.object({
   WORKER_QUEUES: z
     .string()
     .default('ocr,transcription')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(QUEUE_CHOICES)).min(1)),
   WORKER_OCR_CONCURRENCY: int(1, 64).default(1),
   WORKER_TRANSCRIPTION_CONCURRENCY: int(1, 64).default(1),

@@ -14,7 +14,10 @@ export class ConfigError extends Error {
  * `PORT=` in a .env file falls back to the default instead of failing obscurely.
  * Throws a ConfigError listing every bad variable, not just the first.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, string>> = {}): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Record<string, string>> = {},
+): Config {
   const known = Object.keys(envSchema.shape);
   const raw: Record<string, string> = {};
   for (const name of known) {
@@ -26,7 +29,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? '(environment)');
-        const shown = raw[name] === undefined ? 'unset' : JSON.stringify(name.includes('URL') ? '<redacted>' : raw[name]);
+        const shown =
+          raw[name] === undefined ? 'unset' : JSON.stringify(name.includes('URL') ? '<redacted>' : raw[name]);
         return `${name} (${shown}): ${issue.message}`;
       }),
     );

@@ -6,8 +6,15 @@ export class AppError extends Error {
   /** Extra, non-secret facts for the response body or the logs (e.g. installed languages). */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
-    super(detail ?? ERROR_CATALOG[code].message.en, options?.cause === undefined ? {} : { cause: options.cause });
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(
+      detail ?? ERROR_CATALOG[code].message.en,
+      options?.cause === undefined ? {} : { cause: options.cause },
+    );
     this.name = 'AppError';
     this.code = code;
     this.details = options?.details;

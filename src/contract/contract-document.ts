@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CATALOG } from './error-catalog.js';
-import { jobListSchema, jobSchema, problemSchema, submitJobFieldsSchema, CONTRACT_VERSION } from './job.js';
+import { CONTRACT_VERSION, jobListSchema, jobSchema, problemSchema, submitJobFieldsSchema } from './job.js';
 import { CONTENT_SUBTYPES, JOB_TYPES, OUTPUT_FORMATS, SUPPORTED_INPUTS } from './job-kinds.js';
 import { JOB_STATUSES, JOB_TRANSITIONS, TERMINAL_STATUSES } from './job-status.js';
 
@@ -19,7 +19,13 @@ export function buildContractDocument() {
     error_catalog: Object.fromEntries(
       Object.entries(ERROR_CATALOG).map(([code, e]) => [
         code,
-        { http_status: e.status, retryable: e.retryable, class: e.errorClass, title: e.title, message: e.message },
+        {
+          http_status: e.status,
+          retryable: e.retryable,
+          class: e.errorClass,
+          title: e.title,
+          message: e.message,
+        },
       ]),
     ),
     schemas: {

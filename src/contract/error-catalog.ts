@@ -12,13 +12,7 @@ export interface CatalogEntry {
   message: { en: string; hi: string };
 }
 
-function entry(
-  status: number,
-  errorClass: ErrorClass,
-  title: string,
-  en: string,
-  hi: string,
-): CatalogEntry {
+function entry(status: number, errorClass: ErrorClass, title: string, en: string, hi: string): CatalogEntry {
   const retryable = errorClass === 'transient' || errorClass === 'rate_limit' || errorClass === 'timeout';
   return { status, retryable, errorClass, title, message: { en, hi } };
 }
@@ -68,7 +62,13 @@ export const ERROR_CATALOG = {
     'The request body could not be read. Send multipart/form-data with a "file" field.',
     'अनुरोध पढ़ा नहीं जा सका। "file" फ़ील्ड के साथ multipart/form-data भेजें।',
   ),
-  ROUTE_NOT_FOUND: entry(404, 'input', 'Not found', 'There is nothing at this address.', 'इस पते पर कुछ नहीं है।'),
+  ROUTE_NOT_FOUND: entry(
+    404,
+    'input',
+    'Not found',
+    'There is nothing at this address.',
+    'इस पते पर कुछ नहीं है।',
+  ),
   JOB_NOT_FOUND: entry(
     404,
     'input',
@@ -184,13 +184,7 @@ export const ERROR_CATALOG = {
     'The job queue is not reachable right now. Try again shortly.',
     'कार्य कतार अभी उपलब्ध नहीं है। थोड़ी देर बाद पुनः प्रयास करें।',
   ),
-  JOB_CANCELLED: entry(
-    409,
-    'cancelled',
-    'Cancelled',
-    'The job was cancelled.',
-    'कार्य रद्द कर दिया गया।',
-  ),
+  JOB_CANCELLED: entry(409, 'cancelled', 'Cancelled', 'The job was cancelled.', 'कार्य रद्द कर दिया गया।'),
   WORKER_LOST: entry(
     500,
     'transient',

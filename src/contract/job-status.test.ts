@@ -12,7 +12,9 @@ const ALLOWED: Array<[JobStatus, JobStatus]> = [
 ];
 
 describe('job state machine', () => {
-  const allPairs = JOB_STATUSES.flatMap((from) => JOB_STATUSES.map((to) => [from, to] as [JobStatus, JobStatus]));
+  const allPairs = JOB_STATUSES.flatMap((from) =>
+    JOB_STATUSES.map((to) => [from, to] as [JobStatus, JobStatus]),
+  );
 
   it.each(ALLOWED)('allows %s → %s', (from, to) => {
     expect(canTransition(from, to)).toBe(true);

@@ -9,7 +9,12 @@ export const CONTRACT_VERSION = '1';
 const isoTimestamp = z.iso.datetime({ offset: false }).describe('ISO-8601 UTC timestamp ending in Z');
 
 export const jobQualitySchema = z.object({
-  score: z.number().min(0).max(1).nullable().describe('Mean engine confidence, 0–1, when the engine gives one'),
+  score: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .describe('Mean engine confidence, 0–1, when the engine gives one'),
   low_confidence_pages: z.array(z.number().int().positive()).optional(),
   hints: z.array(z.string()).optional(),
 });
@@ -35,7 +40,9 @@ export const jobSchema = z.object({
     .describe('Transcription: duration of the recording as measured by the server'),
   processing_duration_sec: z.number().nonnegative().nullable().describe('Wall time spent processing'),
   engine: z.string().nullable().describe('Engine and version that produced the result'),
-  outputs: z.partialRecord(z.enum(OUTPUT_FORMATS), z.number().int().nonnegative()).describe('format → size in bytes'),
+  outputs: z
+    .partialRecord(z.enum(OUTPUT_FORMATS), z.number().int().nonnegative())
+    .describe('format → size in bytes'),
   quality: jobQualitySchema.nullable(),
   error_code: z.enum(ERROR_CODES as [string, ...string[]]).nullable(),
   error_message: z.string().nullable(),
@@ -63,7 +70,10 @@ export const submitJobFieldsSchema = z.object({
   content_subtype: z.enum(CONTENT_SUBTYPES).default('general'),
   language: z
     .string()
-    .regex(/^[a-z]{3}(\+[a-z]{3})*$|^[a-z]{2}$/, 'a tesseract language list like hin+eng, or an ISO 639-1 code')
+    .regex(
+      /^[a-z]{3}(\+[a-z]{3})*$|^[a-z]{2}$/,
+      'a tesseract language list like hin+eng, or an ISO 639-1 code',
+    )
     .optional(),
 });
 export type SubmitJobFields = z.infer<typeof submitJobFieldsSchema>;

@@ -30,7 +30,10 @@ export class JobQueues {
     private readonly retry: RetryOptions,
   ) {
     this.queues = new Map(
-      JOB_TYPES.map((type) => [type, new Queue(QUEUE_NAMES[type], { connection, prefix: keys.queuePrefix() })]),
+      JOB_TYPES.map((type) => [
+        type,
+        new Queue(QUEUE_NAMES[type], { connection, prefix: keys.queuePrefix() }),
+      ]),
     );
   }
 

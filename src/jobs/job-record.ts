@@ -1,9 +1,4 @@
-import {
-  CONTRACT_VERSION,
-  type Job,
-  type JobStatus,
-  jobSchema,
-} from '../contract/index.js';
+import { CONTRACT_VERSION, type Job, type JobStatus, jobSchema } from '../contract/index.js';
 
 /** A job as stored: the public contract plus fields only the service sees. */
 export interface JobRecord extends Job {

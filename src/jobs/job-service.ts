@@ -1,5 +1,11 @@
 import type { Readable } from 'node:stream';
-import { AppError, CONTRACT_VERSION, type ContentSubtype, type JobType, type OutputFormat } from '../contract/index.js';
+import {
+  AppError,
+  CONTRACT_VERSION,
+  type ContentSubtype,
+  type JobType,
+  type OutputFormat,
+} from '../contract/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import type { JobQueues } from './job-queues.js';
@@ -75,7 +81,11 @@ export class JobService {
     const log = this.logger.child({ job_id: record.job_id, request_id: record.request_id });
     await this.store.create(record);
     try {
-      await this.queues.enqueue({ job_id: record.job_id, request_id: record.request_id, job_type: record.job_type });
+      await this.queues.enqueue({
+        job_id: record.job_id,
+        request_id: record.request_id,
+        job_type: record.job_type,
+      });
     } catch (error) {
       // No half-written job: without a queue entry the record and the file would be orphans.
       await this.store.remove(record);
@@ -84,7 +94,12 @@ export class JobService {
       throw new AppError('QUEUE_UNAVAILABLE', undefined, { cause: error });
     }
     log.info(
-      { event: 'job.submitted', job_type: record.job_type, input_mime: record.input_mime, size: record.input_size_bytes },
+      {
+        event: 'job.submitted',
+        job_type: record.job_type,
+        input_mime: record.input_mime,
+        size: record.input_size_bytes,
+      },
       'job submitted',
     );
     return record;
@@ -131,7 +146,10 @@ export class JobService {
   ): Promise<{ record: JobRecord; body: Readable; sizeBytes: number }> {
     const record = await this.get(jobId, ownerId);
     if (record.status !== 'COMPLETED') {
-      throw new AppError('RESULT_NOT_READY', `The job is ${record.status}; results exist once it is COMPLETED.`);
+      throw new AppError(
+        'RESULT_NOT_READY',
+        `The job is ${record.status}; results exist once it is COMPLETED.`,
+      );
     }
     const sizeBytes = record.outputs[format];
     if (sizeBytes === undefined) {

@@ -47,13 +47,24 @@ export class JobStore {
     return record && record.owner_id === ownerId ? record : null;
   }
 
-  async listByOwner(ownerId: string, options: { limit: number; cursor?: string | undefined }): Promise<JobPage> {
+  async listByOwner(
+    ownerId: string,
+    options: { limit: number; cursor?: string | undefined },
+  ): Promise<JobPage> {
     const key = this.keys.userJobs(ownerId);
     const start = options.cursor ? `(${options.cursor}` : '+';
     const [ids, total] = await Promise.all([
-      this.redis.call('ZRANGE', key, start, '-', 'BYLEX', 'REV', 'LIMIT', '0', String(options.limit + 1)) as Promise<
-        string[]
-      >,
+      this.redis.call(
+        'ZRANGE',
+        key,
+        start,
+        '-',
+        'BYLEX',
+        'REV',
+        'LIMIT',
+        '0',
+        String(options.limit + 1),
+      ) as Promise<string[]>,
       this.redis.zcard(key),
     ]);
     const pageIds = ids.slice(0, options.limit);
@@ -76,7 +87,9 @@ export class JobStore {
     fields: Partial<JobRecord> = {},
     options: { countAttempt?: boolean; onlyFrom?: readonly JobStatus[] } = {},
   ): Promise<TransitionResult> {
-    const sources = allowedSourcesOf(to).filter((from) => !options.onlyFrom || options.onlyFrom.includes(from));
+    const sources = allowedSourcesOf(to).filter(
+      (from) => !options.onlyFrom || options.onlyFrom.includes(from),
+    );
     const args = Object.entries(encodeFields(fields)).flat();
     const [code, status] = (await this.redis.eval(
       TRANSITION_SCRIPT,

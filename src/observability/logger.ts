@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -20,7 +20,11 @@ const REDACTED_PATHS = [
  * JSON logs with the fields our dashboards and runbooks rely on: `service`, `role`, `event`,
  * and `request_id`/`job_id`/`stage` on every line where they exist (children carry them).
  */
-export function createLogger(options: { level: string; role: string; destination?: DestinationStream }): Logger {
+export function createLogger(options: {
+  level: string;
+  role: string;
+  destination?: DestinationStream;
+}): Logger {
   return pino(
     {
       level: options.level,

@@ -43,7 +43,11 @@ const STDERR_TAIL_BYTES = 8 * 1024;
  * Runs a command without a shell. Cancel (signal) and timeouts kill the whole child at once,
  * so a cancelled job stops using CPU immediately.
  */
-export function runChildProcess(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+export function runChildProcess(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(new ChildProcessError('aborted', command, null, ''));
@@ -97,7 +101,9 @@ export function runChildProcess(command: string, args: readonly string[], option
     };
     child.on('error', (error: NodeJS.ErrnoException) => {
       finish();
-      reject(new ChildProcessError(error.code === 'ENOENT' ? 'missing' : 'exit', command, null, error.message));
+      reject(
+        new ChildProcessError(error.code === 'ENOENT' ? 'missing' : 'exit', command, null, error.message),
+      );
     });
     child.on('close', (code) => {
       finish();

@@ -31,9 +31,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   await mkdir(config.worker.tmpDir, { recursive: true });
 
   const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 3, lazyConnect: true });
-  redis.on('error', (error) => logger.warn({ event: 'redis.error', code: (error as NodeJS.ErrnoException).code }));
+  redis.on('error', (error) =>
+    logger.warn({ event: 'redis.error', code: (error as NodeJS.ErrnoException).code }),
+  );
   await redis.connect();
-  logger.info({ event: 'redis.connected', redis: redactUrl(config.redis.url), key_prefix: config.redis.keyPrefix });
+  logger.info({
+    event: 'redis.connected',
+    redis: redactUrl(config.redis.url),
+    key_prefix: config.redis.keyPrefix,
+  });
 
   const keys = new RedisKeys(config.redis.keyPrefix);
   const store = new JobStore(redis, keys);
@@ -52,7 +58,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       connection: redis,
       store,
       storage,
-      pipelines: buildPipelines(config, logger),
+      pipelines: buildPipelines(config),
       queues: config.worker.queues,
       concurrency: config.worker.concurrency,
       tmpDir: config.worker.tmpDir,

@@ -4,7 +4,12 @@ import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type ObjectStorage, ObjectTooLargeError, type PutOptions, type StoredObject } from './object-storage.js';
+import {
+  type ObjectStorage,
+  ObjectTooLargeError,
+  type PutOptions,
+  type StoredObject,
+} from './object-storage.js';
 
 const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 
@@ -38,7 +43,8 @@ export class LocalDiskStorage implements ObjectStorage {
         callback(null, chunk);
       },
     });
-    const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
+    const source =
+      typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
     try {
       await pipeline(source, meter, createWriteStream(temp, { flags: 'wx' }));
       await rename(temp, target);

@@ -19,7 +19,8 @@ export function classifyError(error: unknown): AppError {
         return new AppError('INTERNAL_ERROR', `${error.command} failed.`, { cause: error });
     }
   }
-  if (error instanceof ObjectTooLargeError) return new AppError('UPLOAD_TOO_LARGE', undefined, { cause: error });
+  if (error instanceof ObjectTooLargeError)
+    return new AppError('UPLOAD_TOO_LARGE', undefined, { cause: error });
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOSPC' || code === 'EIO' || code === 'EMFILE') {
     return new AppError('STORAGE_UNAVAILABLE', undefined, { cause: error });

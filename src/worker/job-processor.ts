@@ -53,7 +53,10 @@ export class JobProcessor {
       await mkdir(workDir, { recursive: true });
       const inputPath = path.join(workDir, 'input');
       await this.deps.storage.download(record.input_key, inputPath);
-      log.info({ event: 'job.started', stage: 'starting', input_mime: record.input_mime }, 'processing started');
+      log.info(
+        { event: 'job.started', stage: 'starting', input_mime: record.input_mime },
+        'processing started',
+      );
 
       const result = await this.deps.pipelines[record.job_type](
         {
@@ -95,7 +98,13 @@ export class JobProcessor {
         return;
       }
       log.info(
-        { event: 'job.transition', from: 'PROCESSING', to: 'COMPLETED', processing_duration_sec: processingSec, outputs },
+        {
+          event: 'job.transition',
+          from: 'PROCESSING',
+          to: 'COMPLETED',
+          processing_duration_sec: processingSec,
+          outputs,
+        },
         'job completed',
       );
     } catch (error) {
@@ -115,12 +124,23 @@ export class JobProcessor {
       { countAttempt: true },
     );
     if (!claimed.ok && claimed.reason === 'refused' && claimed.current === 'PROCESSING') {
-      log.warn({ event: 'job.recovered', stage: 'recovered' }, 'job was held by a lost worker; restarting it');
+      log.warn(
+        { event: 'job.recovered', stage: 'recovered' },
+        'job was held by a lost worker; restarting it',
+      );
       await this.deps.store.transition(jobId, 'QUEUED', { stage: 'recovered after worker loss' });
-      claimed = await this.deps.store.transition(jobId, 'PROCESSING', { stage: 'starting' }, { countAttempt: true });
+      claimed = await this.deps.store.transition(
+        jobId,
+        'PROCESSING',
+        { stage: 'starting' },
+        { countAttempt: true },
+      );
     }
     if (!claimed.ok) {
-      log.info({ event: 'job.skipped', result: claimed }, 'job not claimable (cancelled, finished or deleted)');
+      log.info(
+        { event: 'job.skipped', result: claimed },
+        'job not claimable (cancelled, finished or deleted)',
+      );
       return null;
     }
     log.info({ event: 'job.transition', from: claimed.from, to: 'PROCESSING' }, 'job claimed');
@@ -160,7 +180,12 @@ export class JobProcessor {
     const appError: AppError = classifyError(error);
     const willRetry = appError.retryable && attempt < maxAttempts;
     log.error(
-      { event: 'job.attempt_failed', error_code: appError.code, will_retry: willRetry, ...errorFields(error) },
+      {
+        event: 'job.attempt_failed',
+        error_code: appError.code,
+        will_retry: willRetry,
+        ...errorFields(error),
+      },
       'attempt failed',
     );
     if (willRetry) {
@@ -176,7 +201,10 @@ export class JobProcessor {
       error_code: appError.code,
       error_message: appError.message,
     });
-    log.info({ event: 'job.transition', from: 'PROCESSING', to: 'FAILED', error_code: appError.code }, 'job failed');
+    log.info(
+      { event: 'job.transition', from: 'PROCESSING', to: 'FAILED', error_code: appError.code },
+      'job failed',
+    );
     throw new UnrecoverableError(appError.code);
   }
 }

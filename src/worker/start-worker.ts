@@ -58,18 +58,36 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       // must not stay PROCESSING forever.
       if (!job) return;
       void options.store
-        .transition(job.id ?? '', 'FAILED', {
-          stage: 'failed',
-          error_code: 'WORKER_LOST',
-          error_message: error.message,
-        }, { onlyFrom: ['PROCESSING'] })
+        .transition(
+          job.id ?? '',
+          'FAILED',
+          {
+            stage: 'failed',
+            error_code: 'WORKER_LOST',
+            error_message: error.message,
+          },
+          { onlyFrom: ['PROCESSING'] },
+        )
         .then((result) => {
-          if (result.ok) logger.error({ event: 'job.transition', job_id: job.id, to: 'FAILED', error_code: 'WORKER_LOST' });
+          if (result.ok)
+            logger.error({
+              event: 'job.transition',
+              job_id: job.id,
+              to: 'FAILED',
+              error_code: 'WORKER_LOST',
+            });
         })
-        .catch((err: unknown) => logger.error({ event: 'job.fail_record_error', job_id: job.id, ...errorFields(err) }));
+        .catch((err: unknown) =>
+          logger.error({ event: 'job.fail_record_error', job_id: job.id, ...errorFields(err) }),
+        );
     });
-    worker.on('error', (error) => logger.error({ event: 'worker.error', queue: name, ...errorFields(error) }));
-    logger.info({ event: 'worker.started', queue: name, concurrency: options.concurrency[name] }, 'worker started');
+    worker.on('error', (error) =>
+      logger.error({ event: 'worker.error', queue: name, ...errorFields(error) }),
+    );
+    logger.info(
+      { event: 'worker.started', queue: name, concurrency: options.concurrency[name] },
+      'worker started',
+    );
     return worker;
   });
 

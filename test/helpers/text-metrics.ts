@@ -27,7 +27,10 @@ export function characterErrorRate(expected: string, actual: string): number {
 
 /** Share of the expected words (case-insensitive) that appear in `actual`. */
 export function wordRecall(expected: string, actual: string): number {
-  const words = (text: string) => normalise(text).toLowerCase().match(/[\p{L}\p{M}']+/gu) ?? [];
+  const words = (text: string) =>
+    normalise(text)
+      .toLowerCase()
+      .match(/[\p{L}\p{M}']+/gu) ?? [];
   const found = new Set(words(actual));
   const wanted = words(expected);
   if (wanted.length === 0) return 1;

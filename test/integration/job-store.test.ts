@@ -112,7 +112,9 @@ describe('JobStore', () => {
     await store.transition(running.job_id, 'PROCESSING', {}, { countAttempt: true });
 
     const subscriber = redis.duplicate();
-    const announced = new Promise<string>((resolve) => subscriber.on('message', (_c, id: string) => resolve(id)));
+    const announced = new Promise<string>((resolve) =>
+      subscriber.on('message', (_c, id: string) => resolve(id)),
+    );
     await subscriber.subscribe(store.keys.cancelChannel());
 
     expect(await store.requestCancel(queued.job_id)).toEqual({ outcome: 'cancelled', status: 'QUEUED' });

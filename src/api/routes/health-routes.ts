@@ -7,12 +7,20 @@ const CHECK_TIMEOUT_MS = 2_000;
 
 function withTimeout(check: () => Promise<void>): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-    check().then(resolve, reject).finally(() => clearTimeout(timer));
+    const timer = setTimeout(
+      () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)),
+      CHECK_TIMEOUT_MS,
+    );
+    check()
+      .then(resolve, reject)
+      .finally(() => clearTimeout(timer));
   });
 }
 
-export function registerHealthRoutes(app: FastifyInstance, deps: { checks: ReadinessChecks; mode: string }): void {
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  deps: { checks: ReadinessChecks; mode: string },
+): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (request, reply) => {
@@ -22,8 +30,14 @@ export function registerHealthRoutes(app: FastifyInstance, deps: { checks: Readi
           await withTimeout(check);
           return [name, { ok: true }] as const;
         } catch (error) {
-          request.log.warn({ event: 'readiness.check_failed', check: name, ...errorFields(error) }, 'not ready');
-          return [name, { ok: false, error: error instanceof Error ? error.message : String(error) }] as const;
+          request.log.warn(
+            { event: 'readiness.check_failed', check: name, ...errorFields(error) },
+            'not ready',
+          );
+          return [
+            name,
+            { ok: false, error: error instanceof Error ? error.message : String(error) },
+          ] as const;
         }
       }),
     );

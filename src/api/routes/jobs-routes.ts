@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError, OUTPUT_FORMATS, OUTPUT_MEDIA_TYPES, submitJobFieldsSchema } from '../../contract/index.js';
-import { JOB_ID_PATTERN, newJobId } from '../../jobs/new-job-id.js';
 import { toPublicJob } from '../../jobs/job-record.js';
 import type { JobService } from '../../jobs/job-service.js';
+import { JOB_ID_PATTERN, newJobId } from '../../jobs/new-job-id.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import { contentDisposition, resultFilename } from '../content-disposition.js';
 import { principalOf } from '../principal.js';
@@ -25,7 +25,10 @@ const jobParamsSchema = z.object({ id: z.string() });
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const errors = parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message }));
+  const errors = parsed.error.issues.map((issue) => ({
+    field: issue.path.join('.'),
+    message: issue.message,
+  }));
   throw new AppError('VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
     details: { errors },
   });
@@ -42,7 +45,11 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
   app.post('/v1/jobs', async (request, reply) => {
     const principal = principalOf(request);
     const jobId = newJobId();
-    const upload = await receiveUpload(request, { storage: deps.storage, jobId, maxBytes: deps.maxUploadBytes });
+    const upload = await receiveUpload(request, {
+      storage: deps.storage,
+      jobId,
+      maxBytes: deps.maxUploadBytes,
+    });
     try {
       const fields = parseOrThrow(submitJobFieldsSchema, upload.fields);
       if (fields.job_type && fields.job_type !== upload.file.input.jobType) {

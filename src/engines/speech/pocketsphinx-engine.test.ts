@@ -1,0 +1,55 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError, type ErrorCode } from '../../contract/index.js';
+import { PocketsphinxEngine } from './pocketsphinx-engine.js';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'dt-pocketsphinx-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | 'resolved'> {
+  const outcome = await promise.then(
+    () => 'resolved' as const,
+    (error: unknown) => error,
+  );
+  if (outcome === 'resolved') return outcome;
+  expect(outcome).toBeInstanceOf(AppError);
+  return (outcome as AppError).code;
+}
+
+describe('PocketsphinxEngine', () => {
+  it('reports the installed package version', async () => {
+    expect(await new PocketsphinxEngine().version()).toMatch(/^0\.8/);
+  });
+
+  it('says the engine is unavailable when the program is not installed', async () => {
+    const engine = new PocketsphinxEngine({ command: path.join(dir, 'no-such-pocketsphinx') });
+    const options = { language: 'en', signal: new AbortController().signal };
+    expect(await codeOf(engine.transcribe(path.join(dir, 'a.wav'), options))).toBe('ENGINE_UNAVAILABLE');
+  });
+
+  it('reports an engine failure when pocketsphinx cannot read the audio', async () => {
+    const missing = path.join(dir, 'missing.wav');
+    const options = { language: 'en', signal: new AbortController().signal };
+    expect(await codeOf(new PocketsphinxEngine().transcribe(missing, options))).toBe(
+      'TRANSCRIPTION_ENGINE_FAILED',
+    );
+  });
+
+  it('does not start when the job is already cancelled', async () => {
+    const wav = path.join(dir, 'empty.wav');
+    await writeFile(wav, Buffer.alloc(0));
+    const controller = new AbortController();
+    controller.abort();
+    const options = { language: 'en', signal: controller.signal };
+    expect(await codeOf(new PocketsphinxEngine().transcribe(wav, options))).toBe('JOB_CANCELLED');
+  });
+});

@@ -1,0 +1,147 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job } from '../../src/contract/index.js';
+import {
+  makeCorruptPdf,
+  makeManyPagePdf,
+  makeScannedPng,
+  makeTwoPagePdf,
+} from '../helpers/make-document-fixtures.js';
+import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
+import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
+import { characterErrorRate, wordRecall } from '../helpers/text-metrics.js';
+
+// The whole service in one process (role all): API, queues in real Redis, worker, real engines.
+let svc: TestService;
+let dir: string;
+
+async function submitPath(
+  filePath: string,
+  name: string,
+  headers: Record<string, string> = {},
+): Promise<Job> {
+  const response = await submitFile(svc.url, { name, bytes: await readFile(filePath) }, {}, headers);
+  expect(response.status).toBe(201);
+  return (await response.json()) as Job;
+}
+
+async function downloadText(jobId: string, format = 'txt'): Promise<{ text: string; response: Response }> {
+  const response = await fetch(`${svc.url}/v1/jobs/${jobId}/result?format=${format}`);
+  expect(response.status).toBe(200);
+  return { text: await response.text(), response };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'dt-lifecycle-'));
+  svc = await startTestService('lifecycle', { WORKER_OCR_CONCURRENCY: '2' });
+});
+afterAll(async () => {
+  await svc?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('a job from upload to download', () => {
+  it('turns a two-page English and Hindi PDF into text within 2 % CER, with correlated logs', async () => {
+    const pdf = await makeTwoPagePdf(dir);
+    const submitted = await submitPath(pdf.path, 'ग्रंथ भाग १.pdf', { 'x-request-id': 'e2e-pdf-1' });
+    expect(submitted).toMatchObject({ job_type: 'OCR', input_mime: 'application/pdf', status: 'QUEUED' });
+
+    const job = await waitForJob(svc.url, submitted.job_id);
+    expect(job).toMatchObject({
+      status: 'COMPLETED',
+      progress: 100,
+      page_count: 2,
+      attempts: 1,
+      error_code: null,
+    });
+    expect(job.engine).toMatch(/^tesseract /);
+    expect(job.processing_duration_sec).toBeGreaterThan(0);
+    expect(job.started_at && job.finished_at && job.started_at <= job.finished_at).toBe(true);
+
+    const { text, response } = await downloadText(job.job_id);
+    expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(response.headers.get('content-disposition')).toContain(
+      `filename*=UTF-8''${encodeURIComponent('ग्रंथ भाग १.txt')}`,
+    );
+    const [, page1 = '', page2 = ''] = text.split(/^--- page \d+ ---$/m);
+    expect(characterErrorRate(pdf.pages[0], page1)).toBeLessThanOrEqual(0.02);
+    expect(characterErrorRate(pdf.pages[1], page2)).toBeLessThanOrEqual(0.02);
+    expect(JSON.parse((await downloadText(job.job_id, 'json')).text).pages).toHaveLength(2);
+
+    const jobLines = svc.logs.filter((line) => line.job_id === job.job_id);
+    const workerLines = jobLines.filter((line) => line.worker_id !== undefined);
+    expect(workerLines.map((l) => l.event)).toEqual(
+      expect.arrayContaining(['job.transition', 'job.started', 'ocr.page.done']),
+    );
+    expect(
+      jobLines.every((line) => line.request_id === 'e2e-pdf-1' && line.service === 'doc-transcribe'),
+    ).toBe(true);
+  });
+
+  it('reads a scanned-looking PNG within 2 % CER', async () => {
+    const scan = await makeScannedPng(dir);
+    const job = await waitForJob(svc.url, (await submitPath(scan.path, 'scan.png')).job_id);
+    expect(job).toMatchObject({
+      status: 'COMPLETED',
+      job_type: 'OCR',
+      input_mime: 'image/png',
+      page_count: 1,
+    });
+    const [, page1 = ''] = (await downloadText(job.job_id)).text.split(/^--- page \d+ ---$/m);
+    expect(characterErrorRate(scan.text, page1)).toBeLessThanOrEqual(0.02);
+  });
+
+  it('transcribes a spoken WAV, measuring its duration on the server', async () => {
+    const sentence = 'the quick brown fox jumps over the lazy dog near the river bank';
+    const wav = await makeSpokenWav(dir, sentence);
+    const job = await waitForJob(svc.url, (await submitPath(wav, 'talk.wav')).job_id);
+    expect(job).toMatchObject({ status: 'COMPLETED', job_type: 'TRANSCRIPTION', input_mime: 'audio/wav' });
+    expect(job.media_duration_sec).toBeGreaterThan(2);
+    expect(job.media_duration_sec).toBeLessThan(8);
+    expect(job.engine).toMatch(/^pocketsphinx /);
+    expect(Object.keys(job.outputs).sort()).toEqual(['json', 'srt', 'txt', 'vtt']);
+    expect(wordRecall(sentence, (await downloadText(job.job_id)).text)).toBeGreaterThanOrEqual(0.6);
+    expect((await downloadText(job.job_id, 'srt')).text).toMatch(/^1\n\d\d:\d\d:\d\d,\d{3} --> /);
+  });
+
+  it('fails a damaged PDF with a catalog code, without retrying, and keeps serving', async () => {
+    const job = await waitForJob(svc.url, (await submitPath(await makeCorruptPdf(dir), 'broken.pdf')).job_id);
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      error_code: 'INPUT_UNREADABLE',
+      attempts: 1,
+      stage: 'failed',
+    });
+    expect(job.error_message).toBeTruthy();
+    const failedResult = await fetch(`${svc.url}/v1/jobs/${job.job_id}/result`);
+    expect(failedResult.status).toBe(409);
+    expect((await fetch(`${svc.url}/readyz`)).status).toBe(200);
+  });
+
+  it('stops a running job on cancel: the worker kills the engine and only then reports CANCELLED', async () => {
+    const pdf = await makeManyPagePdf(dir, 12);
+    const submitted = await submitPath(pdf, 'long.pdf');
+    await waitForJob(svc.url, submitted.job_id, (job) => job.status === 'PROCESSING' && job.progress > 0);
+    const cancel = await fetch(`${svc.url}/v1/jobs/${submitted.job_id}/cancel`, { method: 'POST' });
+    expect([200, 202]).toContain(cancel.status);
+    const job = await waitForJob(svc.url, submitted.job_id);
+    expect(job).toMatchObject({ status: 'CANCELLED', error_code: 'JOB_CANCELLED', cancel_requested: true });
+    expect(job.outputs).toEqual({});
+    // The attempt's scratch directory is gone.
+    expect((await readdir(path.join(svc.dataDir, 'tmp'))).filter((d) => d.startsWith(job.job_id))).toEqual(
+      [],
+    );
+  });
+
+  it('lists finished jobs in the history, newest first', async () => {
+    const history = (await (await fetch(`${svc.url}/v1/jobs?limit=100`)).json()) as {
+      items: Job[];
+      total: number;
+    };
+    expect(history.total).toBe(5);
+    const created = history.items.map((j) => j.created_at);
+    expect(created).toEqual([...created].sort().reverse());
+  });
+});

@@ -1,0 +1,215 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError, type ErrorCode } from '../../src/contract/index.js';
+import { PocketsphinxEngine } from '../../src/engines/speech/pocketsphinx-engine.js';
+import { findDataOffset } from '../../src/media/ffmpeg/read-wav-data-offset.js';
+import { createLogger } from '../../src/observability/logger.js';
+import type { PipelineResult, ProgressUpdate } from '../../src/pipelines/pipeline.js';
+import { createTranscriptionPipeline } from '../../src/pipelines/transcription/run-transcription-pipeline.js';
+import { runChildProcess } from '../../src/process/run-child-process.js';
+import {
+  makeCorruptAudio,
+  makeRepeatedSpeechWav,
+  makeSilentVideoWithoutAudio,
+  makeSpokenM4a,
+  makeSpokenMp4Video,
+  makeSpokenWav,
+} from '../helpers/make-media-fixtures.js';
+import { wordRecall } from '../helpers/text-metrics.js';
+
+const SENTENCE = 'the quick brown fox jumps over the lazy dog near the river bank';
+const engine = new PocketsphinxEngine();
+
+let dir: string;
+let spokenWav: string;
+let spokenWavSec: number;
+
+interface Run {
+  workDir: string;
+  updates: ProgressUpdate[];
+  logs: Array<Record<string, unknown>>;
+  done: Promise<PipelineResult>;
+}
+
+async function startRun(
+  inputPath: string,
+  options: {
+    maxDurationSec?: number;
+    language?: string;
+    controller?: AbortController;
+    onProgress?: (update: ProgressUpdate, run: Run) => Promise<void>;
+  } = {},
+): Promise<Run> {
+  const workDir = await mkdtemp(path.join(dir, 'work-'));
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = createLogger({
+    level: 'debug',
+    role: 'test',
+    destination: { write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+  const pipeline = createTranscriptionPipeline({ engine, maxDurationSec: options.maxDurationSec ?? 600 });
+  const run: Run = { workDir, updates: [], logs, done: Promise.resolve({} as PipelineResult) };
+  run.done = pipeline(
+    {
+      jobId: 'job-test',
+      inputPath,
+      inputMime: 'audio/wav',
+      language: options.language ?? 'en',
+      contentSubtype: 'general',
+      workDir,
+    },
+    {
+      signal: (options.controller ?? new AbortController()).signal,
+      logger,
+      reportProgress: async (update) => {
+        run.updates.push(update);
+        await options.onProgress?.(update, run);
+      },
+    },
+  );
+  return run;
+}
+
+async function expectAppError(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  const error = await promise.then(
+    () => new Error('expected the pipeline to fail'),
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  expect((error as AppError).code).toBe(code);
+}
+
+/** Length of a WAV from its own header, independently of ffprobe. */
+async function wavSeconds(file: string): Promise<number> {
+  const bytes = await readFile(file);
+  const offset = findDataOffset(bytes) ?? 44;
+  const sampleRate = bytes.readUInt32LE(24);
+  const blockAlign = bytes.readUInt16LE(32);
+  return (bytes.length - offset) / (sampleRate * blockAlign);
+}
+
+async function pocketsphinxProcessesUsing(workDir: string): Promise<string[]> {
+  const { stdout } = await runChildProcess('ps', ['-eo', 'pid=,args=']);
+  return stdout
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.includes('pocketsphinx_continuous') && line.includes(workDir));
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'dt-transcription-'));
+  spokenWav = await makeSpokenWav(dir, SENTENCE);
+  spokenWavSec = await wavSeconds(spokenWav);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('transcription pipeline with pocketsphinx', () => {
+  it('transcribes spoken English into text, SRT, WebVTT and JSON with rising progress', async () => {
+    const run = await startRun(spokenWav);
+    const result = await run.done;
+
+    const text = String(result.outputs.txt);
+    const recall = wordRecall(SENTENCE, text);
+    console.info(`pocketsphinx word recall on flite WAV: ${recall.toFixed(3)} (${JSON.stringify(text)})`);
+    expect(recall).toBeGreaterThanOrEqual(0.6);
+
+    expect(result.engine).toMatch(/^pocketsphinx \d+\.\d+/);
+    expect(result.media_duration_sec).toBeGreaterThan(0);
+    expect(Math.abs((result.media_duration_sec ?? 0) - spokenWavSec)).toBeLessThanOrEqual(0.2);
+    expect(result.quality?.score).toBeGreaterThan(0);
+    expect(result.quality?.score).toBeLessThanOrEqual(1);
+    expect(result.quality?.hints).toEqual([]);
+
+    const srt = String(result.outputs.srt);
+    expect(srt).toMatch(/^1\n\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}\n\S.*\n/);
+    const vtt = String(result.outputs.vtt);
+    expect(vtt).toMatch(/^WEBVTT\n\n\d{2}:\d{2}:\d{2}\.\d{3} --> \d{2}:\d{2}:\d{2}\.\d{3}\n\S.*\n/);
+
+    const json = JSON.parse(String(result.outputs.json)) as {
+      segments: Array<{ start: number; end: number; text: string }>;
+      media_duration_sec: number;
+    };
+    expect(json.media_duration_sec).toBe(result.media_duration_sec);
+    expect(json.segments.length).toBeGreaterThan(0);
+    for (const segment of json.segments) {
+      expect(segment.end).toBeGreaterThan(segment.start);
+      expect(segment.end).toBeLessThanOrEqual(json.media_duration_sec + 0.05);
+      expect(segment.text).not.toMatch(/<s>|<\/s>|<sil>|\[|\(\d\)/);
+    }
+    expect(json.segments.map((segment) => segment.text).join('\n')).toBe(text);
+
+    const figures = run.updates.map((update) => update.progress);
+    expect(figures).toEqual([...figures].sort((a, b) => a - b));
+    expect(run.updates[0]).toMatchObject({ stage: 'decoding audio', progress: 2 });
+    expect(run.updates[0]?.facts?.media_duration_sec).toBe(result.media_duration_sec);
+    expect(run.updates.some((update) => /^transcribing \d\d:\d\d of \d\d:\d\d$/.test(update.stage))).toBe(
+      true,
+    );
+    expect(Math.max(...figures)).toBeGreaterThan(90);
+
+    const events = run.logs.map((entry) => entry.event);
+    expect(events).toEqual(
+      expect.arrayContaining(['transcription.decoded', 'transcription.segment', 'transcription.done']),
+    );
+    expect(run.logs.find((entry) => entry.event === 'transcription.done')).toMatchObject({
+      segments: json.segments.length,
+    });
+  });
+
+  it('transcribes the sound track of an MP4 video', async () => {
+    const video = await makeSpokenMp4Video(dir, SENTENCE);
+    const result = await (await startRun(video)).done;
+    const recall = wordRecall(SENTENCE, String(result.outputs.txt));
+    console.info(`pocketsphinx word recall on MP4 video: ${recall.toFixed(3)}`);
+    expect(recall).toBeGreaterThanOrEqual(0.6);
+    expect(Math.abs((result.media_duration_sec ?? 0) - spokenWavSec)).toBeLessThanOrEqual(0.2);
+  });
+
+  it('transcribes AAC audio in M4A for a job whose language is written "eng"', async () => {
+    const m4a = await makeSpokenM4a(dir, SENTENCE);
+    const result = await (await startRun(m4a, { language: 'eng' })).done;
+    const recall = wordRecall(SENTENCE, String(result.outputs.txt));
+    console.info(`pocketsphinx word recall on M4A: ${recall.toFixed(3)}`);
+    expect(recall).toBeGreaterThanOrEqual(0.6);
+    expect(result.quality?.hints).toEqual([]);
+  });
+
+  it('refuses a video without an audio track with MEDIA_NO_AUDIO', async () => {
+    const video = await makeSilentVideoWithoutAudio(dir);
+    await expectAppError((await startRun(video)).done, 'MEDIA_NO_AUDIO');
+  });
+
+  it('refuses a corrupt file with MEDIA_DECODE_FAILED', async () => {
+    const corrupt = await makeCorruptAudio(dir);
+    await expectAppError((await startRun(corrupt)).done, 'MEDIA_DECODE_FAILED');
+  });
+
+  it('refuses a recording longer than allowed, measured before any decoding, with MEDIA_TOO_LONG', async () => {
+    const run = await startRun(spokenWav, { maxDurationSec: Math.floor(spokenWavSec / 2) });
+    await expectAppError(run.done, 'MEDIA_TOO_LONG');
+    expect(run.updates).toEqual([]);
+  });
+
+  it('stops pocketsphinx at once when the job is cancelled mid-transcription', async () => {
+    const long = await makeRepeatedSpeechWav(dir, SENTENCE, { times: 4, pauseSec: 1.5 });
+    const controller = new AbortController();
+    let runningWhenCancelled: string[] = [];
+    const run = await startRun(long, {
+      controller,
+      onProgress: async (update, current) => {
+        if (controller.signal.aborted || update.progress <= 5) return;
+        runningWhenCancelled = await pocketsphinxProcessesUsing(current.workDir);
+        controller.abort();
+      },
+    });
+    await expectAppError(run.done, 'JOB_CANCELLED');
+    expect(runningWhenCancelled).toHaveLength(1);
+    expect(await pocketsphinxProcessesUsing(run.workDir)).toEqual([]);
+    expect(run.logs.some((entry) => entry.event === 'transcription.done')).toBe(false);
+  });
+});
