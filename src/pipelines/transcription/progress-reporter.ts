@@ -28,7 +28,7 @@ export class ProgressReporter {
 
   /** Resolves once every reported update has been sent (or has failed and been passed to `onError`). */
   async flush(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
+    while (this.inFlight !== null) await this.inFlight;
   }
 
   private kick(): void {
