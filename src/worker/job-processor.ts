@@ -8,7 +8,7 @@ import type { JobRecord } from '../jobs/job-record.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { storageKeys } from '../jobs/storage-keys.js';
 import { errorFields, type Logger } from '../observability/logger.js';
-import type { Pipeline, ProgressUpdate } from '../pipelines/pipeline.js';
+import type { Pipeline, PipelineResult, ProgressUpdate } from '../pipelines/pipeline.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { type CancellationRegistry, CancelledSignal } from './cancellation-registry.js';
 import { classifyError } from './classify-error.js';
@@ -49,70 +49,89 @@ export class JobProcessor {
     if (record.cancel_requested) controller.abort(new CancelledSignal());
     const workDir = path.join(this.deps.tmpDir, `${record.job_id}-${attempt}`);
     const started = performance.now();
+    let outcome: { result: PipelineResult; outputs: Partial<Record<OutputFormat, number>> } | undefined;
+    let failure: unknown;
     try {
-      await mkdir(workDir, { recursive: true });
-      const inputPath = path.join(workDir, 'input');
-      await this.deps.storage.download(record.input_key, inputPath);
-      log.info(
-        { event: 'job.started', stage: 'starting', input_mime: record.input_mime },
-        'processing started',
-      );
-
-      const result = await this.deps.pipelines[record.job_type](
-        {
-          jobId: record.job_id,
-          inputPath,
-          inputMime: record.input_mime,
-          language: record.language,
-          contentSubtype: record.content_subtype,
-          workDir,
-        },
-        {
-          signal: controller.signal,
-          logger: log,
-          reportProgress: (update) => this.saveProgress(record.job_id, update, controller, log),
-        },
-      );
-      if (controller.signal.aborted) throw controller.signal.reason;
-
-      const outputs: Partial<Record<OutputFormat, number>> = {};
-      for (const [format, body] of Object.entries(result.outputs) as Array<[OutputFormat, string | Buffer]>) {
-        const stored = await this.deps.storage.put(storageKeys.output(record.job_id, format), body);
-        outputs[format] = stored.sizeBytes;
-      }
-      const processingSec = Math.round((performance.now() - started) / 10) / 100;
-      const done = await this.deps.store.transition(record.job_id, 'COMPLETED', {
-        stage: 'done',
-        progress: 100,
-        outputs,
-        engine: result.engine,
-        quality: result.quality,
-        page_count: result.page_count ?? record.page_count,
-        media_duration_sec: result.media_duration_sec ?? record.media_duration_sec,
-        processing_duration_sec: processingSec,
-        error_code: null,
-        error_message: null,
-      });
-      if (!done.ok) {
-        log.warn({ event: 'job.transition_refused', to: 'COMPLETED', result: done }, 'completion refused');
-        return;
-      }
-      log.info(
-        {
-          event: 'job.transition',
-          from: 'PROCESSING',
-          to: 'COMPLETED',
-          processing_duration_sec: processingSec,
-          outputs,
-        },
-        'job completed',
-      );
+      outcome = await this.runPipeline(record, workDir, controller, log);
     } catch (error) {
-      await this.recordFailure(record, error, controller, { attempt, maxAttempts, log });
+      failure = error;
     } finally {
+      // Cleanup comes before the final status: a job reported finished has left nothing behind.
       this.deps.cancellations.release(record.job_id);
       await rm(workDir, { recursive: true, force: true });
     }
+    if (!outcome) {
+      await this.recordFailure(record, failure, controller, { attempt, maxAttempts, log });
+      return;
+    }
+    const { result, outputs } = outcome;
+    const processingSec = Math.round((performance.now() - started) / 10) / 100;
+    const done = await this.deps.store.transition(record.job_id, 'COMPLETED', {
+      stage: 'done',
+      progress: 100,
+      outputs,
+      engine: result.engine,
+      quality: result.quality,
+      page_count: result.page_count ?? record.page_count,
+      media_duration_sec: result.media_duration_sec ?? record.media_duration_sec,
+      processing_duration_sec: processingSec,
+      error_code: null,
+      error_message: null,
+    });
+    if (!done.ok) {
+      log.warn({ event: 'job.transition_refused', to: 'COMPLETED', result: done }, 'completion refused');
+      return;
+    }
+    log.info(
+      {
+        event: 'job.transition',
+        from: 'PROCESSING',
+        to: 'COMPLETED',
+        processing_duration_sec: processingSec,
+        outputs,
+      },
+      'job completed',
+    );
+  }
+
+  /** Input from storage → pipeline → outputs into storage. */
+  private async runPipeline(
+    record: JobRecord,
+    workDir: string,
+    controller: AbortController,
+    log: Logger,
+  ): Promise<{ result: PipelineResult; outputs: Partial<Record<OutputFormat, number>> }> {
+    await mkdir(workDir, { recursive: true });
+    const inputPath = path.join(workDir, 'input');
+    await this.deps.storage.download(record.input_key, inputPath);
+    log.info(
+      { event: 'job.started', stage: 'starting', input_mime: record.input_mime },
+      'processing started',
+    );
+
+    const result = await this.deps.pipelines[record.job_type](
+      {
+        jobId: record.job_id,
+        inputPath,
+        inputMime: record.input_mime,
+        language: record.language,
+        contentSubtype: record.content_subtype,
+        workDir,
+      },
+      {
+        signal: controller.signal,
+        logger: log,
+        reportProgress: (update) => this.saveProgress(record.job_id, update, controller, log),
+      },
+    );
+    if (controller.signal.aborted) throw controller.signal.reason;
+
+    const outputs: Partial<Record<OutputFormat, number>> = {};
+    for (const [format, body] of Object.entries(result.outputs) as Array<[OutputFormat, string | Buffer]>) {
+      const stored = await this.deps.storage.put(storageKeys.output(record.job_id, format), body);
+      outputs[format] = stored.sizeBytes;
+    }
+    return { result, outputs };
   }
 
   /** QUEUED → PROCESSING. A job found PROCESSING was held by a worker that died: hand it back first. */

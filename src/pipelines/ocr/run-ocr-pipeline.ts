@@ -5,6 +5,7 @@ import type { OcrEngine, RecognizedPage } from '../../engines/ocr/ocr-engine.js'
 import { readPdfInfo } from '../../media/pdf/read-pdf-info.js';
 import { renderPdfPage } from '../../media/pdf/render-pdf-page.js';
 import type { Pipeline, PipelineContext, PipelineInput, PipelineResult } from '../pipeline.js';
+import { stopOnCancel } from '../stop-on-cancel.js';
 
 export interface OcrPipelineDeps {
   engine: OcrEngine & { assertLanguages(languages: string): Promise<void> };
@@ -28,16 +29,7 @@ export function renderOcrText(pages: readonly OcrPage[]): string {
 
 /** Document or image → one page at a time → tesseract → text with page markers and JSON per page. */
 export function createOcrPipeline(deps: OcrPipelineDeps): Pipeline {
-  return async (input, context) => {
-    try {
-      return await recognizeDocument(deps, input, context);
-    } catch (error) {
-      if (context.signal.aborted && !(isAppError(error) && error.code === 'JOB_CANCELLED')) {
-        throw new AppError('JOB_CANCELLED', undefined, { cause: error });
-      }
-      throw error;
-    }
-  };
+  return stopOnCancel((input, context) => recognizeDocument(deps, input, context));
 }
 
 async function recognizeDocument(

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { AppError, isAppError } from '../../contract/index.js';
+import { AppError } from '../../contract/index.js';
 import type { SpeechEngine } from '../../engines/speech/speech-engine.js';
 import { decodeToWav } from '../../media/ffmpeg/decode-to-wav.js';
 import { probeMedia } from '../../media/ffmpeg/probe-media.js';
 import { errorFields } from '../../observability/logger.js';
 import type { Pipeline, PipelineContext, PipelineInput, PipelineResult } from '../pipeline.js';
+import { stopOnCancel } from '../stop-on-cancel.js';
 import { assessTranscriptQuality } from './assess-transcript-quality.js';
 import { formatMediaClock } from './format-media-clock.js';
 import { ProgressReporter } from './progress-reporter.js';
@@ -43,17 +44,7 @@ function throwIfCancelled(signal: AbortSignal): void {
 
 /** Recording → probe → 16 kHz mono WAV → speech engine → text, SRT, WebVTT and JSON. */
 export function createTranscriptionPipeline(deps: TranscriptionPipelineDeps): Pipeline {
-  return async (input, context) => {
-    try {
-      return await transcribeRecording(deps, input, context);
-    } catch (error) {
-      // Whatever a killed child reported, a cancelled job ends as cancelled.
-      if (context.signal.aborted && !(isAppError(error) && error.code === 'JOB_CANCELLED')) {
-        throw new AppError('JOB_CANCELLED', undefined, { cause: error });
-      }
-      throw error;
-    }
-  };
+  return stopOnCancel((input, context) => transcribeRecording(deps, input, context));
 }
 
 async function transcribeRecording(
