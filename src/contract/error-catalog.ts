@@ -83,6 +83,20 @@ export const ERROR_CATALOG = {
     'The job has already finished and cannot be cancelled.',
     'कार्य पहले ही समाप्त हो चुका है, उसे रद्द नहीं किया जा सकता।',
   ),
+  JOB_NOT_RETRYABLE: entry(
+    409,
+    'input',
+    'Job cannot be retried',
+    'Only a failed or cancelled job can be retried.',
+    'केवल विफल या रद्द किए गए कार्य को पुनः चलाया जा सकता है।',
+  ),
+  JOB_STILL_RUNNING: entry(
+    409,
+    'transient',
+    'Job still stopping',
+    'The job is still being stopped by its worker; try again in a few seconds.',
+    'कार्य को उसका वर्कर अभी रोक रहा है; कुछ क्षण बाद पुनः प्रयास करें।',
+  ),
   RESULT_NOT_READY: entry(
     409,
     'input',

@@ -67,6 +67,11 @@ export class JobQueues {
     if (state === 'waiting' || state === 'delayed' || state === 'prioritized') await job.remove();
   }
 
+  /** Removes the queue entry whatever its state (used when a stopped job is deleted). */
+  async remove(type: JobType, jobId: string): Promise<void> {
+    await this.queueFor(type).remove(jobId);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
   }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AppError,
   CONTRACT_VERSION,
@@ -11,6 +12,7 @@ import type { ObjectStorage } from '../storage/object-storage.js';
 import type { JobQueues } from './job-queues.js';
 import type { JobRecord } from './job-record.js';
 import type { JobPage, JobStore } from './job-store.js';
+import { newJobId } from './new-job-id.js';
 import { storageKeys } from './storage-keys.js';
 
 export interface StoredUpload {
@@ -24,7 +26,16 @@ export interface StoredUpload {
   sha256: string;
   contentSubtype: ContentSubtype;
   language: string | undefined;
+  retryOfJobId?: string;
 }
+
+export interface RetryOverrides {
+  content_subtype?: ContentSubtype | undefined;
+  language?: string | undefined;
+}
+
+/** How long DELETE waits for a running job's worker to stop before answering JOB_STILL_RUNNING. */
+const DELETE_WAIT_MS = 10_000;
 
 export interface JobDefaults {
   ocrLanguages: string;
@@ -68,7 +79,7 @@ export class JobService {
       error_code: null,
       error_message: null,
       attempts: 0,
-      retry_of_job_id: null,
+      retry_of_job_id: upload.retryOfJobId ?? null,
       cancel_requested: false,
       created_at: now,
       started_at: null,
@@ -137,6 +148,92 @@ export class JobService {
         break;
     }
     return this.get(jobId, ownerId);
+  }
+
+  /**
+   * A new job on the same input (copied, so deleting either job never breaks the other), linked by
+   * `retry_of_job_id`, optionally with new parameters. Only FAILED or CANCELLED jobs are retried.
+   */
+  async retry(
+    jobId: string,
+    ownerId: string,
+    requestId: string,
+    overrides: RetryOverrides,
+  ): Promise<JobRecord> {
+    const original = await this.get(jobId, ownerId);
+    if (original.status !== 'FAILED' && original.status !== 'CANCELLED') {
+      throw new AppError(
+        'JOB_NOT_RETRYABLE',
+        `The job is ${original.status}; only FAILED or CANCELLED jobs are retried.`,
+      );
+    }
+    const newJobIdValue = newJobId();
+    let stored: { sizeBytes: number; sha256: string };
+    try {
+      stored = await this.storage.put(
+        storageKeys.input(newJobIdValue),
+        await this.storage.get(original.input_key),
+      );
+    } catch (error) {
+      await this.storage.deletePrefix(storageKeys.jobPrefix(newJobIdValue));
+      throw new AppError('STORAGE_UNAVAILABLE', 'The original upload could not be read.', { cause: error });
+    }
+    const record = await this.submit({
+      jobId: newJobIdValue,
+      ownerId,
+      requestId,
+      filename: original.input_filename,
+      mime: original.input_mime,
+      jobType: original.job_type,
+      sizeBytes: stored.sizeBytes,
+      sha256: stored.sha256,
+      contentSubtype: overrides.content_subtype ?? original.content_subtype,
+      language: overrides.language ?? original.language,
+      retryOfJobId: original.job_id,
+    });
+    this.logger.info(
+      {
+        event: 'job.retried',
+        job_id: record.job_id,
+        retry_of_job_id: original.job_id,
+        request_id: requestId,
+      },
+      'job retried as a new job',
+    );
+    return record;
+  }
+
+  /**
+   * Removes a job with its input, outputs, queue entry and history entry. A running job is
+   * cancelled first and deleted once its worker has stopped.
+   */
+  async delete(jobId: string, ownerId: string, requestId: string): Promise<void> {
+    let record = await this.get(jobId, ownerId);
+    if (record.status === 'QUEUED' || record.status === 'PROCESSING') {
+      await this.store.requestCancel(jobId);
+      const deadline = Date.now() + DELETE_WAIT_MS;
+      while (record.status === 'PROCESSING' && Date.now() < deadline) {
+        await sleep(100);
+        record = await this.get(jobId, ownerId);
+      }
+      if (record.status === 'PROCESSING') throw new AppError('JOB_STILL_RUNNING');
+    }
+    await this.queues.remove(record.job_type, jobId);
+    await this.store.remove(record);
+    await this.storage.deletePrefix(storageKeys.jobPrefix(jobId));
+    this.logger.info(
+      { event: 'job.deleted', job_id: jobId, request_id: requestId, status: record.status },
+      'job deleted',
+    );
+  }
+
+  async openInput(jobId: string, ownerId: string): Promise<{ record: JobRecord; body: Readable }> {
+    const record = await this.get(jobId, ownerId);
+    try {
+      return { record, body: await this.storage.get(record.input_key) };
+    } catch (error) {
+      throw new AppError('STORAGE_UNAVAILABLE', undefined, { cause: error });
+    }
   }
 
   async openResult(

@@ -1,3 +1,5 @@
+import { access } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, Problem } from '../../src/contract/index.js';
 import { startTestService, submitFile, type TestService } from '../helpers/test-service.js';
@@ -192,5 +194,65 @@ describe('API without a worker', () => {
     expect(first.total).toBeGreaterThanOrEqual(3);
     const bad = await fetch(`${svc.url}/v1/jobs?limit=1000`);
     expect((await problemOf(bad)).error_code).toBe('VALIDATION_FAILED');
+  });
+
+  it('answers 304 to a poller whose ETag is still current, and a new ETag once the job changes', async () => {
+    const job = (await (await submitFile(svc.url, { name: 'a.png', bytes: TINY_PNG })).json()) as Job;
+    const first = await fetch(`${svc.url}/v1/jobs/${job.job_id}`);
+    const etag = first.headers.get('etag') ?? '';
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    const unchanged = await fetch(`${svc.url}/v1/jobs/${job.job_id}`, { headers: { 'if-none-match': etag } });
+    expect(unchanged.status).toBe(304);
+    expect(await unchanged.text()).toBe('');
+    await fetch(`${svc.url}/v1/jobs/${job.job_id}/cancel`, { method: 'POST' });
+    const changed = await fetch(`${svc.url}/v1/jobs/${job.job_id}`, { headers: { 'if-none-match': etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+  });
+
+  it('gives back the original upload under its own name', async () => {
+    const job = (await (await submitFile(svc.url, { name: 'मूल.png', bytes: TINY_PNG })).json()) as Job;
+    const input = await fetch(`${svc.url}/v1/jobs/${job.job_id}/input`);
+    expect(input.status).toBe(200);
+    expect(input.headers.get('content-type')).toBe('image/png');
+    expect(input.headers.get('content-disposition')).toContain(encodeURIComponent('मूल.png'));
+    expect(Buffer.from(await input.arrayBuffer())).toEqual(TINY_PNG);
+  });
+
+  it('deletes a queued job with its queue entry, record, history entry and files', async () => {
+    const job = (await (await submitFile(svc.url, { name: 'a.png', bytes: TINY_PNG })).json()) as Job;
+    const deleted = await fetch(`${svc.url}/v1/jobs/${job.job_id}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(204);
+    expect((await fetch(`${svc.url}/v1/jobs/${job.job_id}`)).status).toBe(404);
+    expect(await svc.service.store.get(job.job_id)).toBeNull();
+    expect(await svc.queuedJob('OCR', job.job_id)).toBeUndefined();
+    const history = (await (await fetch(`${svc.url}/v1/jobs?limit=100`)).json()) as { items: Job[] };
+    expect(history.items.map((j) => j.job_id)).not.toContain(job.job_id);
+    await expect(access(path.join(svc.dataDir, 'storage', 'jobs', job.job_id))).rejects.toThrow();
+    expect((await fetch(`${svc.url}/v1/jobs/${job.job_id}`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('retries only failed or cancelled jobs', async () => {
+    const job = (await (await submitFile(svc.url, { name: 'a.png', bytes: TINY_PNG })).json()) as Job;
+    const refused = await fetch(`${svc.url}/v1/jobs/${job.job_id}/retry`, { method: 'POST' });
+    expect(refused.status).toBe(409);
+    expect((await problemOf(refused)).error_code).toBe('JOB_NOT_RETRYABLE');
+    await fetch(`${svc.url}/v1/jobs/${job.job_id}/cancel`, { method: 'POST' });
+    const retried = await fetch(`${svc.url}/v1/jobs/${job.job_id}/retry`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ language: 'eng' }),
+    });
+    expect(retried.status).toBe(201);
+    const again = (await retried.json()) as Job;
+    expect(again).toMatchObject({
+      status: 'QUEUED',
+      retry_of_job_id: job.job_id,
+      language: 'eng',
+      input_filename: 'a.png',
+    });
+    expect(again.job_id).not.toBe(job.job_id);
+    const input = await fetch(`${svc.url}/v1/jobs/${again.job_id}/input`);
+    expect(Buffer.from(await input.arrayBuffer())).toEqual(TINY_PNG);
   });
 });

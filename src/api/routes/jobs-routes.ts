@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError, OUTPUT_FORMATS, OUTPUT_MEDIA_TYPES, submitJobFieldsSchema } from '../../contract/index.js';
@@ -21,6 +22,17 @@ const listQuerySchema = z.object({
 });
 const resultQuerySchema = z.object({ format: z.enum(OUTPUT_FORMATS).default('txt') });
 const jobParamsSchema = z.object({ id: z.string() });
+const retryBodySchema = submitJobFieldsSchema.pick({ language: true }).extend({
+  content_subtype: submitJobFieldsSchema.shape.content_subtype.unwrap().optional(),
+});
+
+function ifNoneMatchIncludes(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const candidate = tag.trim();
+    return candidate === '*' || candidate === etag || candidate === `W/${etag}`;
+  });
+}
 
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);
@@ -83,8 +95,40 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
     return { items: page.records.map(toPublicJob), next_cursor: page.nextCursor, total: page.total };
   });
 
-  app.get('/v1/jobs/:id', async (request) => {
-    return toPublicJob(await deps.jobs.get(jobIdOf(request.params), principalOf(request).userId));
+  app.get('/v1/jobs/:id', async (request, reply) => {
+    const job = toPublicJob(await deps.jobs.get(jobIdOf(request.params), principalOf(request).userId));
+    const body = JSON.stringify(job);
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+    reply.header('etag', etag).header('cache-control', 'private, no-cache');
+    // Pollers send the last ETag back and get an empty 304 until something changes.
+    if (ifNoneMatchIncludes(request.headers['if-none-match'], etag)) return reply.code(304).send();
+    return reply.type('application/json; charset=utf-8').send(body);
+  });
+
+  app.post('/v1/jobs/:id/retry', async (request, reply) => {
+    const overrides = parseOrThrow(retryBodySchema, request.body ?? {});
+    const record = await deps.jobs.retry(
+      jobIdOf(request.params),
+      principalOf(request).userId,
+      request.id,
+      overrides,
+    );
+    return reply.code(201).header('location', `/v1/jobs/${record.job_id}`).send(toPublicJob(record));
+  });
+
+  app.delete('/v1/jobs/:id', async (request, reply) => {
+    await deps.jobs.delete(jobIdOf(request.params), principalOf(request).userId, request.id);
+    return reply.code(204).send();
+  });
+
+  app.get('/v1/jobs/:id/input', async (request, reply) => {
+    const { record, body } = await deps.jobs.openInput(jobIdOf(request.params), principalOf(request).userId);
+    return reply
+      .type(record.input_mime)
+      .header('content-length', record.input_size_bytes)
+      .header('content-disposition', contentDisposition(record.input_filename))
+      .header('cache-control', 'private, max-age=0, must-revalidate')
+      .send(body);
   });
 
   app.post('/v1/jobs/:id/cancel', async (request, reply) => {
