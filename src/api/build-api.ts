@@ -1,6 +1,6 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { AppError } from '../contract/index.js';
+import { AppError, buildOpenApiDocument, toOpenApiPath } from '../contract/index.js';
 import type { JobEventFeed } from '../jobs/job-event-feed.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { Logger } from '../observability/logger.js';
@@ -12,6 +12,7 @@ import { registerContractRoutes } from './routes/contract-routes.js';
 import { registerEventsRoutes } from './routes/events-routes.js';
 import { type ReadinessChecks, registerHealthRoutes } from './routes/health-routes.js';
 import { registerJobsRoutes } from './routes/jobs-routes.js';
+import { registerOpenApiRoutes } from './routes/openapi-routes.js';
 
 export interface ApiDeps {
   logger: Logger;
@@ -52,6 +53,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     );
   });
 
+  const served: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) served.push({ method, url: route.url });
+  });
+
   registerProblemHandlers(app, { isDependencyDown: () => !deps.isRedisReady() });
   // Without Redis nothing under /v1 can answer: say so at once instead of hanging.
   app.addHook('onRequest', async (request) => {
@@ -67,5 +73,17 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerContractRoutes(app);
   registerJobsRoutes(app, deps);
   registerEventsRoutes(app, deps);
+  await registerOpenApiRoutes(app);
+  assertRoutesDocumented(served);
   return app;
+}
+
+/** Every route the API serves must be in the OpenAPI document (Swagger UI's own pages aside). */
+function assertRoutesDocumented(served: ReadonlyArray<{ method: string; url: string }>): void {
+  const paths = buildOpenApiDocument().paths as Record<string, Record<string, unknown>>;
+  const missing = served
+    .filter(({ method, url }) => method !== 'HEAD' && !url.startsWith('/docs'))
+    .filter(({ method, url }) => !paths[toOpenApiPath(url)]?.[method.toLowerCase()])
+    .map(({ method, url }) => `${method} ${url}`);
+  if (missing.length > 0) throw new Error(`routes missing from the OpenAPI document: ${missing.join(', ')}`);
 }

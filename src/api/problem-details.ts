@@ -57,6 +57,9 @@ export function toAppError(error: unknown, isDependencyDown: () => boolean = () 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
   const problem = problemFor(error, request.id, request.url.split('?')[0]);
   if (problem.status === 503 || problem.status === 429) reply.header('retry-after', RETRY_AFTER_SEC);
+  // Refused before its body was read to the end (too large, wrong type, key in use): close the
+  // connection rather than keep a half-sent upload open, which would also hold up a shutdown.
+  if (!request.raw.complete) reply.header('connection', 'close');
   return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem);
 }
 

@@ -5,3 +5,4 @@ export * from './job.js';
 export * from './job-events.js';
 export * from './job-kinds.js';
 export * from './job-status.js';
+export * from './openapi-document.js';

@@ -111,7 +111,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     store,
     async close() {
       logger.info({ event: 'service.stopping' }, 'shutting down');
-      if (app) await app.close();
+      if (app) {
+        // In-flight requests may finish within the grace period; then their connections are cut.
+        const server = app.server;
+        const cut = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+        cut.unref();
+        await app.close();
+        clearTimeout(cut);
+      }
       if (feed) await feed.close();
       if (worker) await worker.close(config.shutdownTimeoutMs);
       await queues.close();

@@ -1,0 +1,304 @@
+import { z } from 'zod';
+import { ERROR_CODES } from './error-catalog.js';
+import {
+  CONTRACT_VERSION,
+  jobListSchema,
+  jobSchema,
+  problemSchema,
+  queuesOverviewSchema,
+  submitJobFieldsSchema,
+  submittedJobSchema,
+} from './job.js';
+import { SSE_EVENTS } from './job-events.js';
+import { JOB_TYPES, OUTPUT_FORMATS } from './job-kinds.js';
+import { JOB_STATUSES } from './job-status.js';
+
+/** JSON Schema (2020-12, as OpenAPI 3.1 uses) of a contract schema, ready for `components`. */
+function componentOf(schema: z.ZodType, io: 'input' | 'output' = 'output') {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  return json;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object) => ({ 'application/json': { schema } });
+
+function problems(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      String(status),
+      {
+        description: 'A problem (RFC 9457) with a catalog `error_code`',
+        content: { 'application/problem+json': { schema: ref('Problem') } },
+      },
+    ]),
+  );
+}
+
+const jobIdParameter = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'The job id (a UUIDv7)',
+  schema: { type: 'string' },
+};
+
+const eventStream = {
+  description: `Server-Sent Events: \`${SSE_EVENTS.job}\` (data: a Job), \`${SSE_EVENTS.jobDeleted}\` (data: {job_id}), \`${SSE_EVENTS.resync}\`; comment heartbeats. Send \`Last-Event-ID\` to resume.`,
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
+};
+
+const lastEventIdHeader = {
+  name: 'Last-Event-ID',
+  in: 'header',
+  required: false,
+  description: 'The id of the last event received; the stream resumes after it',
+  schema: { type: 'string' },
+};
+
+/**
+ * The OpenAPI 3.1 description of the HTTP API, built from the contract's schemas. The API refuses
+ * to start if it serves a route this document does not describe.
+ */
+export function buildOpenApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'doc-transcribe API',
+      version: CONTRACT_VERSION,
+      description:
+        'Documents to text (OCR) and recordings to transcripts, as asynchronous jobs. Every error is application/problem+json with a stable `error_code` from the catalog at `/v1/contract`.',
+    },
+    tags: [{ name: 'jobs' }, { name: 'events' }, { name: 'operations' }],
+    paths: {
+      '/healthz': {
+        get: {
+          tags: ['operations'],
+          summary: 'Liveness: the process answers',
+          responses: { '200': { description: 'Alive', content: json({ type: 'object' }) } },
+        },
+      },
+      '/readyz': {
+        get: {
+          tags: ['operations'],
+          summary: 'Readiness: Redis and storage are usable',
+          responses: {
+            '200': { description: 'Ready', content: json({ type: 'object' }) },
+            '503': { description: 'Not ready; `checks` says why', content: json({ type: 'object' }) },
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          tags: ['operations'],
+          summary: 'This document',
+          responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } },
+        },
+      },
+      '/v1/contract': {
+        get: {
+          tags: ['operations'],
+          summary: 'The job contract: enums, state machine, supported inputs, error catalog, schemas',
+          responses: { '200': { description: 'The contract', content: json({ type: 'object' }) } },
+        },
+      },
+      '/v1/queues': {
+        get: {
+          tags: ['operations'],
+          summary: 'Counts of every queue and the age of its oldest waiting job',
+          responses: {
+            '200': { description: 'Queues', content: json(ref('QueuesOverview')) },
+            ...problems(503),
+          },
+        },
+      },
+      '/v1/jobs': {
+        post: {
+          tags: ['jobs'],
+          summary: 'Upload a file and create a job',
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description:
+                'Makes the submit safe to retry: the same key with the same file and fields returns the first job (200, `reused: true`) for 24 h',
+              schema: { type: 'string', minLength: 1, maxLength: 255 },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': {
+                schema: {
+                  allOf: [
+                    ref('SubmitFields'),
+                    {
+                      type: 'object',
+                      required: ['file'],
+                      properties: { file: { type: 'string', contentMediaType: 'application/octet-stream' } },
+                    },
+                  ],
+                },
+              },
+            },
+          },
+          responses: {
+            '201': { description: 'Job created', content: json(ref('SubmittedJob')) },
+            '200': {
+              description: 'Replayed: the job an earlier request with this key created',
+              content: json(ref('SubmittedJob')),
+            },
+            ...problems(400, 409, 413, 415, 422, 503),
+          },
+        },
+        get: {
+          tags: ['jobs'],
+          summary: "The caller's history, newest first, with counts",
+          parameters: [
+            { name: 'job_type', in: 'query', schema: { type: 'string', enum: [...JOB_TYPES] } },
+            {
+              name: 'status',
+              in: 'query',
+              description: `One or more of ${JOB_STATUSES.join(', ')}, separated by commas`,
+              schema: { type: 'string' },
+            },
+            {
+              name: 'q',
+              in: 'query',
+              description: 'Part of the file name',
+              schema: { type: 'string', maxLength: 200 },
+            },
+            {
+              name: 'cursor',
+              in: 'query',
+              description: '`next_cursor` of the previous page',
+              schema: { type: 'string' },
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+            },
+          ],
+          responses: {
+            '200': { description: 'A page', content: json(ref('JobList')) },
+            ...problems(400, 503),
+          },
+        },
+      },
+      '/v1/jobs/{id}': {
+        get: {
+          tags: ['jobs'],
+          summary: 'One job',
+          parameters: [
+            jobIdParameter,
+            { name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' } },
+          ],
+          responses: {
+            '200': {
+              description: 'The job',
+              headers: { ETag: { schema: { type: 'string' } } },
+              content: json(ref('Job')),
+            },
+            '304': { description: 'Unchanged since the ETag sent' },
+            ...problems(404, 503),
+          },
+        },
+        delete: {
+          tags: ['jobs'],
+          summary: 'Delete the job, its input and outputs (a running job is cancelled first)',
+          parameters: [jobIdParameter],
+          responses: { '204': { description: 'Deleted' }, ...problems(404, 409, 503) },
+        },
+      },
+      '/v1/jobs/{id}/cancel': {
+        post: {
+          tags: ['jobs'],
+          summary: 'Cancel a queued or running job',
+          parameters: [jobIdParameter],
+          responses: {
+            '200': { description: 'Cancelled', content: json(ref('Job')) },
+            '202': { description: 'Its worker is stopping it', content: json(ref('Job')) },
+            ...problems(404, 409, 503),
+          },
+        },
+      },
+      '/v1/jobs/{id}/retry': {
+        post: {
+          tags: ['jobs'],
+          summary: 'Run a FAILED or CANCELLED job again as a new linked job, optionally with new options',
+          parameters: [jobIdParameter],
+          requestBody: { required: false, content: json(ref('SubmitFields')) },
+          responses: {
+            '201': { description: 'The new job', content: json(ref('Job')) },
+            ...problems(400, 404, 409, 503),
+          },
+        },
+      },
+      '/v1/jobs/{id}/input': {
+        get: {
+          tags: ['jobs'],
+          summary: 'The original upload',
+          parameters: [jobIdParameter],
+          responses: {
+            '200': { description: 'The file', content: { '*/*': { schema: { type: 'string' } } } },
+            ...problems(404, 503),
+          },
+        },
+      },
+      '/v1/jobs/{id}/result': {
+        get: {
+          tags: ['jobs'],
+          summary: 'A result, in one of the formats listed in the job’s `outputs`',
+          parameters: [
+            jobIdParameter,
+            {
+              name: 'format',
+              in: 'query',
+              schema: { type: 'string', enum: [...OUTPUT_FORMATS], default: 'txt' },
+            },
+          ],
+          responses: {
+            '200': { description: 'The result', content: { '*/*': { schema: { type: 'string' } } } },
+            ...problems(400, 404, 409, 503),
+          },
+        },
+      },
+      '/v1/jobs/{id}/events': {
+        get: {
+          tags: ['events'],
+          summary: 'Live changes of one job (Server-Sent Events), starting with its current state',
+          parameters: [jobIdParameter, lastEventIdHeader],
+          responses: { '200': eventStream, ...problems(404, 503) },
+        },
+      },
+      '/v1/events': {
+        get: {
+          tags: ['events'],
+          summary: "Live changes of all the caller's jobs (Server-Sent Events)",
+          parameters: [lastEventIdHeader],
+          responses: { '200': eventStream, ...problems(503) },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        Job: componentOf(jobSchema),
+        SubmittedJob: componentOf(submittedJobSchema),
+        JobList: componentOf(jobListSchema),
+        SubmitFields: componentOf(submitJobFieldsSchema, 'input'),
+        QueuesOverview: componentOf(queuesOverviewSchema),
+        Problem: componentOf(problemSchema),
+        ErrorCode: { type: 'string', enum: ERROR_CODES },
+      },
+    },
+  };
+}
+
+/** `/v1/jobs/:id` → `/v1/jobs/{id}`: how Fastify and OpenAPI write the same path. */
+export function toOpenApiPath(fastifyUrl: string): string {
+  return fastifyUrl.replace(/:([A-Za-z_]\w*)/g, '{$1}');
+}
