@@ -9,6 +9,7 @@ import { resolveRequestId } from './request-id.js';
 import { registerContractRoutes } from './routes/contract-routes.js';
 import { type ReadinessChecks, registerHealthRoutes } from './routes/health-routes.js';
 import { registerJobsRoutes } from './routes/jobs-routes.js';
+import { DEFAULT_WEB_ROOT, serveWebApp } from './serve-web-app.js';
 
 export interface ApiDeps {
   logger: Logger;
@@ -16,6 +17,8 @@ export interface ApiDeps {
   storage: ObjectStorage;
   readiness: ReadinessChecks;
   maxUploadBytes: number;
+  /** Built web page to serve at `/` (default `web/dist`). */
+  webRoot?: string;
 }
 
 /** The HTTP API: wiring only; the work happens in the job service. */
@@ -52,5 +55,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, { checks: deps.readiness, mode: `${LOCAL_PRINCIPAL.mode}-single-user` });
   registerContractRoutes(app);
   registerJobsRoutes(app, deps);
+  await serveWebApp(app, { root: deps.webRoot ?? DEFAULT_WEB_ROOT, logger: deps.logger });
   return app;
 }
