@@ -243,9 +243,9 @@ function manualTimers() {
 describe('polling fallback', () => {
   it('backs off while nothing changes and on errors, and is quick again after a change', () => {
     expect(nextPollDelay(1000, 'unchanged')).toBe(1500);
-    expect(nextPollDelay(9000, 'unchanged')).toBe(10_000);
+    expect(nextPollDelay(4000, 'unchanged')).toBe(5_000);
     expect(nextPollDelay(20_000, 'failed')).toBe(30_000);
-    expect(nextPollDelay(10_000, 'changed')).toBe(1000);
+    expect(nextPollDelay(5_000, 'changed')).toBe(1000);
   });
 
   it('polls every unfinished job in one loop with its ETag, and stops following finished and deleted ones', async () => {

@@ -1,6 +1,6 @@
 /** Polling cadence: quick while jobs move, slower while nothing changes, slower still on errors. */
 export const POLL_MIN_MS = 1_000;
-export const POLL_IDLE_MAX_MS = 10_000;
+export const POLL_IDLE_MAX_MS = 5_000;
 export const POLL_ERROR_MAX_MS = 30_000;
 /** Consecutive failed rounds after which polling stops and the page offers to reconnect. */
 export const POLL_MAX_FAILED_ROUNDS = 6;
