@@ -1,5 +1,7 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { AppError } from '../contract/index.js';
+import type { JobEventFeed } from '../jobs/job-event-feed.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { Logger } from '../observability/logger.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
@@ -7,6 +9,7 @@ import { LOCAL_PRINCIPAL } from './principal.js';
 import { registerProblemHandlers } from './problem-details.js';
 import { resolveRequestId } from './request-id.js';
 import { registerContractRoutes } from './routes/contract-routes.js';
+import { registerEventsRoutes } from './routes/events-routes.js';
 import { type ReadinessChecks, registerHealthRoutes } from './routes/health-routes.js';
 import { registerJobsRoutes } from './routes/jobs-routes.js';
 import { DEFAULT_WEB_ROOT, serveWebApp } from './serve-web-app.js';
@@ -14,6 +17,11 @@ import { DEFAULT_WEB_ROOT, serveWebApp } from './serve-web-app.js';
 export interface ApiDeps {
   logger: Logger;
   jobs: JobService;
+  feed: JobEventFeed;
+  /** Seconds between SSE heartbeats, in ms. */
+  heartbeatMs: number;
+  /** Whether the Redis connection is up: requests needing it fail fast with 503 when not. */
+  isRedisReady: () => boolean;
   storage: ObjectStorage;
   readiness: ReadinessChecks;
   maxUploadBytes: number;
@@ -47,7 +55,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     );
   });
 
-  registerProblemHandlers(app);
+  registerProblemHandlers(app, { isDependencyDown: () => !deps.isRedisReady() });
+  // Without Redis nothing under /v1 can answer: say so at once instead of hanging.
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/v1/') && !request.url.startsWith('/v1/contract') && !deps.isRedisReady()) {
+      throw new AppError('DEPENDENCY_UNAVAILABLE');
+    }
+  });
   await app.register(multipart, {
     limits: { fileSize: deps.maxUploadBytes + 1, files: 1, fields: 20, fieldSize: 1024, parts: 25 },
   });
@@ -55,6 +69,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, { checks: deps.readiness, mode: `${LOCAL_PRINCIPAL.mode}-single-user` });
   registerContractRoutes(app);
   registerJobsRoutes(app, deps);
+  registerEventsRoutes(app, deps);
   await serveWebApp(app, { root: deps.webRoot ?? DEFAULT_WEB_ROOT, logger: deps.logger });
   return app;
 }

@@ -37,8 +37,13 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
 };
 
-export function toAppError(error: unknown): AppError {
+/** Seconds a client should wait before retrying a 503 or 429. */
+const RETRY_AFTER_SEC = 5;
+
+export function toAppError(error: unknown, isDependencyDown: () => boolean = () => false): AppError {
   if (error instanceof AppError) return error;
+  // A failure while Redis is unreachable is the outage, whatever the failing call said.
+  if (isDependencyDown()) return new AppError('DEPENDENCY_UNAVAILABLE', undefined, { cause: error });
   const code = (error as FastifyError | undefined)?.code;
   const mapped = code ? FASTIFY_CODES[code] : undefined;
   if (mapped) return new AppError(mapped, ERROR_CATALOG[mapped].message.en, { cause: error });
@@ -51,13 +56,17 @@ export function toAppError(error: unknown): AppError {
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
   const problem = problemFor(error, request.id, request.url.split('?')[0]);
+  if (problem.status === 503 || problem.status === 429) reply.header('retry-after', RETRY_AFTER_SEC);
   return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem);
 }
 
 /** One place that turns every failure into RFC 9457 problem+json with a catalog code. */
-export function registerProblemHandlers(app: FastifyInstance): void {
+export function registerProblemHandlers(
+  app: FastifyInstance,
+  options: { isDependencyDown: () => boolean },
+): void {
   app.setErrorHandler((error, request, reply) => {
-    const appError = toAppError(error);
+    const appError = toAppError(error, options.isDependencyDown);
     const log = { event: 'http.error', error_code: appError.code, ...errorFields(error) };
     if (appError.httpStatus >= 500) request.log.error(log, 'request failed');
     else request.log.info(log, 'request rejected');

@@ -26,6 +26,9 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-" only')
     .default('dt'),
+  IDEMPOTENCY_TTL_SEC: int(60, 30 * 24 * 3600).default(24 * 3600),
+  IDEMPOTENCY_LOCK_SEC: int(10, 24 * 3600).default(3600),
+  SSE_HEARTBEAT_SEC: int(1, 300).default(15),
   STORAGE_DRIVER: z.enum(['local']).default('local'),
   UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
   OCR_LANGUAGES: z
@@ -62,6 +65,8 @@ export interface Config {
   redis: { url: string; keyPrefix: string };
   storage: { driver: 'local'; rootDir: string };
   uploads: { maxBytes: number };
+  idempotency: { ttlSec: number; lockSec: number };
+  events: { heartbeatMs: number };
   ocr: { languages: string; dpi: number; pageTimeoutSec: number };
   transcription: { maxDurationSec: number };
   worker: {
@@ -84,6 +89,8 @@ export function configFromEnv(env: Env): Config {
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
     storage: { driver: env.STORAGE_DRIVER, rootDir: path.join(dataDir, 'storage') },
     uploads: { maxBytes: env.UPLOAD_MAX_BYTES },
+    idempotency: { ttlSec: env.IDEMPOTENCY_TTL_SEC, lockSec: env.IDEMPOTENCY_LOCK_SEC },
+    events: { heartbeatMs: env.SSE_HEARTBEAT_SEC * 1000 },
     ocr: { languages: env.OCR_LANGUAGES, dpi: env.OCR_DPI, pageTimeoutSec: env.OCR_PAGE_TIMEOUT_SEC },
     transcription: { maxDurationSec: env.TRANSCRIPTION_MAX_DURATION_SEC },
     worker: {

@@ -111,6 +111,34 @@ export const ERROR_CATALOG = {
     'This job has no result in the requested format.',
     'इस कार्य का परिणाम माँगे गए प्रारूप में उपलब्ध नहीं है।',
   ),
+  IDEMPOTENCY_KEY_INVALID: entry(
+    400,
+    'input',
+    'Invalid Idempotency-Key',
+    'The Idempotency-Key header must be 1 to 255 visible ASCII characters.',
+    'Idempotency-Key हेडर में 1 से 255 दृश्य ASCII अक्षर होने चाहिए।',
+  ),
+  IDEMPOTENCY_KEY_IN_USE: entry(
+    409,
+    'transient',
+    'Request with this key in progress',
+    'A request with the same Idempotency-Key is still being processed; wait for it to finish, then retry.',
+    'इसी Idempotency-Key वाला अनुरोध अभी चल रहा है; उसके पूरा होने के बाद पुनः प्रयास करें।',
+  ),
+  IDEMPOTENCY_KEY_MISMATCH: entry(
+    422,
+    'input',
+    'Idempotency-Key reused with a different request',
+    'This Idempotency-Key was already used with a different file or different parameters. Use a new key for a new upload.',
+    'यह Idempotency-Key किसी अन्य फ़ाइल या अन्य विकल्पों के साथ पहले ही उपयोग हो चुकी है। नए अपलोड के लिए नई कुंजी उपयोग करें।',
+  ),
+  CURSOR_INVALID: entry(
+    400,
+    'input',
+    'Invalid cursor',
+    'The cursor is not valid for this list. Start again from the first page.',
+    'यह कर्सर इस सूची के लिए मान्य नहीं है। पहले पृष्ठ से फिर शुरू करें।',
+  ),
   // Inputs found bad while processing
   INPUT_UNREADABLE: entry(
     422,
@@ -197,6 +225,13 @@ export const ERROR_CATALOG = {
     'Service busy',
     'The job queue is not reachable right now. Try again shortly.',
     'कार्य कतार अभी उपलब्ध नहीं है। थोड़ी देर बाद पुनः प्रयास करें।',
+  ),
+  DEPENDENCY_UNAVAILABLE: entry(
+    503,
+    'transient',
+    'Service temporarily unavailable',
+    'The service cannot reach its database right now. Try again in a few seconds.',
+    'सेवा अभी अपने डेटाबेस तक नहीं पहुँच पा रही है। कुछ क्षण बाद पुनः प्रयास करें।',
   ),
   JOB_CANCELLED: entry(409, 'cancelled', 'Cancelled', 'The job was cancelled.', 'कार्य रद्द कर दिया गया।'),
   WORKER_LOST: entry(

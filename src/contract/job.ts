@@ -53,14 +53,58 @@ export const jobSchema = z.object({
   started_at: isoTimestamp.nullable(),
   finished_at: isoTimestamp.nullable(),
   updated_at: isoTimestamp,
+  queue_position: z
+    .number()
+    .int()
+    .positive()
+    .nullable()
+    .optional()
+    .describe('While QUEUED: 1 means the next job its queue will start'),
+  eta_sec: z
+    .number()
+    .nonnegative()
+    .nullable()
+    .optional()
+    .describe('While PROCESSING: estimated seconds left, from the speed so far'),
 });
 export type Job = z.infer<typeof jobSchema>;
 export type JobQuality = z.infer<typeof jobQualitySchema>;
 
+export const historyCountsSchema = z.object({
+  by_type: z.record(z.enum(JOB_TYPES), z.number().int().nonnegative()).describe('Jobs of each type'),
+  by_status: z
+    .record(z.enum(JOB_STATUSES), z.number().int().nonnegative())
+    .describe('Jobs in each status, within the job_type filter when one is given'),
+});
+
 export const jobListSchema = z.object({
   items: z.array(jobSchema),
-  next_cursor: z.string().nullable(),
-  total: z.number().int().nonnegative(),
+  next_cursor: z.string().nullable().describe('Opaque; pass as `cursor` for the next page'),
+  total: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('Jobs matching job_type and status (the filename search is not counted)'),
+  counts: historyCountsSchema,
+});
+
+export const listJobsQuerySchema = z.object({
+  job_type: z.enum(JOB_TYPES).optional(),
+  status: z
+    .string()
+    .optional()
+    .transform((value) => (value ? value.split(',').map((s) => s.trim()) : []))
+    .pipe(z.array(z.enum(JOB_STATUSES)))
+    .describe('One status or several separated by commas, e.g. QUEUED,PROCESSING'),
+  q: z.string().trim().max(200).optional().describe('Case-insensitive part of the file name'),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+export type ListJobsQuery = z.infer<typeof listJobsQuerySchema>;
+
+/** `POST /v1/jobs` answers with the job; `reused` says an Idempotency-Key replayed an earlier submit. */
+export const submittedJobSchema = jobSchema.extend({
+  reused: z.boolean().describe('true when the same Idempotency-Key and payload returned an existing job'),
 });
 export type JobList = z.infer<typeof jobListSchema>;
 
@@ -91,3 +135,15 @@ export const problemSchema = z.object({
   errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
 export type Problem = z.infer<typeof problemSchema>;
+
+export const queueOverviewSchema = z.object({
+  name: z.string(),
+  job_type: z.enum(JOB_TYPES),
+  waiting: z.number().int().nonnegative(),
+  active: z.number().int().nonnegative(),
+  delayed: z.number().int().nonnegative().describe('Waiting for a retry after a failed attempt'),
+  failed: z.number().int().nonnegative(),
+  oldest_waiting_age_sec: z.number().nonnegative().nullable(),
+});
+export type QueueOverview = z.infer<typeof queueOverviewSchema>;
+export const queuesOverviewSchema = z.object({ queues: z.array(queueOverviewSchema) });

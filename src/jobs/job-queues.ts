@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
+import { JOB_TYPES, type JobType, QUEUE_NAMES, type QueueOverview } from '../contract/index.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /**
@@ -25,7 +25,7 @@ export class JobQueues {
   private readonly queues: Map<JobType, Queue>;
 
   constructor(
-    connection: Redis,
+    private readonly connection: Redis,
     private readonly keys: RedisKeys,
     private readonly retry: RetryOptions,
   ) {
@@ -70,6 +70,49 @@ export class JobQueues {
   /** Removes the queue entry whatever its state (used when a stopped job is deleted). */
   async remove(type: JobType, jobId: string): Promise<void> {
     await this.queueFor(type).remove(jobId);
+  }
+
+  /**
+   * 1 for the job its queue starts next, null when the job is not waiting. Workers take from the
+   * right end of the wait list (BullMQ pushes new jobs on the left), so position = length − index.
+   */
+  async positionOf(type: JobType, jobId: string): Promise<number | null> {
+    const queue = this.queueFor(type);
+    const waitKey = queue.toKey('wait');
+    const [[, index], [, length]] = ((await this.connection
+      .multi()
+      .lpos(waitKey, jobId)
+      .llen(waitKey)
+      .exec()) ?? []) as [[unknown, number | null], [unknown, number]];
+    return index === null ? null : length - index;
+  }
+
+  /** Counts of every queue and the age of its oldest waiting job, for `GET /v1/queues`. */
+  async overview(now = Date.now()): Promise<QueueOverview[]> {
+    return Promise.all(
+      JOB_TYPES.map(async (type) => {
+        const queue = this.queueFor(type);
+        const counts = await queue.getJobCounts(
+          'waiting',
+          'active',
+          'delayed',
+          'failed',
+          'paused',
+          'prioritized',
+        );
+        const oldestId = await this.connection.lindex(queue.toKey('wait'), -1);
+        const oldest = oldestId ? await queue.getJob(oldestId) : undefined;
+        return {
+          name: queue.name,
+          job_type: type,
+          waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.paused ?? 0),
+          active: counts.active ?? 0,
+          delayed: counts.delayed ?? 0,
+          failed: counts.failed ?? 0,
+          oldest_waiting_age_sec: oldest ? Math.max(0, Math.round((now - oldest.timestamp) / 1000)) : null,
+        };
+      }),
+    );
   }
 
   async close(): Promise<void> {

@@ -1,69 +1,140 @@
 /**
- * Lua scripts that change a job atomically inside Redis: the status check and the write happen
- * in one step, so two writers (say, a cancel and a completion) can never both win.
+ * Lua scripts that change a job atomically inside Redis: the status check, the write, the
+ * history indexes and the change event happen in one step, so two writers (say, a cancel and a
+ * completion) can never both win and an index can never disagree with a record.
  */
+import { JOB_STATUSES } from '../contract/index.js';
 
 /**
- * KEYS[1] job hash. ARGV[1] target status, ARGV[2] comma-separated allowed sources,
- * ARGV[3] now (ISO), ARGV[4] 1 to count a new attempt, ARGV[5] comma-separated fields to delete,
- * ARGV[6..] field/value pairs. Returns {1, previous} on success, {0, current} when refused,
- * {-1, ''} when the job does not exist.
+ * The keys of every script that touches a job's indexes, in this order (see `JobStore.keysOf`):
+ * KEYS[1] job hash, KEYS[2] the owner's event stream, KEYS[3] the owner's filename hash,
+ * KEYS[4] the owner's index of all jobs, KEYS[5] of the job's type, KEYS[6..10] one per status
+ * (JOB_STATUSES order), KEYS[11..15] one per status within the job's type.
+ * ARGV[1] is the events channel and ARGV[2] the event stream's approximate maximum length.
  */
-export const TRANSITION_SCRIPT = `
+const PRELUDE = `
+local STATUSES = {${JOB_STATUSES.map((s) => `'${s}'`).join(', ')}}
+local function status_slot(status)
+  for i, s in ipairs(STATUSES) do if s == status then return i end end
+  return nil
+end
+local function index_status(job_id, from, to)
+  local a = status_slot(from)
+  local b = status_slot(to)
+  if a then
+    redis.call('ZREM', KEYS[5 + a], job_id)
+    redis.call('ZREM', KEYS[10 + a], job_id)
+  end
+  if b then
+    redis.call('ZADD', KEYS[5 + b], 0, job_id)
+    redis.call('ZADD', KEYS[10 + b], 0, job_id)
+  end
+end
+local function announce(job_id, owner, kind)
+  local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'job_id', job_id, 'kind', kind)
+  redis.call('PUBLISH', ARGV[1], cjson.encode({owner = owner, job_id = job_id, event_id = id, kind = kind}))
+  return id
+end
+`;
+
+/** ARGV[3] job id, ARGV[4] normalised file name, ARGV[5..] field/value pairs of the new record. */
+export const CREATE_SCRIPT = `${PRELUDE}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local job_id = ARGV[3]
+redis.call('ZADD', KEYS[4], 0, job_id)
+redis.call('ZADD', KEYS[5], 0, job_id)
+index_status(job_id, nil, redis.call('HGET', KEYS[1], 'status'))
+redis.call('HSET', KEYS[3], job_id, ARGV[4])
+announce(job_id, redis.call('HGET', KEYS[1], 'owner_id'), 'changed')
+return 1
+`;
+
+/**
+ * ARGV[3] target status, ARGV[4] comma-separated allowed sources, ARGV[5] now (ISO), ARGV[6] 1 to
+ * count a new attempt, ARGV[7] comma-separated fields to delete, ARGV[8..] field/value pairs.
+ * Returns {1, previous} on success, {0, current} when refused, {-1, ''} when the job does not exist.
+ */
+export const TRANSITION_SCRIPT = `${PRELUDE}
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {-1, ''} end
 local allowed = false
-for source in string.gmatch(ARGV[2], '[^,]+') do
+for source in string.gmatch(ARGV[4], '[^,]+') do
   if source == current then allowed = true end
 end
 if not allowed then return {0, current} end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[3])
-if ARGV[4] == '1' then
+local to = ARGV[3]
+redis.call('HSET', KEYS[1], 'status', to, 'updated_at', ARGV[5])
+if ARGV[6] == '1' then
   redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-  if not redis.call('HGET', KEYS[1], 'started_at') then redis.call('HSET', KEYS[1], 'started_at', ARGV[3]) end
+  if not redis.call('HGET', KEYS[1], 'started_at') then redis.call('HSET', KEYS[1], 'started_at', ARGV[5]) end
   redis.call('HSET', KEYS[1], 'progress', '0')
 end
-if ARGV[1] == 'COMPLETED' or ARGV[1] == 'FAILED' or ARGV[1] == 'CANCELLED' then
-  redis.call('HSET', KEYS[1], 'finished_at', ARGV[3])
+if to == 'COMPLETED' or to == 'FAILED' or to == 'CANCELLED' then
+  redis.call('HSET', KEYS[1], 'finished_at', ARGV[5])
 end
-for field in string.gmatch(ARGV[5], '[^,]+') do redis.call('HDEL', KEYS[1], field) end
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for field in string.gmatch(ARGV[7], '[^,]+') do redis.call('HDEL', KEYS[1], field) end
+for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local job_id = redis.call('HGET', KEYS[1], 'job_id')
+index_status(job_id, current, to)
+announce(job_id, redis.call('HGET', KEYS[1], 'owner_id'), 'changed')
 return {1, current}
 `;
 
 /**
- * KEYS[1] job hash. ARGV[1] progress, ARGV[2] stage, ARGV[3] now, ARGV[4..] extra field/value pairs.
+ * KEYS[1] job hash, KEYS[2] event stream. ARGV[1] events channel, ARGV[2] stream length,
+ * ARGV[3] progress, ARGV[4] stage, ARGV[5] now, ARGV[6..] extra field/value pairs.
  * Applies only while PROCESSING, and progress never goes backwards.
  * Returns {applied (0|1), cancel_requested (0|1)}.
  */
-export const PROGRESS_SCRIPT = `
+export const PROGRESS_SCRIPT = `${PRELUDE}
 if redis.call('HGET', KEYS[1], 'status') ~= 'PROCESSING' then return {0, 0} end
 local old = tonumber(redis.call('HGET', KEYS[1], 'progress') or '0')
-local new = tonumber(ARGV[1])
+local new = tonumber(ARGV[3])
 if new < old then new = old end
-redis.call('HSET', KEYS[1], 'progress', tostring(new), 'stage', ARGV[2], 'updated_at', ARGV[3])
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], 'progress', tostring(new), 'stage', ARGV[4], 'updated_at', ARGV[5])
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+announce(redis.call('HGET', KEYS[1], 'job_id'), redis.call('HGET', KEYS[1], 'owner_id'), 'changed')
 local cancel = redis.call('HGET', KEYS[1], 'cancel_requested') == '1' and 1 or 0
 return {1, cancel}
 `;
 
 /**
- * KEYS[1] job hash. ARGV[1] now, ARGV[2] cancel channel, ARGV[3] job id, ARGV[4] error message.
+ * ARGV[3] now, ARGV[4] cancel channel, ARGV[5] job id, ARGV[6] error message.
  * QUEUED → CANCELLED at once; PROCESSING → flag + announcement to the workers (the worker that
  * holds the job stops it and writes CANCELLED). Returns the outcome and the status seen.
  */
-export const REQUEST_CANCEL_SCRIPT = `
+export const REQUEST_CANCEL_SCRIPT = `${PRELUDE}
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {'missing', ''} end
+local owner = redis.call('HGET', KEYS[1], 'owner_id')
 if current == 'QUEUED' then
-  redis.call('HSET', KEYS[1], 'status', 'CANCELLED', 'stage', 'cancelled', 'updated_at', ARGV[1],
-    'finished_at', ARGV[1], 'cancel_requested', '1', 'error_code', 'JOB_CANCELLED', 'error_message', ARGV[4])
+  redis.call('HSET', KEYS[1], 'status', 'CANCELLED', 'stage', 'cancelled', 'updated_at', ARGV[3],
+    'finished_at', ARGV[3], 'cancel_requested', '1', 'error_code', 'JOB_CANCELLED', 'error_message', ARGV[6])
+  index_status(ARGV[5], current, 'CANCELLED')
+  announce(ARGV[5], owner, 'changed')
   return {'cancelled', current}
 end
 if current == 'PROCESSING' then
-  redis.call('HSET', KEYS[1], 'cancel_requested', '1', 'stage', 'cancelling', 'updated_at', ARGV[1])
-  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  redis.call('HSET', KEYS[1], 'cancel_requested', '1', 'stage', 'cancelling', 'updated_at', ARGV[3])
+  redis.call('PUBLISH', ARGV[4], ARGV[5])
+  announce(ARGV[5], owner, 'changed')
   return {'requested', current}
 end
 return {'final', current}
+`;
+
+/** ARGV[3] job id. Deletes the record and every index entry; returns 1, or 0 if it did not exist. */
+export const REMOVE_SCRIPT = `${PRELUDE}
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return 0 end
+local owner = redis.call('HGET', KEYS[1], 'owner_id')
+local job_id = ARGV[3]
+index_status(job_id, current, nil)
+redis.call('ZREM', KEYS[4], job_id)
+redis.call('ZREM', KEYS[5], job_id)
+redis.call('HDEL', KEYS[3], job_id)
+redis.call('DEL', KEYS[1])
+announce(job_id, owner, 'deleted')
+return 1
 `;

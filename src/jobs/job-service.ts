@@ -1,24 +1,31 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AppError,
   CONTRACT_VERSION,
   type ContentSubtype,
+  type Job,
+  type JobList,
+  type JobStatus,
   type JobType,
+  type ListJobsQuery,
   type OutputFormat,
+  type QueueOverview,
 } from '../contract/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
+import { estimateSecondsLeft } from './estimate-seconds-left.js';
+import { decodeHistoryCursor, encodeHistoryCursor } from './history-cursor.js';
+import type { IdempotencyStore } from './idempotency-store.js';
 import type { JobQueues } from './job-queues.js';
-import type { JobRecord } from './job-record.js';
-import type { JobPage, JobStore } from './job-store.js';
+import { type JobRecord, toPublicJob } from './job-record.js';
+import type { JobStore } from './job-store.js';
 import { newJobId } from './new-job-id.js';
 import { storageKeys } from './storage-keys.js';
 
-export interface StoredUpload {
-  jobId: string;
-  ownerId: string;
-  requestId: string;
+/** A stored input and the options it is to be processed with. */
+interface InputAndOptions {
   filename: string;
   mime: string;
   jobType: JobType;
@@ -26,8 +33,29 @@ export interface StoredUpload {
   sha256: string;
   contentSubtype: ContentSubtype;
   language: string | undefined;
+}
+
+export interface StoredUpload extends InputAndOptions {
+  jobId: string;
+  ownerId: string;
+  requestId: string;
   retryOfJobId?: string;
 }
+
+/** What an upload turned out to be, once stored and its fields parsed. */
+export interface Submission extends InputAndOptions {
+  /** Every parsed request field: part of the payload an Idempotency-Key is bound to. */
+  fields: Record<string, unknown>;
+}
+
+export interface SubmitContext {
+  ownerId: string;
+  requestId: string;
+  idempotencyKey?: string | undefined;
+}
+
+/** Stores the request's file under the given job id and reads its fields. */
+export type ReceiveSubmission = (jobId: string) => Promise<Submission>;
 
 export interface RetryOverrides {
   content_subtype?: ContentSubtype | undefined;
@@ -49,8 +77,96 @@ export class JobService {
     private readonly queues: JobQueues,
     private readonly storage: ObjectStorage,
     private readonly defaults: JobDefaults,
+    private readonly idempotency: IdempotencyStore,
     private readonly logger: Logger,
   ) {}
+
+  /**
+   * Receives an upload and creates its job, at most once per Idempotency-Key: the same key with
+   * the same file and fields returns the first job (`reused`), a different payload is refused,
+   * and a key whose first request is still uploading answers IDEMPOTENCY_KEY_IN_USE.
+   */
+  async submitOnce(
+    context: SubmitContext,
+    receive: ReceiveSubmission,
+  ): Promise<{ record: JobRecord; reused: boolean }> {
+    const { ownerId, requestId, idempotencyKey: key } = context;
+    const jobId = newJobId();
+    if (!key) {
+      const submission = await this.receiveOrClean(jobId, receive);
+      return { record: await this.submitReceived(jobId, context, submission), reused: false };
+    }
+    const claim = await this.idempotency.claim(ownerId, key, requestId);
+    if (claim.kind === 'in_progress') throw new AppError('IDEMPOTENCY_KEY_IN_USE');
+    if (claim.kind === 'completed') {
+      const submission = await this.receiveOrClean(jobId, receive);
+      await this.storage.deletePrefix(storageKeys.jobPrefix(jobId));
+      if (fingerprintOf(submission) !== claim.fingerprint) throw new AppError('IDEMPOTENCY_KEY_MISMATCH');
+      const existing = await this.store.getOwned(claim.jobId, ownerId);
+      if (existing) {
+        this.logger.info(
+          { event: 'job.submit_replayed', job_id: existing.job_id, request_id: requestId },
+          'idempotent submit answered with the existing job',
+        );
+        return { record: existing, reused: true };
+      }
+      // The job was deleted since: the key starts afresh with this request.
+      await this.idempotency.forget(ownerId, key);
+      return this.submitOnce(context, async () => submission);
+    }
+    try {
+      const submission = await this.receiveOrClean(jobId, receive);
+      const record = await this.submitReceived(jobId, context, submission);
+      await this.idempotency.complete(ownerId, key, requestId, jobId, fingerprintOf(submission));
+      return { record, reused: false };
+    } catch (error) {
+      await this.idempotency.release(ownerId, key, requestId);
+      throw error;
+    }
+  }
+
+  private async receiveOrClean(jobId: string, receive: ReceiveSubmission): Promise<Submission> {
+    try {
+      return await receive(jobId);
+    } catch (error) {
+      await this.storage.deletePrefix(storageKeys.jobPrefix(jobId));
+      throw error;
+    }
+  }
+
+  private submitReceived(jobId: string, context: SubmitContext, submission: Submission) {
+    const { fields: _fields, ...input } = submission;
+    return this.submit({ ...input, jobId, ownerId: context.ownerId, requestId: context.requestId });
+  }
+
+  /** The job as clients see it: the record plus queue position and time left, computed now. */
+  async view(record: JobRecord): Promise<Job> {
+    const queuePosition =
+      record.status === 'QUEUED' ? await this.queues.positionOf(record.job_type, record.job_id) : null;
+    return { ...toPublicJob(record), queue_position: queuePosition, eta_sec: estimateSecondsLeft(record) };
+  }
+
+  async list(ownerId: string, query: ListJobsQuery): Promise<JobList> {
+    const scope = { jobType: query.job_type, statuses: query.status, q: query.q || undefined };
+    const after = query.cursor ? decodeHistoryCursor(query.cursor, scope) : undefined;
+    const page = await this.store.listByOwner(ownerId, {
+      jobType: query.job_type,
+      statuses: query.status,
+      q: query.q || undefined,
+      after,
+      limit: query.limit,
+    });
+    return {
+      items: await Promise.all(page.records.map((record) => this.view(record))),
+      next_cursor: page.after ? encodeHistoryCursor(page.after, scope) : null,
+      total: page.total,
+      counts: page.counts,
+    };
+  }
+
+  queueOverview(): Promise<QueueOverview[]> {
+    return this.queues.overview();
+  }
 
   /** Records a job whose input is already in storage and hands it to its queue. */
   async submit(upload: StoredUpload): Promise<JobRecord> {
@@ -116,14 +232,20 @@ export class JobService {
     return record;
   }
 
+  /** The owner's job, or null (also for another user's job). */
+  find(jobId: string, ownerId: string): Promise<JobRecord | null> {
+    return this.store.getOwned(jobId, ownerId);
+  }
+
+  /** The newest of the owner's jobs in the given statuses, newest first. */
+  async listRecords(ownerId: string, statuses: readonly JobStatus[], limit: number): Promise<JobRecord[]> {
+    return (await this.store.listByOwner(ownerId, { statuses, limit })).records;
+  }
+
   async get(jobId: string, ownerId: string): Promise<JobRecord> {
     const record = await this.store.getOwned(jobId, ownerId);
     if (!record) throw new AppError('JOB_NOT_FOUND');
     return record;
-  }
-
-  list(ownerId: string, options: { limit: number; cursor?: string | undefined }): Promise<JobPage> {
-    return this.store.listByOwner(ownerId, options);
   }
 
   /**
@@ -261,4 +383,16 @@ export class JobService {
       throw new AppError('STORAGE_UNAVAILABLE', undefined, { cause: error });
     }
   }
+}
+
+/** What an Idempotency-Key is bound to: the file's content and every request field. */
+function fingerprintOf(submission: Submission): string {
+  const fields = Object.fromEntries(
+    Object.entries(submission.fields)
+      .filter(([, value]) => value !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+  return createHash('sha256')
+    .update(JSON.stringify({ file: submission.sha256, fields }))
+    .digest('base64url');
 }

@@ -1,7 +1,19 @@
 import type { Redis } from 'ioredis';
-import { allowedSourcesOf, type JobStatus } from '../contract/index.js';
+import {
+  allowedSourcesOf,
+  JOB_STATUSES,
+  JOB_TYPES,
+  type JobStatus,
+  type JobType,
+} from '../contract/index.js';
 import { decodeRecord, encodeFields, type JobRecord, nulledFields } from './job-record.js';
-import { PROGRESS_SCRIPT, REQUEST_CANCEL_SCRIPT, TRANSITION_SCRIPT } from './job-scripts.js';
+import {
+  CREATE_SCRIPT,
+  PROGRESS_SCRIPT,
+  REMOVE_SCRIPT,
+  REQUEST_CANCEL_SCRIPT,
+  TRANSITION_SCRIPT,
+} from './job-scripts.js';
 import type { RedisKeys } from './redis-keys.js';
 
 export type TransitionResult =
@@ -11,29 +23,72 @@ export type TransitionResult =
 
 export type CancelOutcome = 'cancelled' | 'requested' | 'final' | 'missing';
 
+export interface HistoryQuery {
+  jobType?: JobType | undefined;
+  /** Any of these statuses; empty or absent means all. */
+  statuses?: readonly JobStatus[] | undefined;
+  /** Case-insensitive substring of the file name. */
+  q?: string | undefined;
+  /** The last job id of the previous page (or, with `q`, the last one examined). */
+  after?: string | undefined;
+  limit: number;
+}
+
+export interface HistoryCounts {
+  /** Jobs of each type, whatever their status. */
+  by_type: Record<JobType, number>;
+  /** Jobs in each status, within the requested type if one was given. */
+  by_status: Record<JobStatus, number>;
+}
+
 export interface JobPage {
   records: JobRecord[];
-  nextCursor: string | null;
+  /** Where the next page starts, or null at the end. */
+  after: string | null;
+  /** Jobs matching the type and status filters (the filename search is not counted). */
   total: number;
+  counts: HistoryCounts;
 }
+
+/** Events kept per user for `Last-Event-ID` replay; older ones are trimmed (approximately). */
+const EVENT_STREAM_LENGTH = 1000;
+/** With a filename search, at most this many history entries are examined per page. */
+const SEARCH_SCAN_BUDGET = 2000;
+const SEARCH_BATCH = 200;
+/** Owner and type never change; remembering them saves a round trip per status change. */
+const IDENTITY_CACHE_SIZE = 10_000;
 
 const nowIso = () => new Date().toISOString();
 
-/** Job records in Redis hashes, with a per-user history index; every status change is atomic. */
+export function normaliseFilename(name: string): string {
+  return name.normalize('NFC').toLocaleLowerCase('en');
+}
+
+/**
+ * Job records in Redis hashes with per-user history indexes (all jobs, per type, per status, per
+ * type and status) and a per-user change stream, all kept in step by Lua scripts: every status
+ * change moves the job between indexes and announces the change in the same atomic step.
+ */
 export class JobStore {
+  private readonly identities = new Map<string, { owner: string; type: JobType }>();
+
   constructor(
     private readonly redis: Redis,
     readonly keys: RedisKeys,
   ) {}
 
   async create(record: JobRecord): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.keys.job(record.job_id), encodeFields(record))
-      // Score 0 for all: ordering is lexicographic on the time-ordered ids, which makes
-      // cursors exact (no ties) and pages O(log n + page size).
-      .zadd(this.keys.userJobs(record.owner_id), 0, record.job_id)
-      .exec();
+    this.remember(record.job_id, record.owner_id, record.job_type);
+    await this.redis.eval(
+      CREATE_SCRIPT,
+      15,
+      ...this.indexKeys(record.job_id, record.owner_id, record.job_type),
+      this.keys.eventsChannel(),
+      EVENT_STREAM_LENGTH,
+      record.job_id,
+      normaliseFilename(record.input_filename),
+      ...Object.entries(encodeFields(record)).flat(),
+    );
   }
 
   async get(jobId: string): Promise<JobRecord | null> {
@@ -47,33 +102,103 @@ export class JobStore {
     return record && record.owner_id === ownerId ? record : null;
   }
 
-  async listByOwner(
-    ownerId: string,
-    options: { limit: number; cursor?: string | undefined },
-  ): Promise<JobPage> {
-    const key = this.keys.userJobs(ownerId);
-    const start = options.cursor ? `(${options.cursor}` : '+';
-    const [ids, total] = await Promise.all([
-      this.redis.call(
-        'ZRANGE',
-        key,
-        start,
-        '-',
-        'BYLEX',
-        'REV',
-        'LIMIT',
-        '0',
-        String(options.limit + 1),
-      ) as Promise<string[]>,
-      this.redis.zcard(key),
-    ]);
-    const pageIds = ids.slice(0, options.limit);
+  async getMany(jobIds: readonly string[]): Promise<JobRecord[]> {
+    if (jobIds.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const id of pageIds) pipeline.hgetall(this.keys.job(id));
+    for (const id of jobIds) pipeline.hgetall(this.keys.job(id));
     const hashes = ((await pipeline.exec()) ?? []).map(([, hash]) => hash as Record<string, string>);
-    const records = hashes.filter((hash) => hash.status).map(decodeRecord);
-    const more = ids.length > options.limit;
-    return { records, nextCursor: more ? (pageIds.at(-1) ?? null) : null, total };
+    return hashes.filter((hash) => hash.status).map(decodeRecord);
+  }
+
+  /**
+   * A page of the owner's history, newest first, with counts. Costs O(log n + page) in the size of
+   * the history: ids are time-ordered (UUIDv7) and the cursor is the last id seen, so new jobs
+   * arriving between pages never shift, repeat or skip anything.
+   */
+  async listByOwner(ownerId: string, query: HistoryQuery): Promise<JobPage> {
+    const statuses = query.statuses?.length ? [...new Set(query.statuses)] : undefined;
+    const sources = statuses
+      ? statuses.map((status) => this.keys.userJobs(ownerId, { jobType: query.jobType, status }))
+      : [this.keys.userJobs(ownerId, { jobType: query.jobType })];
+
+    const [counts, total] = await this.countHistory(ownerId, query.jobType, sources);
+    let ids: string[];
+    let after: string | null;
+    if (query.q) {
+      ({ ids, after } = await this.searchByFilename(ownerId, sources, query));
+    } else {
+      const batch = await this.newestAfter(sources, query.after, query.limit + 1);
+      ids = batch.slice(0, query.limit);
+      after = batch.length > query.limit ? (ids.at(-1) ?? null) : null;
+    }
+    return { records: await this.getMany(ids), after, total, counts };
+  }
+
+  private async countHistory(
+    ownerId: string,
+    jobType: JobType | undefined,
+    sources: readonly string[],
+  ): Promise<[HistoryCounts, number]> {
+    const pipeline = this.redis.pipeline();
+    for (const type of JOB_TYPES) pipeline.zcard(this.keys.userJobs(ownerId, { jobType: type }));
+    for (const status of JOB_STATUSES) pipeline.zcard(this.keys.userJobs(ownerId, { jobType, status }));
+    for (const source of sources) pipeline.zcard(source);
+    const values = ((await pipeline.exec()) ?? []).map(([, value]) => Number(value));
+    const byType = Object.fromEntries(JOB_TYPES.map((type, i) => [type, values[i] ?? 0]));
+    const byStatus = Object.fromEntries(
+      JOB_STATUSES.map((status, i) => [status, values[JOB_TYPES.length + i] ?? 0]),
+    );
+    const total = values.slice(JOB_TYPES.length + JOB_STATUSES.length).reduce((a, b) => a + b, 0);
+    return [
+      { by_type: byType as HistoryCounts['by_type'], by_status: byStatus as HistoryCounts['by_status'] },
+      total,
+    ];
+  }
+
+  /** The `count` newest ids older than `after` across the given indexes (they never overlap). */
+  private async newestAfter(sources: readonly string[], after: string | undefined, count: number) {
+    const start = after ? `(${after}` : '+';
+    const lists = await Promise.all(
+      sources.map(
+        (key) =>
+          this.redis.call('ZRANGE', key, start, '-', 'BYLEX', 'REV', 'LIMIT', '0', String(count)) as Promise<
+            string[]
+          >,
+      ),
+    );
+    const merged = lists.length === 1 ? (lists[0] ?? []) : lists.flat().sort().reverse();
+    return merged.slice(0, count);
+  }
+
+  /**
+   * Filename search examines the history in id order from the cursor, at most SEARCH_SCAN_BUDGET
+   * entries per request, so a page may hold fewer matches than asked with a cursor to go on.
+   */
+  private async searchByFilename(
+    ownerId: string,
+    sources: readonly string[],
+    query: HistoryQuery,
+  ): Promise<{ ids: string[]; after: string | null }> {
+    const needle = normaliseFilename(query.q ?? '');
+    const ids: string[] = [];
+    let after = query.after;
+    let examined = 0;
+    while (examined < SEARCH_SCAN_BUDGET) {
+      const batch = await this.newestAfter(sources, after, SEARCH_BATCH);
+      if (batch.length === 0) return { ids, after: null };
+      const names = await this.redis.hmget(this.keys.userFilenames(ownerId), ...batch);
+      for (const [i, id] of batch.entries()) {
+        examined++;
+        after = id;
+        if (names[i]?.includes(needle)) ids.push(id);
+        if (ids.length === query.limit) {
+          const isLast = i === batch.length - 1 && batch.length < SEARCH_BATCH;
+          return { ids, after: isLast ? null : id };
+        }
+      }
+      if (batch.length < SEARCH_BATCH) return { ids, after: null };
+    }
+    return { ids, after: after ?? null };
   }
 
   /**
@@ -87,20 +212,23 @@ export class JobStore {
     fields: Partial<JobRecord> = {},
     options: { countAttempt?: boolean; onlyFrom?: readonly JobStatus[] } = {},
   ): Promise<TransitionResult> {
+    const identity = await this.identityOf(jobId);
+    if (!identity) return { ok: false, reason: 'missing' };
     const sources = allowedSourcesOf(to).filter(
       (from) => !options.onlyFrom || options.onlyFrom.includes(from),
     );
-    const args = Object.entries(encodeFields(fields)).flat();
     const [code, status] = (await this.redis.eval(
       TRANSITION_SCRIPT,
-      1,
-      this.keys.job(jobId),
+      15,
+      ...this.indexKeys(jobId, identity.owner, identity.type),
+      this.keys.eventsChannel(),
+      EVENT_STREAM_LENGTH,
       to,
       sources.join(','),
       nowIso(),
       options.countAttempt ? '1' : '0',
       nulledFields(fields).join(','),
-      ...args,
+      ...Object.entries(encodeFields(fields)).flat(),
     )) as [number, string];
     if (code === -1) return { ok: false, reason: 'missing' };
     if (code === 0) return { ok: false, reason: 'refused', current: status as JobStatus };
@@ -114,10 +242,15 @@ export class JobStore {
     stage: string,
     facts: Partial<JobRecord> = {},
   ): Promise<{ applied: boolean; cancelRequested: boolean }> {
+    const identity = await this.identityOf(jobId);
+    if (!identity) return { applied: false, cancelRequested: false };
     const [applied, cancel] = (await this.redis.eval(
       PROGRESS_SCRIPT,
-      1,
+      2,
       this.keys.job(jobId),
+      this.keys.userEvents(identity.owner),
+      this.keys.eventsChannel(),
+      EVENT_STREAM_LENGTH,
       String(Math.max(0, Math.min(100, Math.round(progress)))),
       stage,
       nowIso(),
@@ -127,10 +260,14 @@ export class JobStore {
   }
 
   async requestCancel(jobId: string): Promise<{ outcome: CancelOutcome; status: JobStatus | null }> {
+    const identity = await this.identityOf(jobId);
+    if (!identity) return { outcome: 'missing', status: null };
     const [outcome, status] = (await this.redis.eval(
       REQUEST_CANCEL_SCRIPT,
-      1,
-      this.keys.job(jobId),
+      15,
+      ...this.indexKeys(jobId, identity.owner, identity.type),
+      this.keys.eventsChannel(),
+      EVENT_STREAM_LENGTH,
       nowIso(),
       this.keys.cancelChannel(),
       jobId,
@@ -139,12 +276,48 @@ export class JobStore {
     return { outcome, status: status ? (status as JobStatus) : null };
   }
 
-  /** Removes a job that never became visible (its enqueue failed). */
-  async remove(record: JobRecord): Promise<void> {
-    await this.redis
-      .multi()
-      .del(this.keys.job(record.job_id))
-      .zrem(this.keys.userJobs(record.owner_id), record.job_id)
-      .exec();
+  /** Deletes a job record with every index entry, and announces the deletion. */
+  async remove(record: Pick<JobRecord, 'job_id' | 'owner_id' | 'job_type'>): Promise<boolean> {
+    const removed = await this.redis.eval(
+      REMOVE_SCRIPT,
+      15,
+      ...this.indexKeys(record.job_id, record.owner_id, record.job_type),
+      this.keys.eventsChannel(),
+      EVENT_STREAM_LENGTH,
+      record.job_id,
+    );
+    this.identities.delete(record.job_id);
+    return removed === 1;
+  }
+
+  /** The KEYS of the index-maintaining scripts, in the order job-scripts.ts documents. */
+  private indexKeys(jobId: string, owner: string, jobType: JobType): string[] {
+    return [
+      this.keys.job(jobId),
+      this.keys.userEvents(owner),
+      this.keys.userFilenames(owner),
+      this.keys.userJobs(owner),
+      this.keys.userJobs(owner, { jobType }),
+      ...JOB_STATUSES.map((status) => this.keys.userJobs(owner, { status })),
+      ...JOB_STATUSES.map((status) => this.keys.userJobs(owner, { jobType, status })),
+    ];
+  }
+
+  private async identityOf(jobId: string): Promise<{ owner: string; type: JobType } | null> {
+    const known = this.identities.get(jobId);
+    if (known) return known;
+    const [owner, type] = await this.redis.hmget(this.keys.job(jobId), 'owner_id', 'job_type');
+    if (!owner || !type) return null;
+    return this.remember(jobId, owner, type as JobType);
+  }
+
+  private remember(jobId: string, owner: string, type: JobType) {
+    if (this.identities.size >= IDENTITY_CACHE_SIZE) {
+      const oldest = this.identities.keys().next().value;
+      if (oldest !== undefined) this.identities.delete(oldest);
+    }
+    const identity = { owner, type };
+    this.identities.set(jobId, identity);
+    return identity;
   }
 }

@@ -1,4 +1,12 @@
-/** Every Redis key and channel name the job store uses, under one configurable prefix. */
+import type { JobStatus, JobType } from '../contract/index.js';
+
+/** Which slice of a user's history an index holds: everything, one type, one status, or both. */
+export interface HistorySlice {
+  jobType?: JobType | undefined;
+  status?: JobStatus | undefined;
+}
+
+/** Every Redis key and channel name the job system uses, under one configurable prefix. */
 export class RedisKeys {
   constructor(readonly prefix: string) {}
 
@@ -6,13 +14,39 @@ export class RedisKeys {
     return `${this.prefix}:job:${jobId}`;
   }
 
-  userJobs(ownerId: string): string {
-    return `${this.prefix}:user:${ownerId}:jobs`;
+  /**
+   * A user's history index (a sorted set of job ids, all scored 0 so that ordering is by the
+   * time-ordered id). One index per slice keeps every filtered page and every count O(log n).
+   */
+  userJobs(ownerId: string, slice: HistorySlice = {}): string {
+    let key = `${this.prefix}:user:${ownerId}:jobs`;
+    if (slice.jobType) key += `:type:${slice.jobType}`;
+    if (slice.status) key += `:status:${slice.status}`;
+    return key;
+  }
+
+  /** Hash job id → normalised file name, for filename search without reading whole records. */
+  userFilenames(ownerId: string): string {
+    return `${this.prefix}:user:${ownerId}:filenames`;
+  }
+
+  /** Stream of the user's job changes: what an SSE client missed is replayed from here. */
+  userEvents(ownerId: string): string {
+    return `${this.prefix}:user:${ownerId}:events`;
+  }
+
+  idempotencyKey(ownerId: string, keyHash: string): string {
+    return `${this.prefix}:idempotency:${ownerId}:${keyHash}`;
   }
 
   /** Pub/sub channel on which cancel requests for running jobs are announced to all workers. */
   cancelChannel(): string {
     return `${this.prefix}:cancel`;
+  }
+
+  /** Pub/sub channel announcing every job change, so any API replica can push it to its clients. */
+  eventsChannel(): string {
+    return `${this.prefix}:events`;
   }
 
   /** BullMQ prefix; the hash tag keeps each queue's keys in one Redis Cluster slot. */

@@ -4,11 +4,14 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApi } from '../api/build-api.js';
 import type { Config } from '../config/index.js';
+import { IdempotencyStore } from '../jobs/idempotency-store.js';
+import { JobEventFeed } from '../jobs/job-event-feed.js';
 import { JobQueues } from '../jobs/job-queues.js';
 import { JobService } from '../jobs/job-service.js';
 import { JobStore } from '../jobs/job-store.js';
 import { RedisKeys } from '../jobs/redis-keys.js';
 import { type Logger, redactUrl } from '../observability/logger.js';
+import { watchRedisConnection } from '../observability/watch-redis-connection.js';
 import { createStorage } from '../storage/create-storage.js';
 import { type RunningWorker, startWorker } from '../worker/start-worker.js';
 import { buildPipelines } from './build-pipelines.js';
@@ -30,9 +33,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   await mkdir(config.storage.rootDir, { recursive: true });
   await mkdir(config.worker.tmpDir, { recursive: true });
 
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 3, lazyConnect: true });
-  redis.on('error', (error) =>
-    logger.warn({ event: 'redis.error', code: (error as NodeJS.ErrnoException).code }),
+  const redis = watchRedisConnection(
+    new Redis(config.redis.url, { maxRetriesPerRequest: 3, lazyConnect: true }),
+    logger,
+    'main',
   );
   await redis.connect();
   logger.info({
@@ -52,6 +56,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   let worker: RunningWorker | null = null;
+  let feed: JobEventFeed | null = null;
 
   if (config.role === 'worker' || config.role === 'all') {
     worker = await startWorker({
@@ -72,11 +77,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       queues,
       storage,
       { ocrLanguages: config.ocr.languages, transcriptionLanguage: 'en' },
+      new IdempotencyStore(redis, keys, config.idempotency),
       logger,
     );
+    feed = new JobEventFeed(watchRedisConnection(redis.duplicate(), logger, 'events'), redis, keys, logger);
+    await feed.start();
     app = await buildApi({
       logger,
       jobs,
+      feed,
+      heartbeatMs: config.events.heartbeatMs,
+      isRedisReady: () => redis.status === 'ready',
       storage,
       maxUploadBytes: config.uploads.maxBytes,
       readiness: {
@@ -101,6 +112,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     async close() {
       logger.info({ event: 'service.stopping' }, 'shutting down');
       if (app) await app.close();
+      if (feed) await feed.close();
       if (worker) await worker.close(config.shutdownTimeoutMs);
       await queues.close();
       await redis.quit();

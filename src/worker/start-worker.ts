@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { errorFields, type Logger } from '../observability/logger.js';
+import { watchRedisConnection } from '../observability/watch-redis-connection.js';
 import type { Pipeline } from '../pipelines/pipeline.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { CancellationRegistry } from './cancellation-registry.js';
@@ -30,7 +31,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const workerId = `${hostname()}:${process.pid}`;
   const logger = options.logger.child({ worker_id: workerId });
   const cancellations = new CancellationRegistry(
-    options.connection.duplicate(),
+    watchRedisConnection(options.connection.duplicate(), logger, 'cancellations'),
     options.store.keys.cancelChannel(),
     logger,
   );
@@ -48,7 +49,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const workers = JOB_TYPES.filter((type) => options.queues.includes(QUEUE_NAMES[type])).map((type) => {
     const name = QUEUE_NAMES[type] as 'ocr' | 'transcription';
     const worker = new Worker(name, (job) => processor.process(job), {
-      connection: options.connection.duplicate({ maxRetriesPerRequest: null }),
+      connection: watchRedisConnection(
+        options.connection.duplicate({ maxRetriesPerRequest: null }),
+        logger,
+        `worker-${name}`,
+      ),
       prefix: options.store.keys.queuePrefix(),
       concurrency: options.concurrency[name],
       autorun: true,

@@ -24,7 +24,8 @@ export interface TestService {
 /** Starts the real service in this process on a free port, with its own Redis prefix and data dir. */
 export async function startTestService(name: string, env: Record<string, string> = {}): Promise<TestService> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `dt-${name}-`));
-  const prefix = testKeyPrefix(name);
+  // Instances given the same REDIS_KEY_PREFIX share one deployment's keys (API replicas, workers).
+  const prefix = env.REDIS_KEY_PREFIX ?? testKeyPrefix(name);
   const config = loadConfig({
     PORT: '0',
     DATA_DIR: dataDir,

@@ -122,7 +122,7 @@ afterAll(async () => {
 describe('the web page', () => {
   it('is served at / with its assets, and unknown API addresses stay problem+json', async () => {
     expect(await page.title()).toBe('doc-transcribe');
-    expect(await page.locator('[data-testid="local-user"]').innerText()).toContain('Local user');
+    expect(await page.locator('[data-testid="local-user"]').textContent()).toContain('Local user');
     const deepLink = await fetch(`${svc.url}/some/page`);
     expect(deepLink.headers.get('content-type')).toContain('text/html');
     const unknownApi = await fetch(`${svc.url}/v1/nothing-here`);
@@ -139,8 +139,8 @@ describe('the web page', () => {
     await page.locator('[data-testid="file-input"]').setInputFiles([pdf, wav]);
     const items = page.locator('[data-testid="upload-item"]');
     await expect.poll(() => items.count()).toBe(2);
-    expect(await items.nth(0).locator('[data-testid="detected-kind"]').innerText()).toBe('Document → text');
-    expect(await items.nth(1).locator('[data-testid="detected-kind"]').innerText()).toBe(
+    expect(await items.nth(0).locator('[data-testid="detected-kind"]').textContent()).toBe('Document → text');
+    expect(await items.nth(1).locator('[data-testid="detected-kind"]').textContent()).toBe(
       'Recording → transcript',
     );
     // The batch choice, then one file's own choice.
@@ -195,7 +195,7 @@ describe('the web page', () => {
     await pdfCard.getByRole('button', { name: 'Read text' }).click();
     const viewer = page.getByRole('dialog', { name: 'Text of ग्रंथ भाग १.pdf' });
     await viewer.getByTestId('result-text').waitFor();
-    expect(await viewer.getByTestId('result-text').innerText()).toContain('archive');
+    expect(await viewer.getByTestId('result-text').textContent()).toContain('archive');
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: svc.url });
     await viewer.getByRole('button', { name: 'Copy text' }).click();
     await viewer.getByText('Copied to the clipboard.').waitFor();
@@ -215,7 +215,7 @@ describe('the web page', () => {
     await confirm.waitFor();
     await confirm.getByRole('button', { name: 'Cancel the job' }).click();
     const cancelled = await waitForCardStatus('long book.pdf', 'CANCELLED');
-    expect(await cancelled.getByTestId('job-status').innerText()).toBe('Cancelled');
+    expect(await cancelled.getByTestId('job-status').textContent()).toBe('Cancelled');
 
     await cancelled.getByRole('button', { name: 'Retry' }).click();
     await expect.poll(() => card('long book.pdf').count(), { timeout: 10_000 }).toBe(2);
@@ -246,7 +246,7 @@ describe('the web page', () => {
     await page.getByRole('button', { name: 'Load more' }).click();
     await expect.poll(() => rows.count()).toBe(24);
     expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
-    expect(await page.getByTestId('history-count').innerText()).toBe('Showing 24 of 24');
+    expect(await page.getByTestId('history-count').textContent()).toBe('Showing 24 of 24');
 
     await page.getByLabel('Status').selectOption('FAILED');
     await expect.poll(() => rows.count()).toBe(20);
@@ -259,8 +259,8 @@ describe('the web page', () => {
     await page.getByRole('tab', { name: /^Recordings/ }).click();
     if (serverFiltersHistory) {
       await expect.poll(() => rows.count()).toBe(1);
-      expect(await rows.first().innerText()).toContain('talk.wav');
-      expect(await page.getByRole('tab', { name: /^Recordings/ }).innerText()).toBe('Recordings (1)');
+      expect(await rows.first().textContent()).toContain('talk.wav');
+      expect(await page.getByRole('tab', { name: /^Recordings/ }).textContent()).toBe('Recordings (1)');
     } else {
       // A server that does not filter sends the newest page as it is: none of it is a recording.
       await expect.poll(() => page.getByTestId('history-count').count()).toBe(1);
@@ -295,7 +295,7 @@ describe('the web page', () => {
     await page.getByRole('button', { name: '1 अपलोड करें' }).click();
     const item = page.locator('[data-testid="upload-item"]', { hasText: 'नकली.pdf' });
     await item.getByText('यह फ़ाइल प्रकार समर्थित नहीं है।', { exact: false }).waitFor();
-    expect(await item.innerText()).toContain('इसके बजाय PDF, चित्र या रिकॉर्डिंग चुनें।');
+    expect(await item.textContent()).toContain('इसके बजाय PDF, चित्र या रिकॉर्डिंग चुनें।');
     expect(requests.filter((r) => r === 'POST /v1/jobs')).toHaveLength(4);
     await screenshot('hindi');
     await page.getByRole('button', { name: 'पृष्ठ अंग्रेज़ी में दिखाएँ' }).click();

@@ -1,14 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AppError, OUTPUT_FORMATS, OUTPUT_MEDIA_TYPES, submitJobFieldsSchema } from '../../contract/index.js';
-import { toPublicJob } from '../../jobs/job-record.js';
+import {
+  AppError,
+  listJobsQuerySchema,
+  OUTPUT_FORMATS,
+  OUTPUT_MEDIA_TYPES,
+  submitJobFieldsSchema,
+} from '../../contract/index.js';
 import type { JobService } from '../../jobs/job-service.js';
-import { JOB_ID_PATTERN, newJobId } from '../../jobs/new-job-id.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import { contentDisposition, resultFilename } from '../content-disposition.js';
 import { principalOf } from '../principal.js';
 import { receiveUpload } from '../receive-upload.js';
+import { jobIdOf, parseOrThrow } from './route-params.js';
 
 export interface JobsRoutesDeps {
   jobs: JobService;
@@ -16,15 +21,22 @@ export interface JobsRoutesDeps {
   maxUploadBytes: number;
 }
 
-const listQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().regex(JOB_ID_PATTERN).optional(),
-});
 const resultQuerySchema = z.object({ format: z.enum(OUTPUT_FORMATS).default('txt') });
-const jobParamsSchema = z.object({ id: z.string() });
 const retryBodySchema = submitJobFieldsSchema.pick({ language: true }).extend({
   content_subtype: submitJobFieldsSchema.shape.content_subtype.unwrap().optional(),
 });
+
+/**
+ * The Idempotency-Key header: a plain token (as Stripe takes it) or the draft standard's quoted
+ * sf-string; 1–255 visible ASCII characters either way.
+ */
+export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const raw = Array.isArray(header) ? header.join(',') : header;
+  const value = /^"(.*)"$/.test(raw) ? raw.slice(1, -1) : raw;
+  if (!/^[\x21-\x7e]{1,255}$/.test(value)) throw new AppError('IDEMPOTENCY_KEY_INVALID');
+  return value;
+}
 
 function ifNoneMatchIncludes(header: string | undefined, etag: string): boolean {
   if (!header) return false;
@@ -34,69 +46,54 @@ function ifNoneMatchIncludes(header: string | undefined, etag: string): boolean 
   });
 }
 
-function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const errors = parsed.error.issues.map((issue) => ({
-    field: issue.path.join('.'),
-    message: issue.message,
-  }));
-  throw new AppError('VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
-    details: { errors },
-  });
-}
-
-/** A malformed id cannot exist: answer 404 exactly as for someone else's job. */
-function jobIdOf(params: unknown): string {
-  const { id } = parseOrThrow(jobParamsSchema, params);
-  if (!JOB_ID_PATTERN.test(id)) throw new AppError('JOB_NOT_FOUND');
-  return id;
-}
-
 export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): void {
   app.post('/v1/jobs', async (request, reply) => {
     const principal = principalOf(request);
-    const jobId = newJobId();
-    const upload = await receiveUpload(request, {
-      storage: deps.storage,
-      jobId,
-      maxBytes: deps.maxUploadBytes,
-    });
-    try {
-      const fields = parseOrThrow(submitJobFieldsSchema, upload.fields);
-      if (fields.job_type && fields.job_type !== upload.file.input.jobType) {
-        throw new AppError(
-          'JOB_TYPE_MISMATCH',
-          `job_type ${fields.job_type} was requested but the file is ${upload.file.input.mime} (${upload.file.input.jobType}).`,
-        );
-      }
-      const record = await deps.jobs.submit({
-        jobId,
-        ownerId: principal.userId,
-        requestId: request.id,
-        filename: upload.file.filename,
-        mime: upload.file.input.mime,
-        jobType: upload.file.input.jobType,
-        sizeBytes: upload.file.sizeBytes,
-        sha256: upload.file.sha256,
-        contentSubtype: fields.content_subtype,
-        language: fields.language,
-      });
-      return reply.code(201).header('location', `/v1/jobs/${jobId}`).send(toPublicJob(record));
-    } catch (error) {
-      await deps.storage.deletePrefix(`jobs/${jobId}/`);
-      throw error;
-    }
+    const idempotencyKey = idempotencyKeyOf(request.headers['idempotency-key']);
+    const { record, reused } = await deps.jobs.submitOnce(
+      { ownerId: principal.userId, requestId: request.id, idempotencyKey },
+      async (jobId) => {
+        const upload = await receiveUpload(request, {
+          storage: deps.storage,
+          jobId,
+          maxBytes: deps.maxUploadBytes,
+        });
+        const fields = parseOrThrow(submitJobFieldsSchema, upload.fields);
+        if (fields.job_type && fields.job_type !== upload.file.input.jobType) {
+          throw new AppError(
+            'JOB_TYPE_MISMATCH',
+            `job_type ${fields.job_type} was requested but the file is ${upload.file.input.mime} (${upload.file.input.jobType}).`,
+          );
+        }
+        return {
+          filename: upload.file.filename,
+          mime: upload.file.input.mime,
+          jobType: upload.file.input.jobType,
+          sizeBytes: upload.file.sizeBytes,
+          sha256: upload.file.sha256,
+          contentSubtype: fields.content_subtype,
+          language: fields.language,
+          fields,
+        };
+      },
+    );
+    const job = await deps.jobs.view(record);
+    if (reused) reply.header('idempotent-replayed', 'true');
+    return reply
+      .code(reused ? 200 : 201)
+      .header('location', `/v1/jobs/${record.job_id}`)
+      .send({ ...job, reused });
   });
 
   app.get('/v1/jobs', async (request) => {
-    const query = parseOrThrow(listQuerySchema, request.query);
-    const page = await deps.jobs.list(principalOf(request).userId, query);
-    return { items: page.records.map(toPublicJob), next_cursor: page.nextCursor, total: page.total };
+    const query = parseOrThrow(listJobsQuerySchema, request.query);
+    return deps.jobs.list(principalOf(request).userId, query);
   });
 
   app.get('/v1/jobs/:id', async (request, reply) => {
-    const job = toPublicJob(await deps.jobs.get(jobIdOf(request.params), principalOf(request).userId));
+    const job = await deps.jobs.view(
+      await deps.jobs.get(jobIdOf(request.params), principalOf(request).userId),
+    );
     const body = JSON.stringify(job);
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
     reply.header('etag', etag).header('cache-control', 'private, no-cache');
@@ -113,7 +110,10 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
       request.id,
       overrides,
     );
-    return reply.code(201).header('location', `/v1/jobs/${record.job_id}`).send(toPublicJob(record));
+    return reply
+      .code(201)
+      .header('location', `/v1/jobs/${record.job_id}`)
+      .send(await deps.jobs.view(record));
   });
 
   app.delete('/v1/jobs/:id', async (request, reply) => {
@@ -131,10 +131,12 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
       .send(body);
   });
 
+  app.get('/v1/queues', async () => ({ queues: await deps.jobs.queueOverview() }));
+
   app.post('/v1/jobs/:id/cancel', async (request, reply) => {
     const record = await deps.jobs.cancel(jobIdOf(request.params), principalOf(request).userId, request.id);
     // 202 while a worker is still stopping the job, 200 once it is cancelled.
-    return reply.code(record.status === 'CANCELLED' ? 200 : 202).send(toPublicJob(record));
+    return reply.code(record.status === 'CANCELLED' ? 200 : 202).send(await deps.jobs.view(record));
   });
 
   app.get('/v1/jobs/:id/result', async (request, reply) => {

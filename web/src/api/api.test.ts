@@ -176,7 +176,7 @@ describe('upload with progress', () => {
     expect(await done).toMatchObject({ reused: false, job: { job_id: ID } });
     expect(request.headers['idempotency-key']).toBe('key-1');
     expect(request.sent?.get('content_subtype')).toBe('pravachan');
-    expect((request.sent?.get('file') as File).name).toBe('ग्रंथ.pdf');
+    expect((request.sent?.get('file') as File | undefined)?.name).toBe('ग्रंथ.pdf');
     expect(progress).toEqual([0.5, 1]);
   });
 
@@ -360,6 +360,8 @@ describe('live updates', () => {
     source.onopen?.(new Event('open'));
     source.emit('job', fakeJob({ progress: 30 }));
     source.emit('job.deleted', { job_id: ID });
+    expect(resyncs()).toBe(0);
+    source.emit('resync', { reason: 'events lost' });
     expect(modes).toEqual(['live']);
     expect(jobs.map((j) => j.progress)).toEqual([30]);
     expect(deleted).toEqual([ID]);

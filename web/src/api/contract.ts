@@ -3,12 +3,13 @@
  * one module shared by API, worker and web. Only zod-free modules are imported as values, so
  * the bundle carries the catalogs but not the schema library.
  */
-import type { Job } from '../../../src/contract/job.js';
+import type { Job, JobList } from '../../../src/contract/job.js';
 import type { JobType } from '../../../src/contract/job-kinds.js';
 import type { JobStatus } from '../../../src/contract/job-status.js';
 
 export { ERROR_CATALOG, type ErrorCode, isErrorCode } from '../../../src/contract/error-catalog.js';
 export type { Job, Problem } from '../../../src/contract/job.js';
+export { SSE_EVENTS } from '../../../src/contract/job-events.js';
 export {
   CONTENT_SUBTYPES,
   type ContentSubtype,
@@ -21,21 +22,25 @@ export {
 } from '../../../src/contract/job-kinds.js';
 export { isTerminal, JOB_STATUSES, type JobStatus } from '../../../src/contract/job-status.js';
 
-/** Optional fields the server is gaining (queue position, ETA); absent from older servers. */
-export type WebJob = Job & { queue_position?: number | null; eta_sec?: number | null };
+/** A job as the page holds it: exactly the contract's. */
+export type WebJob = Job;
 
 export interface JobCounts {
   by_type: Partial<Record<JobType, number>>;
   by_status: Partial<Record<JobStatus, number>>;
 }
 
-/** `GET /v1/jobs`: `counts` only from servers that filter history. */
+/** `GET /v1/jobs`; `counts` is optional so that a page from an older server still reads. */
 export interface JobPage {
   items: WebJob[];
   next_cursor: string | null;
   total: number;
   counts?: JobCounts;
 }
+
+type Assignable<T extends U, U> = T;
+/** Compile-time check: the contract's list is a JobPage, so the page reads what the server sends. */
+export type ContractListIsJobPage = Assignable<JobList, JobPage>;
 
 /** What the history asks for; servers that do not filter yet ignore the extra parameters. */
 export interface HistoryQuery {

@@ -1,4 +1,4 @@
-import type { WebJob } from './contract.js';
+import { SSE_EVENTS, type WebJob } from './contract.js';
 import type { JobPoller } from './job-poller.js';
 
 /** The part of EventSource used here (a fake stands in for it in unit tests). */
@@ -19,7 +19,7 @@ export interface LiveJobUpdatesOptions {
   onJob(job: WebJob): void;
   onDeleted(jobId: string): void;
   onModeChange(mode: LiveMode): void;
-  /** The stream (re)opened: events may have been missed while it was down. */
+  /** The server lost events it cannot replay: reload what is shown. */
   onResync(): void;
   createEventSource?: ((url: string) => EventSourceLike) | null;
 }
@@ -61,8 +61,8 @@ export class LiveJobUpdates {
     source.onopen = () => {
       this.streamErrors = 0;
       this.options.poller.stop();
+      // Reopened streams send Last-Event-ID and the server replays what was missed.
       this.setMode('live');
-      this.options.onResync();
     };
     source.onerror = () => {
       // CLOSED: the server refused the stream (no such route, wrong type): it will not retry.
@@ -70,14 +70,15 @@ export class LiveJobUpdates {
       if (source.readyState === CLOSED || this.streamErrors >= MAX_STREAM_ERRORS) this.fallBackToPolling();
       else this.setMode('connecting');
     };
-    source.addEventListener('job', (event) => {
+    source.addEventListener(SSE_EVENTS.job, (event) => {
       const job = parseJson<WebJob>(event.data);
       if (job?.job_id) this.options.onJob(job);
     });
-    source.addEventListener('job.deleted', (event) => {
+    source.addEventListener(SSE_EVENTS.jobDeleted, (event) => {
       const body = parseJson<{ job_id?: string }>(event.data);
       if (body?.job_id) this.options.onDeleted(body.job_id);
     });
+    source.addEventListener(SSE_EVENTS.resync, () => this.options.onResync());
   }
 
   /** After polling gave up: try the stream again, then polling. */

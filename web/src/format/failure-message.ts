@@ -35,12 +35,11 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   JOB_CANCELLED: 'next.retry',
   WORKER_LOST: 'next.retry',
   INTERNAL_ERROR: 'next.reportReference',
-};
-
-/** Codes a newer server may send before this build knows them. */
-const NEXT_ACTION_FOR_NEWER_CODES: Readonly<Record<string, MessageKey>> = {
+  IDEMPOTENCY_KEY_INVALID: 'next.addAgain',
   IDEMPOTENCY_KEY_IN_USE: 'next.tryAgainSoon',
-  IDEMPOTENCY_KEY_MISMATCH: 'next.reload',
+  IDEMPOTENCY_KEY_MISMATCH: 'next.addAgain',
+  CURSOR_INVALID: 'next.reload',
+  DEPENDENCY_UNAVAILABLE: 'next.tryAgainSoon',
 };
 
 export interface FailureText {
@@ -55,7 +54,7 @@ export interface FailureText {
 
 function nextActionFor(code: string | undefined, status: number): MessageKey {
   if (code && isErrorCode(code)) return NEXT_ACTION[code];
-  if (code && NEXT_ACTION_FOR_NEWER_CODES[code]) return NEXT_ACTION_FOR_NEWER_CODES[code];
+  // A code from a newer server than this page: judged by its status alone.
   return status >= 500 ? 'next.tryLater' : 'next.reload';
 }
 

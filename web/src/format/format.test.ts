@@ -158,10 +158,10 @@ describe('failure messages', () => {
     const text = describeFailure(
       {
         kind: 'problem',
-        status: 409,
+        status: 503,
         problem: {
-          status: 409,
-          error_code: 'IDEMPOTENCY_KEY_IN_USE',
+          status: 503,
+          error_code: 'SOME_NEWER_CODE',
           detail: 'in use',
           message_hi: 'उपयोग में',
         },
@@ -169,7 +169,7 @@ describe('failure messages', () => {
       'hi',
     );
     expect(text.message).toBe('उपयोग में');
-    expect(text.next).toBe('कुछ सेकंड रुककर पुनः प्रयास करें।');
+    expect(text.next).toBe('एक मिनट बाद पुनः प्रयास करें।');
   });
 
   it('reads a failed job’s error code like a refusal, keeping its specific wording as detail', () => {

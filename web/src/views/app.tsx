@@ -100,21 +100,7 @@ export function App({ api }: { api: ApiClient }) {
       onJob: (job) => receiveJob(job),
       onDeleted: removeJob,
       onModeChange: setMode,
-      onResync: () => {
-        // Whatever changed while the stream was down: ask once for each unfinished job.
-        const { state: current } = latest.current;
-        for (const id of current.activeIds) {
-          const job = current.jobs[id];
-          if (!job || isTerminal(job.status)) continue;
-          api.getJob(id).then(
-            (read) => read.kind === 'job' && receiveJob(read.job),
-            (error: unknown) => {
-              const failure = failureOf(error);
-              if (failure.kind === 'problem' && failure.status === 404) removeJob(id);
-            },
-          );
-        }
-      },
+      onResync: () => resync.current(),
     });
     live.current = { updates, poller };
     for (const job of Object.values(latest.current.state.jobs)) poller.watch(job);
@@ -150,6 +136,23 @@ export function App({ api }: { api: ApiClient }) {
   useEffect(() => {
     void loadHistory(query, null);
   }, [loadHistory, query]);
+
+  // The server lost events it cannot replay: ask again for what is shown.
+  const resync = useRef(() => {});
+  resync.current = () => {
+    void loadHistory(state.history.query, null);
+    for (const id of state.activeIds) {
+      const job = state.jobs[id];
+      if (!job || isTerminal(job.status)) continue;
+      api.getJob(id).then(
+        (read) => read.kind === 'job' && receiveJob(read.job),
+        (error: unknown) => {
+          const failure = failureOf(error);
+          if (failure.kind === 'problem' && failure.status === 404) removeJob(id);
+        },
+      );
+    }
+  };
 
   const onQuery = useCallback((next: HistoryQuery) => dispatch({ type: 'history/query', query: next }), []);
 
