@@ -26,7 +26,7 @@ async function isFile(filePath: string): Promise<boolean> {
 
 /**
  * Serves the built page (Vite output) at `/`: its files by path, and index.html for any other
- * GET that is not an API address (single-page fallback). Skipped when the page is not built.
+ * page GET that is not an API address (single-page fallback). Skipped when the page is not built.
  */
 export async function serveWebApp(
   app: FastifyInstance,
@@ -50,7 +50,9 @@ export async function serveWebApp(
         immutable,
       });
     }
-    if (path.extname(urlPath) !== '') throw new AppError('ROUTE_NOT_FOUND');
+    // Only a browser navigating (Accept: text/html) gets the page; scripts keep their 404 problem.
+    const wantsPage = (request.headers.accept ?? '').includes('text/html');
+    if (path.extname(urlPath) !== '' || !wantsPage) throw new AppError('ROUTE_NOT_FOUND');
     reply.header('cache-control', 'no-cache');
     return reply.sendFile('index.html', { maxAge: 0 });
   });

@@ -123,8 +123,9 @@ describe('the web page', () => {
   it('is served at / with its assets, and unknown API addresses stay problem+json', async () => {
     expect(await page.title()).toBe('doc-transcribe');
     expect(await page.locator('[data-testid="local-user"]').textContent()).toContain('Local user');
-    const deepLink = await fetch(`${svc.url}/some/page`);
+    const deepLink = await fetch(`${svc.url}/some/page`, { headers: { accept: 'text/html' } });
     expect(deepLink.headers.get('content-type')).toContain('text/html');
+    expect((await fetch(`${svc.url}/some/page`)).status).toBe(404);
     const unknownApi = await fetch(`${svc.url}/v1/nothing-here`);
     expect(unknownApi.status).toBe(404);
     expect(unknownApi.headers.get('content-type')).toContain('application/problem+json');
