@@ -6,8 +6,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNTIME_PACKAGES=(redis-server redis-tools tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin poppler-utils ffmpeg pocketsphinx pocketsphinx-en-us)
-# Tests make their own fixtures: spoken audio with flite, PDFs with Noto fonts.
-TEST_PACKAGES=(flite fonts-noto-core)
+# Tests make their own fixtures: spoken audio with flite, PDFs with Noto fonts; the page is
+# tested in Debian's Chromium (/usr/bin/chromium) driven by playwright-core.
+TEST_PACKAGES=(flite fonts-noto-core chromium)
 
 say() { printf '\033[1m[doc-transcribe]\033[0m %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }

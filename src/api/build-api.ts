@@ -13,6 +13,7 @@ import { registerEventsRoutes } from './routes/events-routes.js';
 import { type ReadinessChecks, registerHealthRoutes } from './routes/health-routes.js';
 import { registerJobsRoutes } from './routes/jobs-routes.js';
 import { registerOpenApiRoutes } from './routes/openapi-routes.js';
+import { DEFAULT_WEB_ROOT, serveWebApp } from './serve-web-app.js';
 
 export interface ApiDeps {
   logger: Logger;
@@ -25,6 +26,8 @@ export interface ApiDeps {
   storage: ObjectStorage;
   readiness: ReadinessChecks;
   maxUploadBytes: number;
+  /** Built web page to serve at `/` (default `web/dist`). */
+  webRoot?: string;
 }
 
 /** The HTTP API: wiring only; the work happens in the job service. */
@@ -75,6 +78,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerEventsRoutes(app, deps);
   await registerOpenApiRoutes(app);
   assertRoutesDocumented(served);
+  // The page comes last: its fallback route is not part of the API.
+  await serveWebApp(app, { root: deps.webRoot ?? DEFAULT_WEB_ROOT, logger: deps.logger });
   return app;
 }
 

@@ -1,0 +1,56 @@
+/**
+ * The page speaks the server's contract: its types and catalogs come from src/contract, the
+ * one module shared by API, worker and web. Only zod-free modules are imported as values, so
+ * the bundle carries the catalogs but not the schema library.
+ */
+import type { Job, JobList } from '../../../src/contract/job.js';
+import type { JobType } from '../../../src/contract/job-kinds.js';
+import type { JobStatus } from '../../../src/contract/job-status.js';
+
+export { ERROR_CATALOG, type ErrorCode, isErrorCode } from '../../../src/contract/error-catalog.js';
+export type { Job, Problem } from '../../../src/contract/job.js';
+export { SSE_EVENTS } from '../../../src/contract/job-events.js';
+export {
+  CONTENT_SUBTYPES,
+  type ContentSubtype,
+  JOB_TYPES,
+  type JobType,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  SUPPORTED_INPUTS,
+  type SupportedInput,
+} from '../../../src/contract/job-kinds.js';
+export { isTerminal, JOB_STATUSES, type JobStatus } from '../../../src/contract/job-status.js';
+
+/** A job as the page holds it: exactly the contract's. */
+export type WebJob = Job;
+
+export interface JobCounts {
+  by_type: Partial<Record<JobType, number>>;
+  by_status: Partial<Record<JobStatus, number>>;
+}
+
+/** `GET /v1/jobs`; `counts` is optional so that a page from an older server still reads. */
+export interface JobPage {
+  items: WebJob[];
+  next_cursor: string | null;
+  total: number;
+  counts?: JobCounts;
+}
+
+type Assignable<T extends U, U> = T;
+/** Compile-time check: the contract's list is a JobPage, so the page reads what the server sends. */
+export type ContractListIsJobPage = Assignable<JobList, JobPage>;
+
+/** What the history asks for; servers that do not filter yet ignore the extra parameters. */
+export interface HistoryQuery {
+  jobType: JobType | null;
+  statuses: readonly JobStatus[];
+  search: string;
+}
+
+/** An answer to `POST /v1/jobs`: a repeated Idempotency-Key gives back the same job. */
+export interface SubmittedJob {
+  job: WebJob;
+  reused: boolean;
+}

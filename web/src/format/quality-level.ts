@@ -1,0 +1,32 @@
+import type { JobQuality } from '../../../src/contract/job.js';
+
+export type QualityLevel = 'good' | 'fair' | 'poor' | 'unknown';
+
+/** Thresholds on the engine's mean confidence (0–1). */
+export function qualityLevel(quality: JobQuality | null): QualityLevel {
+  const score = quality?.score;
+  if (score === null || score === undefined) return 'unknown';
+  if (score >= 0.85 && (quality?.low_confidence_pages?.length ?? 0) === 0) return 'good';
+  if (score >= 0.6) return 'fair';
+  return 'poor';
+}
+
+/** "3, 7–9, 12": consecutive pages joined into ranges. */
+export function formatPageList(pages: readonly number[], locale: string): string {
+  const sorted = [...new Set(pages)].sort((a, b) => a - b);
+  const number = new Intl.NumberFormat(locale);
+  const ranges: string[] = [];
+  let start = sorted[0];
+  let end = start;
+  for (const page of [...sorted.slice(1), Number.NaN]) {
+    if (start === undefined || end === undefined) break;
+    if (page === end + 1) {
+      end = page;
+      continue;
+    }
+    ranges.push(start === end ? number.format(start) : `${number.format(start)}–${number.format(end)}`);
+    start = page;
+    end = page;
+  }
+  return ranges.join(', ');
+}

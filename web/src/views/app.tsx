@@ -1,0 +1,319 @@
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import type { ApiClient } from '../api/api-client.js';
+import { type ApiFailure, failureOf } from '../api/api-failure.js';
+import { type HistoryQuery, isTerminal, type JobStatus, type WebJob } from '../api/contract.js';
+import { JobPoller } from '../api/job-poller.js';
+import { LiveJobUpdates, type LiveMode } from '../api/live-job-updates.js';
+import { newIdempotencyKey, uploadFile } from '../api/upload-file.js';
+import { askNotificationPermissionOnce, notifyIfHidden } from '../browser/job-notifications.js';
+import { readFileHead } from '../browser/read-file-head.js';
+import { detectFileKind } from '../format/detect-file-kind.js';
+import { useI18n } from '../i18n/i18n-context.js';
+import { initialJobsState, jobsReducer } from '../state/jobs-state.js';
+import { runUpload } from '../state/run-upload.js';
+import {
+  DEFAULT_BATCH,
+  newUploadItem,
+  sendableItems,
+  type UploadItem,
+  uploadReducer,
+} from '../state/upload-queue.js';
+import { ConfirmDialog, type ConfirmRequest } from './confirm-dialog.js';
+import { FailureNotice } from './failure-notice.js';
+import { HistoryPanel } from './history-panel.js';
+import { type JobActions, JobCard } from './job-card.js';
+import { ResultViewer } from './result-viewer.js';
+import { UploadPanel } from './upload-panel.js';
+
+/** Uploads at once: enough to keep the line busy without starving the page's other requests. */
+const PARALLEL_UPLOADS = 2;
+const HISTORY_PAGE_SIZE = 20;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+interface ShownFailure {
+  id: number;
+  failure: ApiFailure;
+}
+
+export function App({ api }: { api: ApiClient }) {
+  const { t, lang, setLang } = useI18n();
+  const [state, dispatch] = useReducer(jobsReducer, undefined, () => initialJobsState());
+  const [uploads, dispatchUpload] = useReducer(uploadReducer, { batch: DEFAULT_BATCH, items: [] });
+  const [mode, setMode] = useState<LiveMode>('connecting');
+  const [announcement, setAnnouncement] = useState('');
+  const [confirm, setConfirm] = useState<ConfirmRequest | null>(null);
+  const [reading, setReading] = useState<WebJob | null>(null);
+  const [failures, setFailures] = useState<ShownFailure[]>([]);
+
+  // Long-lived objects (stream, poller) call back into the latest render through these.
+  const latest = useRef({ state, uploads, t });
+  latest.current = { state, uploads, t };
+  const statuses = useRef(new Map<string, JobStatus>());
+  const live = useRef<{ updates: LiveJobUpdates; poller: JobPoller } | null>(null);
+
+  const showFailure = useCallback((error: unknown) => {
+    setFailures((shown) => [
+      ...shown.slice(-2),
+      { id: Date.now() + Math.random(), failure: failureOf(error) },
+    ]);
+  }, []);
+
+  const receiveJob = useCallback((job: WebJob, startedHere = false) => {
+    const before = statuses.current.get(job.job_id);
+    // A finished job stays finished: a late report of an earlier state changes nothing.
+    if (before && isTerminal(before) && !isTerminal(job.status)) return;
+    statuses.current.set(job.job_id, job.status);
+    if (before !== undefined && before !== job.status) {
+      const { t: tr } = latest.current;
+      const status = tr(`status.${job.status}`);
+      setAnnouncement(tr('job.announce', { name: job.input_filename, status }));
+      if (isTerminal(job.status)) {
+        notifyIfHidden(
+          tr(`notify.${job.status as 'COMPLETED' | 'FAILED' | 'CANCELLED'}`, { name: job.input_filename }),
+          tr('notify.body'),
+          job.job_id,
+        );
+      }
+    }
+    if (isTerminal(job.status)) live.current?.poller.unwatch(job.job_id);
+    else live.current?.poller.watch(job);
+    dispatch({ type: 'job/received', job, startedHere });
+  }, []);
+
+  const removeJob = useCallback((jobId: string) => {
+    statuses.current.delete(jobId);
+    live.current?.poller.unwatch(jobId);
+    dispatch({ type: 'job/deleted', jobId });
+  }, []);
+
+  // One event stream for all jobs, polling only when the stream is not available.
+  useEffect(() => {
+    const poller = new JobPoller(api, {
+      onJob: (job) => receiveJob(job),
+      onDeleted: removeJob,
+      onGaveUp: () => updates.markOffline(),
+    });
+    const updates = new LiveJobUpdates({
+      eventsUrl: api.eventsUrl(),
+      poller,
+      onJob: (job) => receiveJob(job),
+      onDeleted: removeJob,
+      onModeChange: setMode,
+      onResync: () => resync.current(),
+    });
+    live.current = { updates, poller };
+    for (const job of Object.values(latest.current.state.jobs)) poller.watch(job);
+    updates.start();
+    return () => {
+      updates.stop();
+      live.current = null;
+    };
+  }, [api, receiveJob, removeJob]);
+
+  // History: first page on every change of filters; a newer request wins over a slower older one.
+  const historyRequest = useRef(0);
+  const loadHistory = useCallback(
+    async (query: HistoryQuery, cursor: string | null) => {
+      const request = ++historyRequest.current;
+      dispatch({ type: 'history/loading' });
+      try {
+        const page = await api.listJobs(query, { cursor, limit: HISTORY_PAGE_SIZE });
+        if (request !== historyRequest.current) return;
+        for (const job of page.items) {
+          statuses.current.set(job.job_id, statuses.current.get(job.job_id) ?? job.status);
+          if (!isTerminal(job.status)) live.current?.poller.watch(job);
+        }
+        dispatch({ type: 'history/loaded', page, append: cursor !== null });
+      } catch (error) {
+        if (request === historyRequest.current)
+          dispatch({ type: 'history/failed', failure: failureOf(error) });
+      }
+    },
+    [api],
+  );
+  const { query } = state.history;
+  useEffect(() => {
+    void loadHistory(query, null);
+  }, [loadHistory, query]);
+
+  // The server lost events it cannot replay: ask again for what is shown.
+  const resync = useRef(() => {});
+  resync.current = () => {
+    void loadHistory(state.history.query, null);
+    for (const id of state.activeIds) {
+      const job = state.jobs[id];
+      if (!job || isTerminal(job.status)) continue;
+      api.getJob(id).then(
+        (read) => read.kind === 'job' && receiveJob(read.job),
+        (error: unknown) => {
+          const failure = failureOf(error);
+          if (failure.kind === 'problem' && failure.status === 404) removeJob(id);
+        },
+      );
+    }
+  };
+
+  const onQuery = useCallback((next: HistoryQuery) => dispatch({ type: 'history/query', query: next }), []);
+
+  const addFiles = useCallback(async (files: File[]) => {
+    const items: UploadItem[] = [];
+    for (const file of files) {
+      const detected = detectFileKind(await readFileHead(file), file.name);
+      items.push(
+        newUploadItem(file, detected, latest.current.uploads.batch, {
+          key: newIdempotencyKey(),
+          idempotencyKey: newIdempotencyKey(),
+        }),
+      );
+    }
+    dispatchUpload({ type: 'files/added', items });
+  }, []);
+
+  const sendUploads = useCallback(() => {
+    // The press of "Upload" is the user gesture the notification permission prompt needs.
+    askNotificationPermissionOnce();
+    const queue = sendableItems(latest.current.uploads);
+    const deps = { url: api.uploadUrl(), upload: uploadFile, dispatch: dispatchUpload, sleep };
+    const worker = async () => {
+      for (let item = queue.shift(); item; item = queue.shift()) {
+        const submitted = await runUpload(item, deps);
+        if (submitted) receiveJob(submitted.job, true);
+      }
+    };
+    void Promise.all(Array.from({ length: PARALLEL_UPLOADS }, worker));
+  }, [api, receiveJob]);
+
+  const actions: JobActions = useMemo(
+    () => ({
+      cancel(job) {
+        const { t: tr } = latest.current;
+        setConfirm({
+          title: tr('confirm.cancel.title'),
+          body: tr('confirm.cancel.body', { name: job.input_filename }),
+          confirmLabel: tr('confirm.cancel.yes'),
+          cancelLabel: tr('confirm.keep'),
+          onConfirm: () => api.cancelJob(job.job_id).then((updated) => receiveJob(updated), showFailure),
+        });
+      },
+      retry(job) {
+        api.retryJob(job.job_id).then((created) => receiveJob(created, true), showFailure);
+      },
+      remove(job) {
+        const { t: tr } = latest.current;
+        setConfirm({
+          title: tr('confirm.delete.title'),
+          body: tr('confirm.delete.body', { name: job.input_filename }),
+          confirmLabel: tr('confirm.delete.yes'),
+          cancelLabel: tr('confirm.keep'),
+          onConfirm: () =>
+            api.deleteJob(job.job_id).then(
+              () => removeJob(job.job_id),
+              (error: unknown) => {
+                const failure = failureOf(error);
+                if (failure.kind === 'problem' && failure.status === 404) removeJob(job.job_id);
+                else showFailure(error);
+              },
+            ),
+        });
+      },
+      read: setReading,
+      dismiss: (job) => dispatch({ type: 'active/dismissed', jobId: job.job_id }),
+    }),
+    [api, receiveJob, removeJob, showFailure],
+  );
+
+  const activeJobs = state.activeIds
+    .map((id) => state.jobs[id])
+    .filter((job): job is WebJob => job !== undefined);
+  const { history } = state;
+
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        {t('app.skipToMain')}
+      </a>
+      <header className="app-header">
+        <div className="brand">
+          <h1>{t('app.title')}</h1>
+          <p className="tagline">{t('app.tagline')}</p>
+        </div>
+        <div className="header-tools">
+          <span className="user" title={t('user.localHint')} data-testid="local-user">
+            <span aria-hidden="true">●</span> {t('user.local')}
+            <span className="visually-hidden">. {t('user.localHint')}</span>
+          </span>
+          <span className={`live live-${mode}`} data-testid="live-mode" data-mode={mode} role="status">
+            {t(`live.${mode}`)}
+            {mode === 'offline' ? (
+              <button type="button" className="small" onClick={() => live.current?.updates.reconnect()}>
+                {t('live.reconnect')}
+              </button>
+            ) : null}
+          </span>
+          <button
+            type="button"
+            className="lang-switch"
+            lang={lang === 'en' ? 'hi' : 'en'}
+            aria-label={t('lang.switchLabel')}
+            onClick={() => setLang(lang === 'en' ? 'hi' : 'en')}
+          >
+            {t('lang.switch')}
+          </button>
+        </div>
+      </header>
+      <main id="main">
+        {failures.length > 0 ? (
+          <div className="notices">
+            {failures.map(({ id, failure }) => (
+              <FailureNotice key={id} failure={failure}>
+                <button
+                  type="button"
+                  className="small secondary"
+                  onClick={() => setFailures((shown) => shown.filter((f) => f.id !== id))}
+                >
+                  {t('error.dismiss')}
+                </button>
+              </FailureNotice>
+            ))}
+          </div>
+        ) : null}
+        <div className="top">
+          <UploadPanel
+            state={uploads}
+            sendableCount={sendableItems(uploads).length}
+            onFiles={(files) => void addFiles(files)}
+            onBatch={(settings) => dispatchUpload({ type: 'batch/changed', settings })}
+            onEdit={(key, change) => dispatchUpload({ type: 'item/edited', key, ...change })}
+            onRemove={(key) => dispatchUpload({ type: 'item/removed', key })}
+            onSend={sendUploads}
+            onClearDone={() => dispatchUpload({ type: 'finished/cleared' })}
+          />
+          <section className="panel now" aria-labelledby="now-heading">
+            <h2 id="now-heading">{t('now.heading')}</h2>
+            {activeJobs.length === 0 ? <p className="empty">{t('now.empty')}</p> : null}
+            <div className="job-grid">
+              {activeJobs.map((job) => (
+                <JobCard key={job.job_id} api={api} job={job} actions={actions} />
+              ))}
+            </div>
+          </section>
+        </div>
+        <HistoryPanel
+          api={api}
+          history={history}
+          jobs={state.jobs}
+          actions={{ ...actions, dismiss: undefined }}
+          onQuery={onQuery}
+          onLoadMore={() => void loadHistory(history.query, history.nextCursor)}
+          onReload={() => void loadHistory(history.query, null)}
+        />
+      </main>
+      <div className="visually-hidden" aria-live="polite" data-testid="announcer">
+        {announcement}
+      </div>
+      <ConfirmDialog request={confirm} onClose={() => setConfirm(null)} />
+      <ResultViewer api={api} job={reading} onClose={() => setReading(null)} />
+    </>
+  );
+}

@@ -1,0 +1,230 @@
+import { type DragEvent, useId, useRef, useState } from 'react';
+import { CONTENT_SUBTYPES, type ContentSubtype } from '../api/contract.js';
+import { formatBytes, formatPercent } from '../format/format-numbers.js';
+import { useI18n } from '../i18n/i18n-context.js';
+import type { MessageKey } from '../i18n/messages.js';
+import {
+  type BatchSettings,
+  OCR_LANGUAGES,
+  SPEECH_LANGUAGES,
+  type UploadItem,
+  type UploadState,
+} from '../state/upload-queue.js';
+import { FailureNotice } from './failure-notice.js';
+import { ProgressBar } from './progress-bar.js';
+
+export interface UploadPanelProps {
+  state: UploadState;
+  sendableCount: number;
+  onFiles(files: File[]): void;
+  onBatch(settings: BatchSettings): void;
+  onEdit(key: string, change: { contentSubtype?: ContentSubtype; language?: string }): void;
+  onRemove(key: string): void;
+  onSend(): void;
+  onClearDone(): void;
+}
+
+function Select<T extends string>({
+  label,
+  value,
+  options,
+  optionLabel,
+  onChange,
+  disabled,
+}: {
+  label: string;
+  value: T;
+  options: readonly T[];
+  optionLabel(option: T): string;
+  onChange(value: T): void;
+  disabled?: boolean;
+}) {
+  const id = useId();
+  return (
+    <span className="field">
+      <label htmlFor={id}>{label}</label>
+      <select
+        id={id}
+        value={value}
+        disabled={disabled}
+        onChange={(event) => onChange(event.target.value as T)}
+      >
+        {options.map((option) => (
+          <option key={option} value={option}>
+            {optionLabel(option)}
+          </option>
+        ))}
+      </select>
+    </span>
+  );
+}
+
+function UploadRow({
+  item,
+  onEdit,
+  onRemove,
+}: Pick<UploadPanelProps, 'onEdit' | 'onRemove'> & { item: UploadItem }) {
+  const { t, locale } = useI18n();
+  const jobType = item.detected?.input.jobType;
+  const editable = item.phase === 'ready' || item.phase === 'failed';
+  const name = item.file.name;
+  const languages: readonly string[] = jobType === 'TRANSCRIPTION' ? SPEECH_LANGUAGES : OCR_LANGUAGES;
+  return (
+    <li className={`upload-item phase-${item.phase}`} data-testid="upload-item">
+      <div className="upload-head">
+        <span className="upload-name">{name}</span>
+        <span className="facts">{formatBytes(item.file.size, locale)}</span>
+        <span className={`badge kind ${jobType ? '' : 'unsupported'}`} data-testid="detected-kind">
+          {jobType ? t(`upload.kind.${jobType}`) : t('upload.kind.unsupported')}
+          {item.detected?.by === 'name' ? ` (${t('upload.kind.byName')})` : ''}
+        </span>
+        {item.detected ? <span className="facts">{item.detected.input.mime}</span> : null}
+      </div>
+      {item.detected ? (
+        <fieldset className="upload-settings" disabled={!editable}>
+          <legend className="visually-hidden">{t('upload.settingsFor', { name })}</legend>
+          <Select
+            label={t('field.subtype')}
+            value={item.contentSubtype}
+            options={CONTENT_SUBTYPES}
+            optionLabel={(option) => t(`subtype.${option}`)}
+            onChange={(contentSubtype) => onEdit(item.key, { contentSubtype })}
+          />
+          <Select
+            label={t('field.language')}
+            value={item.language}
+            options={languages}
+            optionLabel={(option) => t(`language.${option}` as MessageKey)}
+            onChange={(language) => onEdit(item.key, { language })}
+          />
+        </fieldset>
+      ) : null}
+      {item.phase === 'uploading' || item.phase === 'waiting-to-retry' || item.phase === 'done' ? (
+        <ProgressBar
+          value={item.sent * 100}
+          label={t('upload.progressLabel', { name })}
+          valueText={formatPercent(item.sent, locale)}
+        />
+      ) : null}
+      <p className="upload-phase">
+        {item.phase === 'uploading'
+          ? t('upload.phase.uploading', { percent: formatPercent(item.sent, locale) })
+          : t(`upload.phase.${item.phase}`)}
+        {item.reused ? ` ${t('upload.reused')}` : ''}
+      </p>
+      {item.failure && item.phase !== 'done' ? (
+        <FailureNotice failure={item.failure} role={item.phase === 'failed' ? 'alert' : 'status'} />
+      ) : null}
+      {item.phase !== 'uploading' && item.phase !== 'waiting-to-retry' ? (
+        <button type="button" className="secondary small" onClick={() => onRemove(item.key)}>
+          {t('upload.remove', { name })}
+        </button>
+      ) : null}
+    </li>
+  );
+}
+
+/** Drop zone and picker for many files, choices per batch and per file, progress per file. */
+export function UploadPanel(props: UploadPanelProps) {
+  const { t } = useI18n();
+  const inputRef = useRef<HTMLInputElement>(null);
+  const [dragging, setDragging] = useState(false);
+  const { batch, items } = props.state;
+  const hintId = useId();
+
+  function onDrop(event: DragEvent<HTMLElement>) {
+    event.preventDefault();
+    setDragging(false);
+    props.onFiles([...event.dataTransfer.files]);
+  }
+
+  return (
+    <section className="panel upload" aria-labelledby="upload-heading">
+      <h2 id="upload-heading">{t('upload.heading')}</h2>
+      <fieldset className="batch">
+        <legend>{t('upload.batch')}</legend>
+        <Select
+          label={t('field.subtype')}
+          value={batch.contentSubtype}
+          options={CONTENT_SUBTYPES}
+          optionLabel={(option) => t(`subtype.${option}`)}
+          onChange={(contentSubtype) => props.onBatch({ ...batch, contentSubtype })}
+        />
+        <Select
+          label={t('field.ocrLanguage')}
+          value={batch.ocrLanguage}
+          options={OCR_LANGUAGES}
+          optionLabel={(option) => t(`language.${option}` as MessageKey)}
+          onChange={(ocrLanguage) => props.onBatch({ ...batch, ocrLanguage })}
+        />
+        <Select
+          label={t('field.speechLanguage')}
+          value={batch.speechLanguage}
+          options={SPEECH_LANGUAGES}
+          optionLabel={(option) => t(`language.${option}` as MessageKey)}
+          onChange={(speechLanguage) => props.onBatch({ ...batch, speechLanguage })}
+        />
+      </fieldset>
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: dropping is the pointer shortcut; the button below is the keyboard path */}
+      <div
+        className={`drop-zone ${dragging ? 'dragging' : ''}`}
+        data-testid="drop-zone"
+        onDragEnter={(event) => {
+          event.preventDefault();
+          setDragging(true);
+        }}
+        onDragOver={(event) => event.preventDefault()}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <p className="drop-title">
+          {t('upload.drop')} {t('upload.or')}{' '}
+          <button type="button" onClick={() => inputRef.current?.click()} aria-describedby={hintId}>
+            {t('upload.choose')}
+          </button>
+        </p>
+        <p id={hintId} className="hint">
+          {t('upload.accepts')}
+        </p>
+        <input
+          ref={inputRef}
+          className="visually-hidden"
+          type="file"
+          multiple
+          tabIndex={-1}
+          aria-hidden="true"
+          data-testid="file-input"
+          onChange={(event) => {
+            props.onFiles([...(event.target.files ?? [])]);
+            event.target.value = '';
+          }}
+        />
+      </div>
+      {items.length > 0 ? (
+        <>
+          <h3 className="visually-hidden">{t('upload.files')}</h3>
+          <ul className="upload-list">
+            {items.map((item) => (
+              <UploadRow key={item.key} item={item} onEdit={props.onEdit} onRemove={props.onRemove} />
+            ))}
+          </ul>
+          <div className="upload-actions">
+            <button
+              type="button"
+              className="primary"
+              disabled={props.sendableCount === 0}
+              onClick={props.onSend}
+            >
+              {t('upload.send', { count: props.sendableCount })}
+            </button>
+            {items.some((item) => item.phase === 'done') ? (
+              <button type="button" className="secondary" onClick={props.onClearDone}>
+                {t('upload.clearDone')}
+              </button>
+            ) : null}
+          </div>
+        </>
+      ) : null}
+    </section>
+  );
+}
