@@ -5,6 +5,7 @@ import {
   CONTRACT_VERSION,
   type ContentSubtype,
   type JobType,
+  type OcrOptions,
   type OutputFormat,
 } from '../contract/index.js';
 import type { Logger } from '../observability/logger.js';
@@ -26,6 +27,8 @@ export interface StoredUpload {
   sha256: string;
   contentSubtype: ContentSubtype;
   language: string | undefined;
+  /** OCR options named at submission (stored on the job, handed to the pipeline). */
+  ocrOptions?: OcrOptions | undefined;
   retryOfJobId?: string;
 }
 
@@ -88,6 +91,7 @@ export class JobService {
       owner_id: upload.ownerId,
       input_key: storageKeys.input(upload.jobId),
       input_sha256: upload.sha256,
+      ...(upload.ocrOptions ? { ocr_options: upload.ocrOptions } : {}),
     };
     const log = this.logger.child({ job_id: record.job_id, request_id: record.request_id });
     await this.store.create(record);
@@ -189,6 +193,7 @@ export class JobService {
       sha256: stored.sha256,
       contentSubtype: overrides.content_subtype ?? original.content_subtype,
       language: overrides.language ?? original.language,
+      ocrOptions: original.ocr_options,
       retryOfJobId: original.job_id,
     });
     this.logger.info(

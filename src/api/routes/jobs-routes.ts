@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AppError, OUTPUT_FORMATS, OUTPUT_MEDIA_TYPES, submitJobFieldsSchema } from '../../contract/index.js';
+import {
+  AppError,
+  OUTPUT_FORMATS,
+  OUTPUT_MEDIA_TYPES,
+  ocrOptionsFromFields,
+  submitJobFieldsSchema,
+} from '../../contract/index.js';
 import { toPublicJob } from '../../jobs/job-record.js';
 import type { JobService } from '../../jobs/job-service.js';
 import { JOB_ID_PATTERN, newJobId } from '../../jobs/new-job-id.js';
@@ -81,6 +87,7 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
         sha256: upload.file.sha256,
         contentSubtype: fields.content_subtype,
         language: fields.language,
+        ocrOptions: ocrOptionsFromFields(fields),
       });
       return reply.code(201).header('location', `/v1/jobs/${jobId}`).send(toPublicJob(record));
     } catch (error) {
