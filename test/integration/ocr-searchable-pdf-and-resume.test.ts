@@ -80,6 +80,21 @@ describe('searchable PDF output', () => {
   });
 });
 
+describe('hOCR output', () => {
+  it('joins the OCRed pages into one hOCR document with ids renumbered per page', async () => {
+    const scanned = await makeScannedPdf(dir, 2, { dpi: 150 });
+    const { result } = await runOcr(
+      { path: scanned.path, mime: 'application/pdf', workDir: path.join(dir, 'hocr'), language: 'eng' },
+      { defaults: { hocr: true, searchablePdf: false } },
+    );
+    const hocr = String(result.outputs.hocr);
+    expect(hocr.match(/class='ocr_page'/g)).toHaveLength(2);
+    expect(hocr).toContain("id='page_1'");
+    expect(hocr).toContain("id='page_2'");
+    expect(hocr).toContain('archive');
+  });
+});
+
 describe('checkpoints and resume', () => {
   it('a retried attempt skips the pages an earlier attempt finished, and checkpoints go when the job ends', async () => {
     const scanned = await makeScannedPdf(dir, 4, { dpi: 200 });
