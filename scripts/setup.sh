@@ -5,7 +5,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-RUNTIME_PACKAGES=(redis-server redis-tools tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin poppler-utils ffmpeg pocketsphinx pocketsphinx-en-us)
+# qpdf lays OCR text layers over PDF pages (searchable PDF); libtiff-tools splits multi-page TIFFs.
+RUNTIME_PACKAGES=(redis-server redis-tools tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin poppler-utils ffmpeg pocketsphinx pocketsphinx-en-us qpdf libtiff-tools)
 # Tests make their own fixtures: spoken audio with flite, PDFs with Noto fonts; the page is
 # tested in Debian's Chromium (/usr/bin/chromium) driven by playwright-core.
 TEST_PACKAGES=(flite fonts-noto-core chromium)

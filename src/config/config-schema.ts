@@ -1,5 +1,13 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import {
+  CONTENT_SUBTYPES,
+  OCR_ENGINES,
+  OCR_POLICIES,
+  OCR_PSM_MODES,
+  type OcrEngineName,
+} from '../contract/index.js';
 
 const SERVICE_ROLES = ['all', 'api', 'worker'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
@@ -7,6 +15,33 @@ const QUEUE_CHOICES = ['ocr', 'transcription'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = () => z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** `subtype=engine` pairs, comma-separated: `jain_literature=gemini,general=tesseract`. */
+const engineBySubtype = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const map: Partial<Record<string, OcrEngineName>> = {};
+    for (const pair of value
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const [subtype = '', engine = ''] = pair.split('=').map((p) => p.trim());
+      if (
+        !(CONTENT_SUBTYPES as readonly string[]).includes(subtype) ||
+        !(OCR_ENGINES as readonly string[]).includes(engine)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${pair}": expected subtype=engine with a subtype of ${CONTENT_SUBTYPES.join('|')} and an engine of ${OCR_ENGINES.join('|')}`,
+        });
+        continue;
+      }
+      map[subtype] = engine as OcrEngineName;
+    }
+    return map;
+  });
 
 /**
  * Every environment variable the service reads. Documented one by one in docs/configuration.md;
@@ -37,6 +72,18 @@ export const envSchema = z.object({
     .default('hin+eng'),
   OCR_DPI: int(72, 600).default(300),
   OCR_PAGE_TIMEOUT_SEC: int(5, 3600).default(180),
+  OCR_POLICY: z.enum(OCR_POLICIES).default('auto'),
+  OCR_ENGINE: z.enum(OCR_ENGINES).default('tesseract'),
+  OCR_ENGINE_BY_SUBTYPE: engineBySubtype,
+  OCR_PSM: z.enum(OCR_PSM_MODES).default('auto'),
+  OCR_PAGES_IN_FLIGHT: int(0, 256).default(0),
+  OCR_SEARCHABLE_PDF: bool().default(true),
+  OCR_HOCR: bool().default(false),
+  GEMINI_API_KEY: z.string().min(1).optional(),
+  GEMINI_MODEL: z.string().min(1).default('gemini-2.5-flash'),
+  GEMINI_BASE_URL: z.url().optional(),
+  GEMINI_MAX_OUTPUT_TOKENS: int(256, 65_536).default(8192),
+  GEMINI_TIMEOUT_SEC: int(5, 3600).default(180),
   TRANSCRIPTION_MAX_DURATION_SEC: int(1, 24 * 3600).default(4 * 3600),
   WORKER_QUEUES: z
     .string()
@@ -67,7 +114,27 @@ export interface Config {
   uploads: { maxBytes: number };
   idempotency: { ttlSec: number; lockSec: number };
   events: { heartbeatMs: number };
-  ocr: { languages: string; dpi: number; pageTimeoutSec: number };
+  ocr: {
+    languages: string;
+    dpi: number;
+    pageTimeoutSec: number;
+    policy: Env['OCR_POLICY'];
+    engine: OcrEngineName;
+    engineBySubtype: Partial<Record<string, OcrEngineName>>;
+    psm: Env['OCR_PSM'];
+    /** Pages OCRed at once per job (one tesseract process each). */
+    pagesInFlight: number;
+    searchablePdf: boolean;
+    hocr: boolean;
+  };
+  /** Present only when an API key is configured: the Gemini OCR engine is then available. */
+  gemini: {
+    apiKey: string;
+    model: string;
+    baseUrl?: string;
+    maxOutputTokens: number;
+    timeoutMs: number;
+  } | null;
   transcription: { maxDurationSec: number };
   worker: {
     queues: Array<(typeof QUEUE_CHOICES)[number]>;
@@ -91,7 +158,27 @@ export function configFromEnv(env: Env): Config {
     uploads: { maxBytes: env.UPLOAD_MAX_BYTES },
     idempotency: { ttlSec: env.IDEMPOTENCY_TTL_SEC, lockSec: env.IDEMPOTENCY_LOCK_SEC },
     events: { heartbeatMs: env.SSE_HEARTBEAT_SEC * 1000 },
-    ocr: { languages: env.OCR_LANGUAGES, dpi: env.OCR_DPI, pageTimeoutSec: env.OCR_PAGE_TIMEOUT_SEC },
+    ocr: {
+      languages: env.OCR_LANGUAGES,
+      dpi: env.OCR_DPI,
+      pageTimeoutSec: env.OCR_PAGE_TIMEOUT_SEC,
+      policy: env.OCR_POLICY,
+      engine: env.OCR_ENGINE,
+      engineBySubtype: env.OCR_ENGINE_BY_SUBTYPE,
+      psm: env.OCR_PSM,
+      pagesInFlight: env.OCR_PAGES_IN_FLIGHT === 0 ? os.availableParallelism() : env.OCR_PAGES_IN_FLIGHT,
+      searchablePdf: env.OCR_SEARCHABLE_PDF,
+      hocr: env.OCR_HOCR,
+    },
+    gemini: env.GEMINI_API_KEY
+      ? {
+          apiKey: env.GEMINI_API_KEY,
+          model: env.GEMINI_MODEL,
+          ...(env.GEMINI_BASE_URL ? { baseUrl: env.GEMINI_BASE_URL } : {}),
+          maxOutputTokens: env.GEMINI_MAX_OUTPUT_TOKENS,
+          timeoutMs: env.GEMINI_TIMEOUT_SEC * 1000,
+        }
+      : null,
     transcription: { maxDurationSec: env.TRANSCRIPTION_MAX_DURATION_SEC },
     worker: {
       queues: env.WORKER_QUEUES,

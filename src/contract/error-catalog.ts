@@ -191,6 +191,13 @@ export const ERROR_CATALOG = {
     'The OCR engine failed on this file; it will be tried again.',
     'OCR इंजन इस फ़ाइल पर विफल रहा; पुनः प्रयास किया जाएगा।',
   ),
+  ENGINE_RATE_LIMITED: entry(
+    429,
+    'rate_limit',
+    'Engine rate limit reached',
+    'The cloud engine refused more requests for now (rate limit or quota); the job will be tried again later.',
+    'क्लाउड इंजन ने अभी और अनुरोध लेने से मना कर दिया (दर सीमा या कोटा); कार्य बाद में पुनः चलाया जाएगा।',
+  ),
   TRANSCRIPTION_ENGINE_FAILED: entry(
     500,
     'transient',

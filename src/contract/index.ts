@@ -5,4 +5,5 @@ export * from './job.js';
 export * from './job-events.js';
 export * from './job-kinds.js';
 export * from './job-status.js';
+export * from './ocr-options.js';
 export * from './openapi-document.js';

@@ -6,7 +6,7 @@ export type JobType = (typeof JOB_TYPES)[number];
 export const CONTENT_SUBTYPES = ['general', 'pravachan', 'shanka_samadhan', 'jain_literature'] as const;
 export type ContentSubtype = (typeof CONTENT_SUBTYPES)[number];
 
-export const OUTPUT_FORMATS = ['txt', 'json', 'srt', 'vtt', 'pdf'] as const;
+export const OUTPUT_FORMATS = ['txt', 'json', 'srt', 'vtt', 'pdf', 'hocr'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export const OUTPUT_MEDIA_TYPES: Readonly<Record<OutputFormat, string>> = {
@@ -15,6 +15,7 @@ export const OUTPUT_MEDIA_TYPES: Readonly<Record<OutputFormat, string>> = {
   srt: 'application/x-subrip; charset=utf-8',
   vtt: 'text/vtt; charset=utf-8',
   pdf: 'application/pdf',
+  hocr: 'text/vnd.hocr+html; charset=utf-8',
 };
 
 export interface SupportedInput {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ERROR_CODES } from './error-catalog.js';
 import { CONTENT_SUBTYPES, JOB_TYPES, OUTPUT_FORMATS } from './job-kinds.js';
 import { JOB_STATUSES } from './job-status.js';
+import { ocrOptionsSchema, ocrSubmitFieldsShape, pagesBySourceSchema } from './ocr-options.js';
 
 /** Bumped only by a rename or a removal; additions are optional fields. */
 export const CONTRACT_VERSION = '1';
@@ -66,6 +67,10 @@ export const jobSchema = z.object({
     .nullable()
     .optional()
     .describe('While PROCESSING: estimated seconds left, from the speed so far'),
+  ocr_options: ocrOptionsSchema.optional().describe('OCR: the options this job was submitted with'),
+  pages_by_source: pagesBySourceSchema
+    .optional()
+    .describe('OCR: how many pages came from the PDF text layer, from OCR, or have no text'),
 });
 export type Job = z.infer<typeof jobSchema>;
 export type JobQuality = z.infer<typeof jobQualitySchema>;
@@ -119,6 +124,7 @@ export const submitJobFieldsSchema = z.object({
       'a tesseract language list like hin+eng, or an ISO 639-1 code',
     )
     .optional(),
+  ...ocrSubmitFieldsShape,
 });
 export type SubmitJobFields = z.infer<typeof submitJobFieldsSchema>;
 

@@ -10,6 +10,7 @@ import {
   type JobStatus,
   type JobType,
   type ListJobsQuery,
+  type OcrOptions,
   type OutputFormat,
   type QueueOverview,
 } from '../contract/index.js';
@@ -33,6 +34,8 @@ interface InputAndOptions {
   sha256: string;
   contentSubtype: ContentSubtype;
   language: string | undefined;
+  /** OCR options named at submission (stored on the job, handed to the pipeline). */
+  ocrOptions?: OcrOptions | undefined;
 }
 
 export interface StoredUpload extends InputAndOptions {
@@ -204,6 +207,7 @@ export class JobService {
       owner_id: upload.ownerId,
       input_key: storageKeys.input(upload.jobId),
       input_sha256: upload.sha256,
+      ...(upload.ocrOptions ? { ocr_options: upload.ocrOptions } : {}),
     };
     const log = this.logger.child({ job_id: record.job_id, request_id: record.request_id });
     await this.store.create(record);
@@ -311,6 +315,7 @@ export class JobService {
       sha256: stored.sha256,
       contentSubtype: overrides.content_subtype ?? original.content_subtype,
       language: overrides.language ?? original.language,
+      ocrOptions: original.ocr_options,
       retryOfJobId: original.job_id,
     });
     this.logger.info(

@@ -1,4 +1,5 @@
-import type { JobQuality, OutputFormat } from '../contract/index.js';
+import type { Readable } from 'node:stream';
+import type { JobQuality, OcrOptions, OutputFormat, PagesBySource } from '../contract/index.js';
 import type { Logger } from '../observability/logger.js';
 
 /** What a pipeline is told about the job it runs. Engines and pipelines never see Redis or HTTP. */
@@ -13,6 +14,10 @@ export interface PipelineInput {
   contentSubtype: string;
   /** A scratch directory owned by this attempt; the worker removes it afterwards. */
   workDir: string;
+  /** OCR: the options the job was submitted with (absent ones take the configured defaults). */
+  ocr?: OcrOptions | undefined;
+  /** True when no further attempt will follow a failure: state kept for a retry can go. */
+  lastAttempt?: boolean | undefined;
 }
 
 export interface ProgressUpdate {
@@ -31,12 +36,14 @@ export interface PipelineContext {
 }
 
 export interface PipelineResult {
-  /** Rendered outputs, keyed by format; the worker stores them. */
-  outputs: Partial<Record<OutputFormat, string | Buffer>>;
+  /** Rendered outputs, keyed by format; the worker stores them (a stream for large files). */
+  outputs: Partial<Record<OutputFormat, string | Buffer | Readable>>;
   engine: string;
   quality: JobQuality | null;
   page_count?: number;
   media_duration_sec?: number;
+  /** OCR: how many pages came from the text layer, from OCR, or have no text. */
+  pages_by_source?: PagesBySource;
 }
 
 export type Pipeline = (input: PipelineInput, context: PipelineContext) => Promise<PipelineResult>;

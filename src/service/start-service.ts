@@ -63,7 +63,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       connection: redis,
       store,
       storage,
-      pipelines: buildPipelines(config),
+      pipelines: buildPipelines(config, { storage }),
       queues: config.worker.queues,
       concurrency: config.worker.concurrency,
       tmpDir: config.worker.tmpDir,

@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import { type Job as BullJob, UnrecoverableError } from 'bullmq';
 import { type AppError, ERROR_CATALOG, type JobType, type OutputFormat } from '../contract/index.js';
 import { queuePayloadSchema } from '../jobs/job-queues.js';
@@ -52,7 +53,7 @@ export class JobProcessor {
     let outcome: { result: PipelineResult; outputs: Partial<Record<OutputFormat, number>> } | undefined;
     let failure: unknown;
     try {
-      outcome = await this.runPipeline(record, workDir, controller, log);
+      outcome = await this.runPipeline(record, workDir, controller, log, attempt >= maxAttempts);
     } catch (error) {
       failure = error;
     } finally {
@@ -74,6 +75,7 @@ export class JobProcessor {
       quality: result.quality,
       page_count: result.page_count ?? record.page_count,
       media_duration_sec: result.media_duration_sec ?? record.media_duration_sec,
+      ...(result.pages_by_source ? { pages_by_source: result.pages_by_source } : {}),
       processing_duration_sec: processingSec,
       error_code: null,
       error_message: null,
@@ -100,6 +102,7 @@ export class JobProcessor {
     workDir: string,
     controller: AbortController,
     log: Logger,
+    lastAttempt: boolean,
   ): Promise<{ result: PipelineResult; outputs: Partial<Record<OutputFormat, number>> }> {
     await mkdir(workDir, { recursive: true });
     const inputPath = path.join(workDir, 'input');
@@ -117,6 +120,8 @@ export class JobProcessor {
         language: record.language,
         contentSubtype: record.content_subtype,
         workDir,
+        ocr: record.ocr_options,
+        lastAttempt,
       },
       {
         signal: controller.signal,
@@ -127,7 +132,9 @@ export class JobProcessor {
     if (controller.signal.aborted) throw controller.signal.reason;
 
     const outputs: Partial<Record<OutputFormat, number>> = {};
-    for (const [format, body] of Object.entries(result.outputs) as Array<[OutputFormat, string | Buffer]>) {
+    for (const [format, body] of Object.entries(result.outputs) as Array<
+      [OutputFormat, string | Buffer | Readable]
+    >) {
       const stored = await this.deps.storage.put(storageKeys.output(record.job_id, format), body);
       outputs[format] = stored.sizeBytes;
     }

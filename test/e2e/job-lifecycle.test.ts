@@ -21,8 +21,9 @@ async function submitPath(
   filePath: string,
   name: string,
   headers: Record<string, string> = {},
+  fields: Record<string, string> = {},
 ): Promise<Job> {
-  const response = await submitFile(svc.url, { name, bytes: await readFile(filePath) }, {}, headers);
+  const response = await submitFile(svc.url, { name, bytes: await readFile(filePath) }, fields, headers);
   expect(response.status).toBe(201);
   return (await response.json()) as Job;
 }
@@ -57,6 +58,8 @@ describe('a job from upload to download', () => {
       error_code: null,
     });
     expect(job.engine).toMatch(/^tesseract /);
+    // Page 1's English text layer is taken as is; page 2 is Devanagari, so it is OCRed.
+    expect(job.pages_by_source).toEqual({ text_layer: 1, ocr: 1, none: 0 });
     expect(job.processing_duration_sec).toBeGreaterThan(0);
     expect(job.started_at && job.finished_at && job.started_at <= job.finished_at).toBe(true);
 
@@ -122,7 +125,9 @@ describe('a job from upload to download', () => {
 
   it('stops a running job on cancel: the worker kills the engine and only then reports CANCELLED', async () => {
     const pdf = await makeManyPagePdf(dir, 12);
-    const submitted = await submitPath(pdf, 'long.pdf');
+    // Born-digital pages come from the text layer in milliseconds: force OCR to keep the job busy.
+    const submitted = await submitPath(pdf, 'long.pdf', {}, { ocr_policy: 'force_ocr' });
+    expect(submitted.ocr_options).toEqual({ policy: 'force_ocr' });
     await waitForJob(svc.url, submitted.job_id, (job) => job.status === 'PROCESSING' && job.progress > 0);
     const cancel = await fetch(`${svc.url}/v1/jobs/${submitted.job_id}/cancel`, { method: 'POST' });
     expect([200, 202]).toContain(cancel.status);

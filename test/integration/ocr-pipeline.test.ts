@@ -1,51 +1,27 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/contract/index.js';
-import { TesseractEngine } from '../../src/engines/ocr/tesseract-engine.js';
-import { createOcrPipeline } from '../../src/pipelines/ocr/run-ocr-pipeline.js';
-import type { PipelineResult, ProgressUpdate } from '../../src/pipelines/pipeline.js';
 import {
   makeCorruptPdf,
   makeEncryptedPdf,
   makeScannedPng,
   makeTwoPagePdf,
 } from '../helpers/make-document-fixtures.js';
+import { pageText, runOcr } from '../helpers/run-ocr-pipeline.js';
 import { characterErrorRate } from '../helpers/text-metrics.js';
 
 let dir: string;
-const pipeline = createOcrPipeline({ engine: new TesseractEngine(), dpi: 300, pageTimeoutSec: 120 });
 
-async function run(
-  inputPath: string,
-  inputMime: string,
-  options: { language?: string; signal?: AbortSignal } = {},
-): Promise<{ result: PipelineResult; updates: ProgressUpdate[] }> {
-  const updates: ProgressUpdate[] = [];
-  const result = await pipeline(
+function run(inputPath: string, mime: string, options: { language?: string; signal?: AbortSignal } = {}) {
+  return runOcr(
+    { path: inputPath, mime, workDir: dir, ...(options.language ? { language: options.language } : {}) },
     {
-      jobId: 'j',
-      inputPath,
-      inputMime,
-      language: options.language ?? 'hin+eng',
-      contentSubtype: 'general',
-      workDir: dir,
-    },
-    {
-      signal: options.signal ?? new AbortController().signal,
-      logger: pino({ level: 'silent' }),
-      reportProgress: async (update) => {
-        updates.push(update);
-      },
+      ...(options.signal ? { signal: options.signal } : {}),
+      defaults: { policy: 'force_ocr', searchablePdf: false },
     },
   );
-  return { result, updates };
-}
-
-function pageText(txt: string, page: number): string {
-  return txt.split(/^--- page \d+ ---$/m)[page] ?? '';
 }
 
 beforeAll(async () => {
@@ -56,7 +32,7 @@ afterAll(async () => {
 });
 
 describe('OCR pipeline (tesseract, real files)', () => {
-  it('reads an English page and a Devanagari page of a PDF within 2 % CER each, with page markers', async () => {
+  it('OCRs an English page and a Devanagari page of a PDF within 2 % CER each, with page markers', async () => {
     const pdf = await makeTwoPagePdf(dir);
     const { result, updates } = await run(pdf.path, 'application/pdf');
     const txt = String(result.outputs.txt);
@@ -65,27 +41,26 @@ describe('OCR pipeline (tesseract, real files)', () => {
     expect(characterErrorRate(pdf.pages[0], pageText(txt, 1))).toBeLessThanOrEqual(0.02);
     expect(characterErrorRate(pdf.pages[1], pageText(txt, 2))).toBeLessThanOrEqual(0.02);
     expect(result.page_count).toBe(2);
+    expect(result.pages_by_source).toEqual({ text_layer: 0, ocr: 2, none: 0 });
     expect(result.engine).toMatch(/^tesseract \d/);
     expect(JSON.parse(String(result.outputs.json)).pages).toHaveLength(2);
     const progress = updates.map((u) => u.progress);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
-    expect(updates.map((u) => u.stage)).toContain('page 2 of 2');
+    expect(updates.map((u) => u.stage)).toContain('saving results');
   });
 
   it('reads a scanned-looking PNG within 2 % CER', async () => {
     const scan = await makeScannedPng(dir);
-    const { result } = await run(scan.path, 'image/png');
+    const { result } = await run(scan.path, 'image/png', { language: 'eng' });
     expect(characterErrorRate(scan.text, pageText(String(result.outputs.txt), 1))).toBeLessThanOrEqual(0.02);
     expect(result.quality?.score).toBeGreaterThan(0.6);
   });
 
-  it('fails a damaged PDF as INPUT_UNREADABLE and a locked one as PDF_ENCRYPTED', async () => {
-    await expect(run(await makeCorruptPdf(dir), 'application/pdf')).rejects.toMatchObject({
-      code: 'INPUT_UNREADABLE',
-    });
-    await expect(run(await makeEncryptedPdf(dir), 'application/pdf')).rejects.toMatchObject({
-      code: 'PDF_ENCRYPTED',
-    });
+  it('fails a damaged PDF as INPUT_UNREADABLE and a locked one as PDF_ENCRYPTED, both not retryable', async () => {
+    const damaged = await run(await makeCorruptPdf(dir), 'application/pdf').catch((e: unknown) => e);
+    expect(damaged).toMatchObject({ code: 'INPUT_UNREADABLE', retryable: false });
+    const locked = await run(await makeEncryptedPdf(dir), 'application/pdf').catch((e: unknown) => e);
+    expect(locked).toMatchObject({ code: 'PDF_ENCRYPTED', retryable: false });
   });
 
   it('fails fast on a language that is not installed, naming the installed ones', async () => {

@@ -6,6 +6,7 @@ import {
   listJobsQuerySchema,
   OUTPUT_FORMATS,
   OUTPUT_MEDIA_TYPES,
+  ocrOptionsFromFields,
   submitJobFieldsSchema,
 } from '../../contract/index.js';
 import type { JobService } from '../../jobs/job-service.js';
@@ -73,6 +74,7 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
           sha256: upload.file.sha256,
           contentSubtype: fields.content_subtype,
           language: fields.language,
+          ocrOptions: ocrOptionsFromFields(fields),
           fields,
         };
       },

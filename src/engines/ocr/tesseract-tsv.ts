@@ -1,5 +1,9 @@
-/** Text and mean confidence rebuilt from tesseract's TSV output (one row per word). */
-export function parseTesseractTsv(tsv: string): { text: string; meanConfidence: number | null } {
+/** Text, mean confidence and word count rebuilt from tesseract's TSV output (one row per word). */
+export function parseTesseractTsv(tsv: string): {
+  text: string;
+  meanConfidence: number | null;
+  wordCount: number;
+} {
   const paragraphs: string[][] = [];
   let currentParagraph = '';
   let currentLine = '';
@@ -42,5 +46,6 @@ export function parseTesseractTsv(tsv: string): { text: string; meanConfidence: 
   return {
     text: paragraphs.map((lines) => lines.join('\n')).join('\n\n'),
     meanConfidence: words > 0 ? Math.round((confidenceSum / words) * 10) / 1000 : null,
+    wordCount: words,
   };
 }

@@ -1,35 +1,209 @@
-import { rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { AppError, isAppError } from '../../contract/index.js';
+import type { Readable } from 'node:stream';
+import {
+  AppError,
+  isAppError,
+  type OcrEngineName,
+  type OcrPolicy,
+  type OcrPsmMode,
+  type PagesBySource,
+} from '../../contract/index.js';
 import type { OcrEngine, RecognizedPage } from '../../engines/ocr/ocr-engine.js';
+import { splitTiff } from '../../media/image/split-tiff.js';
+import { joinPdfs, overlayTextLayers } from '../../media/pdf/build-searchable-pdf.js';
+import { extractPdfText } from '../../media/pdf/extract-pdf-text.js';
+import { listPdfFonts } from '../../media/pdf/list-pdf-fonts.js';
 import { readPdfInfo } from '../../media/pdf/read-pdf-info.js';
 import { renderPdfPage } from '../../media/pdf/render-pdf-page.js';
+import type { ObjectStorage } from '../../storage/object-storage.js';
 import type { Pipeline, PipelineContext, PipelineInput, PipelineResult } from '../pipeline.js';
 import { stopOnCancel } from '../stop-on-cancel.js';
+import { assessTextLayer, isLegacyDevanagariFont, type TextLayerVerdict } from './assess-text-layer.js';
+import { PageCheckpoints, type PageResult } from './page-checkpoints.js';
+import { hintsForPage, type PageHintProbe, summariseHints } from './page-hints.js';
+import { mergeHocr, renderOcrJson, renderOcrText } from './render-ocr-outputs.js';
+import { runPagePool } from './run-page-pool.js';
 
-export interface OcrPipelineDeps {
-  engine: OcrEngine & { assertLanguages(languages: string): Promise<void> };
-  dpi: number;
-  pageTimeoutSec: number;
-}
+export { renderOcrText } from './render-ocr-outputs.js';
 
 /** Pages below this mean confidence are listed in `quality.low_confidence_pages`. */
-const LOW_CONFIDENCE = 0.6;
+export const LOW_CONFIDENCE = 0.6;
+/** Engine warnings that make a page without confidences count as low confidence. */
+const DOUBTFUL_PAGE_HINTS = new Set(['truncated', 'empty_answer', 'no_text']);
 
-export interface OcrPage {
-  page: number;
-  text: string;
-  confidence: number | null;
+function isLowConfidence(page: PageResult): boolean {
+  if (page.source !== 'ocr') return false;
+  if (page.confidence !== null) return page.confidence < LOW_CONFIDENCE;
+  return page.hints.some((h) => DOUBTFUL_PAGE_HINTS.has(h));
 }
 
-/** The text output: every page under a `--- page N ---` marker, even a single image. */
-export function renderOcrText(pages: readonly OcrPage[]): string {
-  return `${pages.map((p) => `--- page ${p.page} ---\n${p.text.trim()}\n`).join('\n')}`;
+/** Pages of text layer read per pdftotext run. */
+const TEXT_BATCH_PAGES = 50;
+/** Pixels of an A4 page at 300 dpi: the page size `pageTimeoutSec` is meant for. */
+const REFERENCE_PAGE_PIXELS = 2480 * 3508;
+
+export interface OcrDefaults {
+  policy: OcrPolicy;
+  engine: OcrEngineName;
+  /** Engine per content subtype, overriding `engine` (a job's own `engine` option wins over both). */
+  engineBySubtype: Partial<Record<string, OcrEngineName>>;
+  dpi: number;
+  psm: OcrPsmMode;
+  /** Pages read at once (one engine process each). */
+  pagesInFlight: number;
+  /** Timeout of an A4 page at 300 dpi; larger or smaller pages get proportionally more or less. */
+  pageTimeoutSec: number;
+  /** Produce a searchable PDF when the engine can (tesseract). */
+  searchablePdf: boolean;
+  /** Produce an hOCR output when the engine can (tesseract). */
+  hocr: boolean;
 }
 
-/** Document or image → one page at a time → tesseract → text with page markers and JSON per page. */
+export interface OcrPipelineDeps {
+  engines: Partial<Record<OcrEngineName, OcrEngine>>;
+  defaults: OcrDefaults;
+  /** Where finished pages are checkpointed so a retried attempt skips them; none: no checkpoints. */
+  checkpointStorage?: ObjectStorage;
+  /** Looks at a weak page for hints (blur, contrast, script); none: hints from the text only. */
+  hintProbe?: PageHintProbe;
+}
+
+export const DEFAULT_OCR_OPTIONS: OcrDefaults = {
+  policy: 'auto',
+  engine: 'tesseract',
+  engineBySubtype: {},
+  dpi: 300,
+  psm: 'auto',
+  pagesInFlight: 1,
+  pageTimeoutSec: 180,
+  searchablePdf: true,
+  hocr: false,
+};
+
+/**
+ * Document or image → text layer first, the rest OCRed in parallel one page image at a time →
+ * text with page markers, JSON per page, a searchable PDF and (optionally) hOCR.
+ */
 export function createOcrPipeline(deps: OcrPipelineDeps): Pipeline {
   return stopOnCancel((input, context) => recognizeDocument(deps, input, context));
+}
+
+interface PageImage {
+  path: string;
+  dpi?: number;
+  /** Remove after reading (rendered pages); an uploaded image stays. */
+  temporary: boolean;
+}
+
+interface PageSource {
+  kind: 'pdf' | 'image';
+  pageCount: number;
+  image(page: number, signal: AbortSignal): Promise<PageImage>;
+}
+
+interface ResolvedJobOptions {
+  policy: OcrPolicy;
+  engineName: OcrEngineName;
+  dpi: number;
+  psm: OcrPsmMode;
+}
+
+function resolveOptions(deps: OcrPipelineDeps, input: PipelineInput): ResolvedJobOptions {
+  const d = deps.defaults;
+  return {
+    policy: input.ocr?.policy ?? d.policy,
+    engineName: input.ocr?.engine ?? d.engineBySubtype[input.contentSubtype] ?? d.engine,
+    dpi: input.ocr?.dpi ?? d.dpi,
+    psm: input.ocr?.psm ?? d.psm,
+  };
+}
+
+async function openSource(input: PipelineInput, dpi: number, signal: AbortSignal): Promise<PageSource> {
+  if (input.inputMime === 'application/pdf') {
+    const info = await readPdfInfo(input.inputPath, { signal });
+    const renderDir = path.join(input.workDir, 'pages');
+    await mkdir(renderDir, { recursive: true });
+    return {
+      kind: 'pdf',
+      pageCount: info.pageCount,
+      image: async (page, pageSignal) => ({
+        path: await renderPdfPage(input.inputPath, page, { dpi, outDir: renderDir, signal: pageSignal }),
+        dpi,
+        temporary: true,
+      }),
+    };
+  }
+  if (input.inputMime === 'image/tiff') {
+    const pages = await splitTiff(input.inputPath, path.join(input.workDir, 'tiff'), { signal });
+    return {
+      kind: 'image',
+      pageCount: pages.length,
+      image: async (page) => ({ path: pages[page - 1] as string, temporary: true }),
+    };
+  }
+  return {
+    kind: 'image',
+    pageCount: 1,
+    image: async () => ({ path: input.inputPath, temporary: false }),
+  };
+}
+
+/** Width × height of a PNG from its header, or null for anything else. */
+async function pngPixels(filePath: string): Promise<number | null> {
+  const handle = await open(filePath, 'r');
+  try {
+    const header = Buffer.alloc(24);
+    await handle.read(header, 0, 24, 0);
+    if (header.readUInt32BE(0) !== 0x89504e47) return null;
+    return header.readUInt32BE(16) * header.readUInt32BE(20);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function pageTimeoutMs(image: PageImage, pageTimeoutSec: number): Promise<number> {
+  const pixels = await pngPixels(image.path).catch(() => null);
+  const scale = pixels === null ? 1 : Math.max(0.25, pixels / REFERENCE_PAGE_PIXELS);
+  return Math.round(pageTimeoutSec * 1000 * scale);
+}
+
+interface OcrTask {
+  page: number;
+  /** Why the page is OCRed: `image`, `empty`, `broken`, `devanagari`, `forced`. */
+  reason: string;
+  /** Whether the page gets the engine's text layer in the searchable PDF (pages without text only). */
+  overlay: boolean;
+}
+
+interface TextLayerPage {
+  page: number;
+  verdict: TextLayerVerdict;
+  text: string;
+}
+
+/** The text layer of every page, batch by batch, with a verdict per page. */
+async function readTextLayer(
+  pdfPath: string,
+  pageCount: number,
+  signal: AbortSignal,
+  onPage: (page: TextLayerPage) => void,
+): Promise<void> {
+  for (let first = 1; first <= pageCount; first += TEXT_BATCH_PAGES) {
+    const last = Math.min(pageCount, first + TEXT_BATCH_PAGES - 1);
+    const texts = await extractPdfText(pdfPath, first, last, { signal });
+    // Legacy-font detection costs a pdffonts run per page: only where the batch uses such a font.
+    const batchHasLegacyFont = (await listPdfFonts(pdfPath, first, last, { signal })).some(
+      isLegacyDevanagariFont,
+    );
+    for (let page = first; page <= last; page++) {
+      const text = texts[page - first] ?? '';
+      const fonts = batchHasLegacyFont ? await listPdfFonts(pdfPath, page, page, { signal }) : [];
+      onPage({ page, text, verdict: assessTextLayer(text, fonts) });
+    }
+  }
 }
 
 async function recognizeDocument(
@@ -38,86 +212,283 @@ async function recognizeDocument(
   context: PipelineContext,
 ): Promise<PipelineResult> {
   const { signal, logger } = context;
-  await deps.engine.assertLanguages(input.language);
-  const isPdf = input.inputMime === 'application/pdf';
-  const pageCount = isPdf ? (await readPdfInfo(input.inputPath, { signal })).pageCount : 1;
+  const options = resolveOptions(deps, input);
+  const engine = deps.engines[options.engineName];
+  if (!engine) {
+    throw new AppError(
+      'ENGINE_UNAVAILABLE',
+      `OCR engine ${options.engineName} is not configured on this worker.`,
+    );
+  }
+  if (options.policy !== 'text_only') await engine.assertLanguages(input.language);
+  const source = await openSource(input, options.dpi, signal);
+  const pageCount = source.pageCount;
   await context.reportProgress({
     stage: `page 1 of ${pageCount}`,
     progress: 1,
     facts: { page_count: pageCount },
   });
 
-  const pages: OcrPage[] = [];
-  for (let page = 1; page <= pageCount; page++) {
-    if (signal.aborted) throw new AppError('JOB_CANCELLED');
-    const started = performance.now();
-    const timeoutMs = deps.pageTimeoutSec * 1000;
-    let recognized: RecognizedPage;
-    if (isPdf) {
-      const image = await renderPdfPage(input.inputPath, page, {
-        dpi: deps.dpi,
-        outDir: input.workDir,
-        signal,
-      });
-      try {
-        recognized = await deps.engine.recognize(image, { languages: input.language, signal, timeoutMs });
-      } finally {
-        await rm(image, { force: true });
+  const results = new Map<number, PageResult>();
+  const ocrQueue: OcrTask[] = [];
+  if (source.kind === 'pdf') {
+    // The text layer is read even under force_ocr: it tells which pages have none, and only those
+    // get an invisible OCR layer in the searchable PDF (others would carry their text twice).
+    await readTextLayer(input.inputPath, pageCount, signal, ({ page, text, verdict }) => {
+      if (options.policy === 'force_ocr' || (options.policy === 'auto' && verdict !== 'usable')) {
+        ocrQueue.push({
+          page,
+          reason: options.policy === 'force_ocr' ? 'forced' : verdict,
+          overlay: verdict === 'empty',
+        });
+        return;
       }
-    } else {
-      recognized = await recognizeImage(deps.engine, input, signal, timeoutMs);
+      const hasText = verdict !== 'empty';
+      results.set(page, {
+        page,
+        source: hasText ? 'text_layer' : 'none',
+        text: hasText ? text.replace(/\s+$/, '') : '',
+        confidence: verdict === 'usable' ? 1 : null,
+        engine: hasText ? 'pdf-text-layer' : null,
+        ...(verdict === 'usable' ? {} : { reason: verdict }),
+        hints: hasText ? (verdict === 'usable' ? [] : [`text_layer_${verdict}`]) : ['no_text'],
+      });
+    });
+  } else {
+    for (let page = 1; page <= pageCount; page++) ocrQueue.push({ page, reason: 'image', overlay: true });
+  }
+  logger.info(
+    {
+      event: 'ocr.plan',
+      page_count: pageCount,
+      policy: options.policy,
+      engine: options.engineName,
+      text_layer_pages: results.size,
+      ocr_pages: ocrQueue.length,
+    },
+    'pages planned',
+  );
+
+  const checkpoints = deps.checkpointStorage
+    ? new PageCheckpoints(deps.checkpointStorage, input.jobId)
+    : null;
+  const artefactDir = path.join(input.workDir, 'artefacts');
+  await mkdir(artefactDir, { recursive: true });
+  const wantPdf = deps.defaults.searchablePdf;
+  const layers: Array<{ page: number; pdfPath: string }> = [];
+  const hocrPages: Array<{ page: number; hocrPath: string }> = [];
+  let done = results.size;
+  let resumed = 0;
+  const report = async () => {
+    await context.reportProgress({
+      stage: done < pageCount ? `page ${done + 1} of ${pageCount}` : 'saving results',
+      progress: Math.min(98, Math.floor((done / pageCount) * 97) + 1),
+    });
+  };
+  if (done > 0) await report();
+
+  const engineLabel = `${engine.name} ${await engine.version()}`;
+  const recognizeOne = async (task: OcrTask) => {
+    const { page, reason } = task;
+    const saved = checkpoints ? await checkpoints.load(page) : null;
+    if (saved && checkpoints) {
+      const pdfPath = path.join(artefactDir, `resumed-${page}.pdf`);
+      if (await checkpoints.restore(page, 'pdf', pdfPath)) layers.push({ page, pdfPath });
+      const hocrPath = path.join(artefactDir, `resumed-${page}.hocr`);
+      if (await checkpoints.restore(page, 'hocr', hocrPath)) hocrPages.push({ page, hocrPath });
+      results.set(page, saved);
+      resumed++;
+      done++;
+      logger.info({ event: 'ocr.page.resumed', page }, 'page taken from checkpoint');
+      await report();
+      return;
     }
-    pages.push({ page, text: recognized.text, confidence: recognized.meanConfidence });
+    const started = performance.now();
+    const result = await recognizePage(deps, engine, source, input, options, {
+      ...task,
+      artefactDir,
+      signal,
+    });
+    result.result.engine = engineLabel;
+    if (checkpoints) await checkpoints.save(result.result, result.artefacts);
+    if (result.artefacts.pdfPath) layers.push({ page, pdfPath: result.artefacts.pdfPath });
+    if (result.artefacts.hocrPath) hocrPages.push({ page, hocrPath: result.artefacts.hocrPath });
+    results.set(page, result.result);
+    done++;
     logger.info(
       {
         event: 'ocr.page.done',
-        stage: `page ${page} of ${pageCount}`,
         page,
-        chars: recognized.text.length,
-        confidence: recognized.meanConfidence,
-        languages: recognized.languagesUsed,
+        source: result.result.source,
+        reason,
+        chars: result.result.text.length,
+        confidence: result.result.confidence,
+        languages: result.result.languages,
+        psm: result.result.psm,
+        hints: result.result.hints,
         duration_ms: Math.round(performance.now() - started),
       },
       'page recognised',
     );
-    await context.reportProgress({
-      stage: page < pageCount ? `page ${page + 1} of ${pageCount}` : 'saving results',
-      progress: Math.min(99, Math.floor((page / pageCount) * 98) + 1),
-    });
+    await report();
+  };
+
+  try {
+    await runPagePool(ocrQueue, deps.defaults.pagesInFlight, signal, recognizeOne);
+  } catch (error) {
+    // State for a retry is worth keeping only when a retry may follow.
+    const retryable = isAppError(error) && error.retryable && !signal.aborted;
+    if (checkpoints && (!retryable || input.lastAttempt)) await checkpoints.clear();
+    throw error;
   }
 
+  const pages = Array.from({ length: pageCount }, (_, i) => results.get(i + 1) as PageResult);
+  if (pages.every((p) => p.hints.includes('render_failed'))) {
+    throw new AppError('INPUT_UNREADABLE', 'No page of the document could be read.');
+  }
+  const outputs: PipelineResult['outputs'] = {};
+  if (wantPdf && layers.length > 0) {
+    outputs.pdf = await buildSearchablePdf(source, input, layers, signal);
+  }
+  if (deps.defaults.hocr && hocrPages.length > 0) {
+    outputs.hocr = await mergeHocr([...hocrPages].sort((a, b) => a.page - b.page));
+  }
+  const pagesBySource: PagesBySource = { text_layer: 0, ocr: 0, none: 0 };
+  for (const p of pages) pagesBySource[p.source]++;
   const confidences = pages.map((p) => p.confidence).filter((c): c is number => c !== null);
-  const score = confidences.length > 0 ? confidences.reduce((a, b) => a + b, 0) / confidences.length : null;
-  return {
-    outputs: {
-      txt: renderOcrText(pages),
-      json: `${JSON.stringify({ page_count: pageCount, pages }, null, 2)}\n`,
+  const score =
+    confidences.length > 0
+      ? Math.round((confidences.reduce((a, b) => a + b, 0) / confidences.length) * 1000) / 1000
+      : null;
+  outputs.txt = renderOcrText(pages);
+  outputs.json = renderOcrJson(pages, { pageCount, pagesBySource, score });
+  if (checkpoints) await checkpoints.clear();
+  logger.info(
+    {
+      event: 'ocr.document.done',
+      page_count: pageCount,
+      pages_by_source: pagesBySource,
+      resumed_pages: resumed,
+      score,
     },
-    engine: `${deps.engine.name} ${await deps.engine.version()}`,
+    'document recognised',
+  );
+  const engines = new Set(pages.map((p) => p.engine).filter((e): e is string => e !== null));
+  return {
+    outputs,
+    engine: engines.has(engineLabel) || engines.size === 0 ? engineLabel : [...engines].join(', '),
     quality: {
-      score: score === null ? null : Math.round(score * 1000) / 1000,
-      low_confidence_pages: pages
-        .filter((p) => p.confidence !== null && p.confidence < LOW_CONFIDENCE)
-        .map((p) => p.page),
-      hints: pages.some((p) => p.text.trim() === '') ? ['Some pages contain no recognisable text.'] : [],
+      score,
+      low_confidence_pages: pages.filter(isLowConfidence).map((p) => p.page),
+      hints: summariseHints(pages),
     },
     page_count: pageCount,
+    pages_by_source: pagesBySource,
   };
 }
 
-async function recognizeImage(
+async function recognizePage(
+  deps: OcrPipelineDeps,
   engine: OcrEngine,
+  source: PageSource,
   input: PipelineInput,
-  signal: AbortSignal,
-  timeoutMs: number,
-): Promise<RecognizedPage> {
+  options: ResolvedJobOptions,
+  job: OcrTask & { artefactDir: string; signal: AbortSignal },
+): Promise<{ result: PageResult; artefacts: { pdfPath?: string; hocrPath?: string } }> {
+  const { page, reason, signal } = job;
+  let image: PageImage;
   try {
-    return await engine.recognize(input.inputPath, { languages: input.language, signal, timeoutMs });
+    image = await source.image(page, signal);
   } catch (error) {
-    // The file passed content sniffing, so an engine that cannot open it means a damaged image.
-    if (isAppError(error) && error.code === 'OCR_ENGINE_FAILED') {
-      throw new AppError('INPUT_UNREADABLE', 'The image is damaged and could not be read.', { cause: error });
+    // One page that cannot be rendered does not sink the document; it is reported on the page.
+    if (isAppError(error) && error.code === 'INPUT_UNREADABLE' && source.kind === 'pdf') {
+      return {
+        result: {
+          page,
+          source: 'none',
+          text: '',
+          confidence: null,
+          engine: null,
+          reason,
+          hints: ['render_failed'],
+        },
+        artefacts: {},
+      };
     }
     throw error;
   }
+  try {
+    let recognized: RecognizedPage;
+    try {
+      recognized = await engine.recognize(image.path, {
+        languages: input.language,
+        signal,
+        timeoutMs: await pageTimeoutMs(image, deps.defaults.pageTimeoutSec),
+        psm: options.psm,
+        contentSubtype: input.contentSubtype,
+        ...(image.dpi ? { dpi: image.dpi } : {}),
+        artefacts: {
+          dir: job.artefactDir,
+          ...(deps.defaults.searchablePdf && job.overlay
+            ? { searchablePdf: source.kind === 'pdf' ? ('text_only' as const) : ('with_image' as const) }
+            : {}),
+          hocr: deps.defaults.hocr,
+        },
+      });
+    } catch (error) {
+      // An uploaded image passed content sniffing, so an engine that cannot open it means damage.
+      if (source.kind === 'image' && isAppError(error) && error.code === 'OCR_ENGINE_FAILED') {
+        throw new AppError('INPUT_UNREADABLE', 'The image is damaged and could not be read.', {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    const hints = await hintsForPage(recognized, {
+      imagePath: image.path,
+      languages: input.language,
+      lowConfidence: LOW_CONFIDENCE,
+      signal,
+      ...(deps.hintProbe ? { probe: deps.hintProbe } : {}),
+    });
+    return {
+      result: {
+        page,
+        source: 'ocr',
+        text: recognized.text,
+        confidence: recognized.meanConfidence,
+        engine: engine.name,
+        reason,
+        languages: recognized.languagesUsed,
+        ...(recognized.psm ? { psm: recognized.psm } : {}),
+        words: recognized.wordCount,
+        hints,
+      },
+      artefacts: {
+        ...(recognized.pdfPath ? { pdfPath: recognized.pdfPath } : {}),
+        ...(recognized.hocrPath ? { hocrPath: recognized.hocrPath } : {}),
+      },
+    };
+  } finally {
+    if (image.temporary) await rm(image.path, { force: true });
+  }
+}
+
+async function buildSearchablePdf(
+  source: PageSource,
+  input: PipelineInput,
+  layers: ReadonlyArray<{ page: number; pdfPath: string }>,
+  signal: AbortSignal,
+): Promise<Readable> {
+  const sorted = [...layers].sort((a, b) => a.page - b.page);
+  const out =
+    source.kind === 'pdf'
+      ? await overlayTextLayers(input.inputPath, sorted, { workDir: input.workDir, signal })
+      : await joinPdfs(
+          sorted.map((l) => l.pdfPath),
+          path.join(input.workDir, 'searchable.pdf'),
+          { signal },
+        );
+  // Streamed into storage: a searchable PDF can be as large as the upload.
+  return createReadStream(out);
 }

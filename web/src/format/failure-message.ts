@@ -40,6 +40,7 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   IDEMPOTENCY_KEY_MISMATCH: 'next.addAgain',
   CURSOR_INVALID: 'next.reload',
   DEPENDENCY_UNAVAILABLE: 'next.tryAgainSoon',
+  ENGINE_RATE_LIMITED: 'next.tryLater',
 };
 
 export interface FailureText {

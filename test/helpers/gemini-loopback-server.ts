@@ -1,0 +1,87 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One scripted answer of the loopback server, in the Gemini REST wire format. */
+export type GeminiReply =
+  | { text: string; finishReason?: 'STOP' | 'MAX_TOKENS' }
+  | { status: number; error: { code: number; message: string; status: string } };
+
+export interface RecordedRequest {
+  path: string;
+  apiKey: string | undefined;
+  body: {
+    contents: Array<{
+      role: string;
+      parts: Array<{ text?: string; inlineData?: { mimeType: string; data: string } }>;
+    }>;
+    generationConfig?: { temperature?: number; maxOutputTokens?: number };
+  };
+}
+
+export interface GeminiLoopback {
+  baseUrl: string;
+  requests: RecordedRequest[];
+  /** Answers given in order; when they run out, `fallback` answers. */
+  replies: GeminiReply[];
+  fallback: GeminiReply;
+  close(): Promise<void>;
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A loopback HTTP server answering `POST /v1beta/models/<model>:generateContent` like the Gemini API. */
+export async function startGeminiLoopback(): Promise<GeminiLoopback> {
+  const state: GeminiLoopback = {
+    baseUrl: '',
+    requests: [],
+    replies: [],
+    fallback: { text: 'default page text' },
+    close: async () => {},
+  };
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      const body = await readBody(request);
+      if (
+        request.method !== 'POST' ||
+        !/^\/v1beta\/models\/[^/:]+:generateContent$/.test(request.url ?? '')
+      ) {
+        response.writeHead(404, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: { code: 404, message: 'not found', status: 'NOT_FOUND' } }));
+        return;
+      }
+      state.requests.push({
+        path: request.url ?? '',
+        apiKey: request.headers['x-goog-api-key'] as string | undefined,
+        body: JSON.parse(body) as RecordedRequest['body'],
+      });
+      const reply = state.replies.shift() ?? state.fallback;
+      if ('error' in reply) {
+        response.writeHead(reply.status, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: reply.error }));
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({
+          candidates: [
+            {
+              content: { role: 'model', parts: reply.text ? [{ text: reply.text }] : [] },
+              finishReason: reply.finishReason ?? 'STOP',
+              index: 0,
+            },
+          ],
+          usageMetadata: { promptTokenCount: 1000, candidatesTokenCount: 50, totalTokenCount: 1050 },
+          modelVersion: 'gemini-loopback',
+        }),
+      );
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return state;
+}
