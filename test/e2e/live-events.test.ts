@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, Problem } from '../../src/contract/index.js';
-import { makeManyPagePdf, makeScannedPng } from '../helpers/make-document-fixtures.js';
+import { makeScannedPng } from '../helpers/make-document-fixtures.js';
+import { makeScannedPdf } from '../helpers/make-ocr-fixtures.js';
 import { type EventStreamClient, openEventStream, type SseEvent } from '../helpers/sse-client.js';
 import { testKeyPrefix } from '../helpers/test-redis.js';
 import { startTestService, submitFile, type TestService } from '../helpers/test-service.js';
@@ -124,7 +125,7 @@ describe('live progress over Server-Sent Events', () => {
   });
 
   it('delivers a cancel sent to a replica to the worker holding the job, which stops before it ends CANCELLED', async () => {
-    const pdf = await makeManyPagePdf(dir, 12);
+    const { path: pdf } = await makeScannedPdf(dir, 12);
     const response = await submitFile(apiA.url, { name: 'long.pdf', bytes: await readFile(pdf) });
     const job = (await response.json()) as Job;
     const stream = await open(`${apiB.url}/v1/jobs/${job.job_id}/events`);

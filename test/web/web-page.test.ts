@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
-import { makeCorruptPdf, makeManyPagePdf, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
+import { makeCorruptPdf, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
+import { makeScannedPdf } from '../helpers/make-ocr-fixtures.js';
 import { startTestService, submitFile, type TestService } from '../helpers/test-service.js';
 
 // The page, end to end: Debian's Chromium driven by playwright-core against the whole service
@@ -207,7 +208,8 @@ describe('the web page', () => {
 
   it('cancels a running job after confirming, then retries it as a new job', async () => {
     const long = path.join(dir, 'long book.pdf');
-    await copyFile(await makeManyPagePdf(dir, 8), long);
+    // Scanned pages (no text layer): every page goes through tesseract, so the job runs a while.
+    await copyFile((await makeScannedPdf(dir, 16)).path, long);
     await page.locator('[data-testid="file-input"]').setInputFiles([long]);
     await page.getByRole('button', { name: 'Upload 1' }).click();
     const running = await waitForCardStatus('long book.pdf', 'PROCESSING');
