@@ -4,6 +4,8 @@ import { z } from 'zod';
 const SERVICE_ROLES = ['all', 'api', 'worker'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const QUEUE_CHOICES = ['ocr', 'transcription'] as const;
+export const SPEECH_ENGINES = ['pocketsphinx', 'whisper', 'openai', 'gemini'] as const;
+export type SpeechEngineName = (typeof SPEECH_ENGINES)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -35,6 +37,22 @@ export const envSchema = z.object({
   OCR_DPI: int(72, 600).default(300),
   OCR_PAGE_TIMEOUT_SEC: int(5, 3600).default(180),
   TRANSCRIPTION_MAX_DURATION_SEC: int(1, 24 * 3600).default(4 * 3600),
+  TRANSCRIPTION_ENGINE: z.enum(SPEECH_ENGINES).default('pocketsphinx'),
+  TRANSCRIPTION_CHUNK_SEC: int(5, 3600).default(60),
+  TRANSCRIPTION_CHUNK_OVERLAP_SEC: z.coerce.number().min(0).max(10).default(1),
+  TRANSCRIPTION_CHUNKS_IN_FLIGHT: int(1, 16).default(2),
+  TRANSCRIPTION_ON_TRUNCATED: z.enum(['fail', 'warn']).default('fail'),
+  TRANSCRIPTION_REPETITION_MAX_REPEATS: int(2, 100).default(4),
+  TRANSCRIPTION_CHECKPOINT_DIR: z.string().min(1).optional(),
+  WHISPER_MODEL: z.string().min(1).optional(),
+  WHISPER_THREADS: int(1, 64).default(2),
+  OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_TRANSCRIPTION_MODEL: z.string().min(1).default('whisper-1'),
+  GEMINI_API_KEY: z.string().min(1).optional(),
+  GEMINI_BASE_URL: z.url().optional(),
+  GEMINI_MODEL: z.string().min(1).default('gemini-2.5-flash'),
+  SPEECH_REQUEST_TIMEOUT_SEC: int(5, 3600).default(300),
   WORKER_QUEUES: z
     .string()
     .default('ocr,transcription')
@@ -63,7 +81,20 @@ export interface Config {
   storage: { driver: 'local'; rootDir: string };
   uploads: { maxBytes: number };
   ocr: { languages: string; dpi: number; pageTimeoutSec: number };
-  transcription: { maxDurationSec: number };
+  transcription: {
+    maxDurationSec: number;
+    engine: SpeechEngineName;
+    chunkSec: number;
+    chunkOverlapSec: number;
+    chunksInFlight: number;
+    onTruncated: 'fail' | 'warn';
+    repetitionMaxRepeats: number;
+    checkpointDir: string;
+    requestTimeoutSec: number;
+    whisper: { model: string | null; threads: number };
+    openai: { baseUrl: string; apiKey: string | null; model: string };
+    gemini: { apiKey: string | null; baseUrl: string | null; model: string };
+  };
   worker: {
     queues: Array<(typeof QUEUE_CHOICES)[number]>;
     concurrency: { ocr: number; transcription: number };
@@ -85,7 +116,28 @@ export function configFromEnv(env: Env): Config {
     storage: { driver: env.STORAGE_DRIVER, rootDir: path.join(dataDir, 'storage') },
     uploads: { maxBytes: env.UPLOAD_MAX_BYTES },
     ocr: { languages: env.OCR_LANGUAGES, dpi: env.OCR_DPI, pageTimeoutSec: env.OCR_PAGE_TIMEOUT_SEC },
-    transcription: { maxDurationSec: env.TRANSCRIPTION_MAX_DURATION_SEC },
+    transcription: {
+      maxDurationSec: env.TRANSCRIPTION_MAX_DURATION_SEC,
+      engine: env.TRANSCRIPTION_ENGINE,
+      chunkSec: env.TRANSCRIPTION_CHUNK_SEC,
+      chunkOverlapSec: env.TRANSCRIPTION_CHUNK_OVERLAP_SEC,
+      chunksInFlight: env.TRANSCRIPTION_CHUNKS_IN_FLIGHT,
+      onTruncated: env.TRANSCRIPTION_ON_TRUNCATED,
+      repetitionMaxRepeats: env.TRANSCRIPTION_REPETITION_MAX_REPEATS,
+      checkpointDir: path.resolve(env.TRANSCRIPTION_CHECKPOINT_DIR ?? path.join(dataDir, 'checkpoints')),
+      requestTimeoutSec: env.SPEECH_REQUEST_TIMEOUT_SEC,
+      whisper: { model: env.WHISPER_MODEL ?? null, threads: env.WHISPER_THREADS },
+      openai: {
+        baseUrl: env.OPENAI_BASE_URL,
+        apiKey: env.OPENAI_API_KEY ?? null,
+        model: env.OPENAI_TRANSCRIPTION_MODEL,
+      },
+      gemini: {
+        apiKey: env.GEMINI_API_KEY ?? null,
+        baseUrl: env.GEMINI_BASE_URL ?? null,
+        model: env.GEMINI_MODEL,
+      },
+    },
     worker: {
       queues: env.WORKER_QUEUES,
       concurrency: { ocr: env.WORKER_OCR_CONCURRENCY, transcription: env.WORKER_TRANSCRIPTION_CONCURRENCY },

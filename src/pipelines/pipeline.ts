@@ -13,6 +13,20 @@ export interface PipelineInput {
   contentSubtype: string;
   /** A scratch directory owned by this attempt; the worker removes it afterwards. */
   workDir: string;
+  /** Per-job transcription settings sent with the job; unset ones come from the config. */
+  transcription?: TranscriptionJobOptions;
+}
+
+/** Per-job transcription settings (multipart fields of POST /v1/jobs). */
+export interface TranscriptionJobOptions {
+  /** Wished chunk length in seconds; cuts land at the nearest silence. */
+  chunkSec?: number;
+  /** Seconds of audio added on each side of a chunk. */
+  chunkOverlapSec?: number;
+  /** Chunks transcribed at once. */
+  chunksInFlight?: number;
+  /** Start each paragraph of the text output with its time. */
+  txtTimestamps?: boolean;
 }
 
 export interface ProgressUpdate {
@@ -22,6 +36,8 @@ export interface ProgressUpdate {
   progress: number;
   /** Facts learned on the way, saved on the job as soon as known. */
   facts?: { page_count?: number; media_duration_sec?: number };
+  /** Seconds left, estimated from the speed measured so far in this attempt. */
+  eta_sec?: number;
 }
 
 export interface PipelineContext {
