@@ -12,6 +12,9 @@ import {
 const SERVICE_ROLES = ['all', 'api', 'worker'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const QUEUE_CHOICES = ['ocr', 'transcription'] as const;
+/** Speech engines this build has (whisper, openai and gemini are planned: issue 5). */
+export const SPEECH_ENGINES = ['pocketsphinx'] as const;
+export type SpeechEngineName = (typeof SPEECH_ENGINES)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -85,6 +88,13 @@ export const envSchema = z.object({
   GEMINI_MAX_OUTPUT_TOKENS: int(256, 65_536).default(8192),
   GEMINI_TIMEOUT_SEC: int(5, 3600).default(180),
   TRANSCRIPTION_MAX_DURATION_SEC: int(1, 24 * 3600).default(4 * 3600),
+  TRANSCRIPTION_ENGINE: z.enum(SPEECH_ENGINES).default('pocketsphinx'),
+  TRANSCRIPTION_CHUNK_SEC: int(5, 3600).default(60),
+  TRANSCRIPTION_CHUNK_OVERLAP_SEC: z.coerce.number().min(0).max(10).default(1),
+  TRANSCRIPTION_CHUNKS_IN_FLIGHT: int(1, 16).default(2),
+  TRANSCRIPTION_ON_TRUNCATED: z.enum(['fail', 'warn']).default('fail'),
+  TRANSCRIPTION_REPETITION_MAX_REPEATS: int(2, 100).default(4),
+  TRANSCRIPTION_CHECKPOINT_DIR: z.string().min(1).optional(),
   WORKER_QUEUES: z
     .string()
     .default('ocr,transcription')
@@ -135,7 +145,16 @@ export interface Config {
     maxOutputTokens: number;
     timeoutMs: number;
   } | null;
-  transcription: { maxDurationSec: number };
+  transcription: {
+    maxDurationSec: number;
+    engine: SpeechEngineName;
+    chunkSec: number;
+    chunkOverlapSec: number;
+    chunksInFlight: number;
+    onTruncated: 'fail' | 'warn';
+    repetitionMaxRepeats: number;
+    checkpointDir: string;
+  };
   worker: {
     queues: Array<(typeof QUEUE_CHOICES)[number]>;
     concurrency: { ocr: number; transcription: number };
@@ -179,7 +198,16 @@ export function configFromEnv(env: Env): Config {
           timeoutMs: env.GEMINI_TIMEOUT_SEC * 1000,
         }
       : null,
-    transcription: { maxDurationSec: env.TRANSCRIPTION_MAX_DURATION_SEC },
+    transcription: {
+      maxDurationSec: env.TRANSCRIPTION_MAX_DURATION_SEC,
+      engine: env.TRANSCRIPTION_ENGINE,
+      chunkSec: env.TRANSCRIPTION_CHUNK_SEC,
+      chunkOverlapSec: env.TRANSCRIPTION_CHUNK_OVERLAP_SEC,
+      chunksInFlight: env.TRANSCRIPTION_CHUNKS_IN_FLIGHT,
+      onTruncated: env.TRANSCRIPTION_ON_TRUNCATED,
+      repetitionMaxRepeats: env.TRANSCRIPTION_REPETITION_MAX_REPEATS,
+      checkpointDir: path.resolve(env.TRANSCRIPTION_CHECKPOINT_DIR ?? path.join(dataDir, 'checkpoints')),
+    },
     worker: {
       queues: env.WORKER_QUEUES,
       concurrency: { ocr: env.WORKER_OCR_CONCURRENCY, transcription: env.WORKER_TRANSCRIPTION_CONCURRENCY },

@@ -30,7 +30,9 @@ export function loadConfig(
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? '(environment)');
         const shown =
-          raw[name] === undefined ? 'unset' : JSON.stringify(name.includes('URL') ? '<redacted>' : raw[name]);
+          raw[name] === undefined
+            ? 'unset'
+            : JSON.stringify(name.includes('URL') || name.includes('KEY') ? '<redacted>' : raw[name]);
         return `${name} (${shown}): ${issue.message}`;
       }),
     );

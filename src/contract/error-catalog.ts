@@ -169,6 +169,13 @@ export const ERROR_CATALOG = {
     'The recording could not be decoded.',
     'रिकॉर्डिंग को पढ़ा (डिकोड) नहीं जा सका।',
   ),
+  MEDIA_TRUNCATED: entry(
+    422,
+    'input',
+    'Recording truncated',
+    'The recording decodes to much less than the duration its header states; the file was probably cut off during upload or copying.',
+    'रिकॉर्डिंग उसके हेडर में बताई गई अवधि से बहुत छोटी निकली; फ़ाइल शायद अपलोड या कॉपी के दौरान अधूरी रह गई।',
+  ),
   MEDIA_TOO_LONG: entry(
     422,
     'input',
@@ -211,6 +218,27 @@ export const ERROR_CATALOG = {
     'Engine not available',
     'The processing engine is not installed or not reachable on the worker.',
     'प्रोसेसिंग इंजन वर्कर पर उपलब्ध नहीं है।',
+  ),
+  ENGINE_NOT_CONFIGURED: entry(
+    503,
+    'internal',
+    'Engine not configured',
+    'The selected speech engine is not set up on this server (model file or API key missing or invalid).',
+    'चुना गया वाक् इंजन इस सर्वर पर स्थापित नहीं है (मॉडल फ़ाइल या API कुंजी गायब या अमान्य है)।',
+  ),
+  ENGINE_UPSTREAM_ERROR: entry(
+    502,
+    'transient',
+    'Engine service error',
+    'The cloud speech service answered with an error; the job will be tried again.',
+    'क्लाउड वाक् सेवा ने त्रुटि लौटाई; कार्य पुनः चलाया जाएगा।',
+  ),
+  ENGINE_RESPONSE_INVALID: entry(
+    502,
+    'transient',
+    'Engine answer invalid',
+    'The speech service returned an answer that could not be used (malformed or with impossible timestamps); the job will be tried again.',
+    'वाक् सेवा का उत्तर उपयोग योग्य नहीं था (विकृत या असंभव समय-चिह्न); कार्य पुनः चलाया जाएगा।',
   ),
   PROCESSING_TIMEOUT: entry(
     504,

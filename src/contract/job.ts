@@ -17,6 +17,19 @@ export const jobQualitySchema = z.object({
     .nullable()
     .describe('Mean engine confidence, 0–1, when the engine gives one'),
   low_confidence_pages: z.array(z.number().int().positive()).optional(),
+  low_confidence_segments: z
+    .array(
+      z.object({
+        start_sec: z.number().nonnegative(),
+        end_sec: z.number().nonnegative(),
+        score: z.number().min(0).max(1),
+        reasons: z
+          .array(z.string())
+          .describe('engine_confidence, repetition, speech_rate, script_mismatch, empty_output'),
+      }),
+    )
+    .optional()
+    .describe('Transcription: passages to listen to again, with why they may be wrong'),
   hints: z.array(z.string()).optional(),
 });
 

@@ -18,6 +18,20 @@ export interface PipelineInput {
   ocr?: OcrOptions | undefined;
   /** True when no further attempt will follow a failure: state kept for a retry can go. */
   lastAttempt?: boolean | undefined;
+  /** Per-job transcription settings sent with the job; unset ones come from the config. */
+  transcription?: TranscriptionJobOptions;
+}
+
+/** Per-job transcription settings (multipart fields of POST /v1/jobs). */
+export interface TranscriptionJobOptions {
+  /** Wished chunk length in seconds; cuts land at the nearest silence. */
+  chunkSec?: number;
+  /** Seconds of audio added on each side of a chunk. */
+  chunkOverlapSec?: number;
+  /** Chunks transcribed at once. */
+  chunksInFlight?: number;
+  /** Start each paragraph of the text output with its time. */
+  txtTimestamps?: boolean;
 }
 
 export interface ProgressUpdate {
@@ -27,6 +41,8 @@ export interface ProgressUpdate {
   progress: number;
   /** Facts learned on the way, saved on the job as soon as known. */
   facts?: { page_count?: number; media_duration_sec?: number };
+  /** Seconds left, estimated from the speed measured so far in this attempt. */
+  eta_sec?: number;
 }
 
 export interface PipelineContext {

@@ -3,11 +3,20 @@ import type { JobType } from '../contract/index.js';
 import { GeminiEngine } from '../engines/ocr/gemini-engine.js';
 import { TesseractEngine } from '../engines/ocr/tesseract-engine.js';
 import { PocketsphinxEngine } from '../engines/speech/pocketsphinx-engine.js';
+import type { SpeechEngine } from '../engines/speech/speech-engine.js';
 import { createOcrPipeline } from '../pipelines/ocr/run-ocr-pipeline.js';
 import { tesseractHintProbe } from '../pipelines/ocr/tesseract-hint-probe.js';
 import type { Pipeline } from '../pipelines/pipeline.js';
 import { createTranscriptionPipeline } from '../pipelines/transcription/run-transcription-pipeline.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
+
+/** The speech engine `TRANSCRIPTION_ENGINE` names, with its settings. */
+export function createSpeechEngine(config: Config): SpeechEngine {
+  switch (config.transcription.engine) {
+    case 'pocketsphinx':
+      return new PocketsphinxEngine();
+  }
+}
 
 /** The pipeline of each job type with the engines the config selects. */
 export function buildPipelines(
@@ -15,6 +24,7 @@ export function buildPipelines(
   deps: { storage?: ObjectStorage } = {},
 ): Record<JobType, Pipeline> {
   const tesseract = new TesseractEngine();
+  const transcription = config.transcription;
   return {
     OCR: createOcrPipeline({
       engines: { tesseract, ...(config.gemini ? { gemini: new GeminiEngine(config.gemini) } : {}) },
@@ -33,8 +43,16 @@ export function buildPipelines(
       ...(deps.storage ? { checkpointStorage: deps.storage } : {}),
     }),
     TRANSCRIPTION: createTranscriptionPipeline({
-      engine: new PocketsphinxEngine(),
-      maxDurationSec: config.transcription.maxDurationSec,
+      engine: createSpeechEngine(config),
+      maxDurationSec: transcription.maxDurationSec,
+      chunking: {
+        targetSec: transcription.chunkSec,
+        overlapSec: transcription.chunkOverlapSec,
+        inFlight: transcription.chunksInFlight,
+      },
+      onTruncated: transcription.onTruncated,
+      repetitionMaxRepeats: transcription.repetitionMaxRepeats,
+      checkpointRoot: transcription.checkpointDir,
     }),
   };
 }

@@ -1,4 +1,7 @@
-import { open, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { access, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { runChildProcess } from '../../src/process/run-child-process.js';
 
@@ -123,5 +126,128 @@ export async function makeTruncatedMp3(dir: string, text: string, keepShare: num
   } finally {
     await file.close();
   }
+  return out;
+}
+
+/** The ~3-minute talk of test/fixtures/river-talk.txt: its known script, one sentence a line. */
+export const RIVER_TALK_SCRIPT = readFileSync(new URL('../fixtures/river-talk.txt', import.meta.url), 'utf8');
+
+const FIXTURE_CACHE = path.join(os.tmpdir(), 'dt-test-fixture-cache');
+
+/**
+ * Makes a fixture once per machine (flite takes seconds for a long text): cached under the tmp
+ * dir by a hash of what it is made from, written to a temporary name and renamed, so test files
+ * running in parallel never read a half-written file.
+ */
+async function cached(key: string, extension: string, make: (out: string) => Promise<void>): Promise<string> {
+  await mkdir(FIXTURE_CACHE, { recursive: true });
+  const name = `${createHash('sha256').update(key).digest('hex').slice(0, 16)}.${extension}`;
+  const target = path.join(FIXTURE_CACHE, name);
+  if (
+    await access(target).then(
+      () => true,
+      () => false,
+    )
+  )
+    return target;
+  const temporary = path.join(FIXTURE_CACHE, `${process.pid}-${Date.now()}-${name}`);
+  await make(temporary);
+  await rename(temporary, target);
+  return target;
+}
+
+/** The river talk spoken by flite's `rms` voice, as a WAV; made once per machine. */
+export async function makeRiverTalkWav(): Promise<string> {
+  return cached(`flite-rms:${RIVER_TALK_SCRIPT}`, 'wav', async (out) => {
+    const script = `${out}.txt`;
+    await writeFile(script, RIVER_TALK_SCRIPT);
+    await runChildProcess('flite', ['-voice', 'rms', '-f', script, '-o', out], { timeoutMs: 60_000 });
+    await rm(script, { force: true });
+  });
+}
+
+export type SpeechContainer = 'mp3' | 'm4a' | 'mp4' | 'webm' | 'ogg' | 'flac' | 'mkv' | 'mov' | 'avi' | 'wma';
+
+const CONTAINER_ARGS: Record<SpeechContainer, string[]> = {
+  mp3: ['-c:a', 'libmp3lame', '-b:a', '128k'],
+  m4a: ['-c:a', 'aac', '-b:a', '128k'],
+  flac: ['-c:a', 'flac'],
+  ogg: ['-c:a', 'libopus', '-b:a', '64k'],
+  wma: ['-c:a', 'wmav2', '-b:a', '128k'],
+  mp4: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k'],
+  mov: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k'],
+  mkv: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'libopus', '-b:a', '64k'],
+  webm: [
+    '-c:v',
+    'libvpx',
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-b:v',
+    '50k',
+    '-c:a',
+    'libopus',
+    '-b:a',
+    '64k',
+  ],
+  avi: ['-c:v', 'mpeg4', '-c:a', 'libmp3lame', '-b:a', '128k'],
+};
+const VIDEO_CONTAINERS = new Set<SpeechContainer>(['mp4', 'mov', 'mkv', 'webm', 'avi']);
+
+/** The same speech in another container; video containers get a tiny plain-colour picture. Cached. */
+export async function encodeSpeech(wav: string, container: SpeechContainer): Promise<string> {
+  return cached(`${wav}:${container}`, container, async (out) => {
+    const video = VIDEO_CONTAINERS.has(container)
+      ? [
+          '-f',
+          'lavfi',
+          '-i',
+          'color=c=navy:s=64x48:r=5',
+          '-shortest',
+          '-fflags',
+          '+shortest',
+          '-max_interleave_delta',
+          '100M',
+        ]
+      : [];
+    await runChildProcess(
+      'ffmpeg',
+      [
+        '-nostdin',
+        '-v',
+        'error',
+        '-y',
+        ...video.slice(0, 4),
+        '-i',
+        wav,
+        ...video.slice(4),
+        ...CONTAINER_ARGS[container],
+        '-f',
+        container === 'm4a'
+          ? 'ipod'
+          : container === 'wma'
+            ? 'asf'
+            : container === 'mkv'
+              ? 'matroska'
+              : container,
+        out,
+      ],
+      { timeoutMs: 120_000 },
+    );
+  });
+}
+
+/** `times` copies of a WAV back to back (a long recording for memory and resume tests). */
+export async function loopWav(dir: string, wav: string, times: number): Promise<string> {
+  const out = path.join(dir, uniqueName('looped', 'wav'));
+  await ffmpeg(['-stream_loop', String(times - 1), '-i', wav, '-c:a', 'pcm_s16le', out]);
+  return out;
+}
+
+/** Random bytes: not a recording of any kind. */
+export async function makeRandomBytes(dir: string, size = 64 * 1024): Promise<string> {
+  const out = path.join(dir, uniqueName('random', 'bin'));
+  await writeFile(out, randomBytes(size));
   return out;
 }

@@ -11,11 +11,13 @@ import { createTranscriptionPipeline } from '../../src/pipelines/transcription/r
 import { runChildProcess } from '../../src/process/run-child-process.js';
 import {
   makeCorruptAudio,
+  makeRandomBytes,
   makeRepeatedSpeechWav,
   makeSilentVideoWithoutAudio,
   makeSpokenM4a,
   makeSpokenMp4Video,
   makeSpokenWav,
+  makeTruncatedMp3,
 } from '../helpers/make-media-fixtures.js';
 import { wordRecall } from '../helpers/text-metrics.js';
 
@@ -37,6 +39,7 @@ async function startRun(
   inputPath: string,
   options: {
     maxDurationSec?: number;
+    onTruncated?: 'fail' | 'warn';
     language?: string;
     controller?: AbortController;
     onProgress?: (update: ProgressUpdate, run: Run) => Promise<void>;
@@ -49,7 +52,11 @@ async function startRun(
     role: 'test',
     destination: { write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) },
   });
-  const pipeline = createTranscriptionPipeline({ engine, maxDurationSec: options.maxDurationSec ?? 600 });
+  const pipeline = createTranscriptionPipeline({
+    engine,
+    maxDurationSec: options.maxDurationSec ?? 600,
+    onTruncated: options.onTruncated ?? 'fail',
+  });
   const run: Run = { workDir, updates: [], logs, done: Promise.resolve({} as PipelineResult) };
   run.done = pipeline(
     {
@@ -141,7 +148,7 @@ describe('transcription pipeline with pocketsphinx', () => {
       expect(segment.end).toBeLessThanOrEqual(json.media_duration_sec + 0.05);
       expect(segment.text).not.toMatch(/<s>|<\/s>|<sil>|\[|\(\d\)/);
     }
-    expect(json.segments.map((segment) => segment.text).join('\n')).toBe(text);
+    expect(json.segments.map((segment) => segment.text).join(' ')).toBe(text.trim().replace(/\s+/g, ' '));
 
     const figures = run.updates.map((update) => update.progress);
     expect(figures).toEqual([...figures].sort((a, b) => a - b));
@@ -154,7 +161,12 @@ describe('transcription pipeline with pocketsphinx', () => {
 
     const events = run.logs.map((entry) => entry.event);
     expect(events).toEqual(
-      expect.arrayContaining(['transcription.decoded', 'transcription.segment', 'transcription.done']),
+      expect.arrayContaining([
+        'transcription.decoded',
+        'transcription.segment',
+        'transcription.chunk.done',
+        'transcription.done',
+      ]),
     );
     expect(run.logs.find((entry) => entry.event === 'transcription.done')).toMatchObject({
       segments: json.segments.length,
@@ -189,6 +201,22 @@ describe('transcription pipeline with pocketsphinx', () => {
     await expectAppError((await startRun(corrupt)).done, 'MEDIA_DECODE_FAILED');
   });
 
+  it('refuses random bytes with MEDIA_DECODE_FAILED', async () => {
+    await expectAppError((await startRun(await makeRandomBytes(dir))).done, 'MEDIA_DECODE_FAILED');
+  });
+
+  it('refuses a truncated MP3 with MEDIA_TRUNCATED by default', async () => {
+    const truncated = await makeTruncatedMp3(dir, SENTENCE, 0.4);
+    await expectAppError((await startRun(truncated)).done, 'MEDIA_TRUNCATED');
+  });
+
+  it('completes a truncated MP3 with a clear warning and the measured duration when told to', async () => {
+    const truncated = await makeTruncatedMp3(dir, SENTENCE, 0.4);
+    const result = await (await startRun(truncated, { onTruncated: 'warn' })).done;
+    expect(result.quality?.hints?.[0]).toMatch(/decodes to 00:0\d of audio although its header says 00:0\d/);
+    expect(result.media_duration_sec).toBeLessThan(0.6 * spokenWavSec);
+  });
+
   it('refuses a recording longer than allowed, measured before any decoding, with MEDIA_TOO_LONG', async () => {
     const run = await startRun(spokenWav, { maxDurationSec: Math.floor(spokenWavSec / 2) });
     await expectAppError(run.done, 'MEDIA_TOO_LONG');
@@ -202,7 +230,7 @@ describe('transcription pipeline with pocketsphinx', () => {
     const run = await startRun(long, {
       controller,
       onProgress: async (update, current) => {
-        if (controller.signal.aborted || update.progress <= 5) return;
+        if (controller.signal.aborted || update.progress <= 6) return;
         runningWhenCancelled = await pocketsphinxProcessesUsing(current.workDir);
         controller.abort();
       },

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, type ErrorCode } from '../../contract/index.js';
+import { pcmWavHeader } from '../../media/ffmpeg/write-wav-slice.js';
 import { PocketsphinxEngine } from './pocketsphinx-engine.js';
 
 let dir: string;
@@ -33,7 +34,9 @@ describe('PocketsphinxEngine', () => {
   it('says the engine is unavailable when the program is not installed', async () => {
     const engine = new PocketsphinxEngine({ command: path.join(dir, 'no-such-pocketsphinx') });
     const options = { language: 'en', signal: new AbortController().signal };
-    expect(await codeOf(engine.transcribe(path.join(dir, 'a.wav'), options))).toBe('ENGINE_UNAVAILABLE');
+    const wav = path.join(dir, 'silence.wav');
+    await writeFile(wav, Buffer.concat([pcmWavHeader(3200), Buffer.alloc(3200)]));
+    expect(await codeOf(engine.transcribe(wav, options))).toBe('ENGINE_UNAVAILABLE');
   });
 
   it('reports an engine failure when pocketsphinx cannot read the audio', async () => {

@@ -1,16 +1,9 @@
-import type { Segment } from './speech-engine.js';
+import type { Segment, Word } from './speech-engine.js';
 
 /** `word start end confidence`, as `pocketsphinx_continuous -time yes` prints one per word. */
 const WORD_LINE = /^(\S+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (-?\d+(?:\.\d+)?)$/;
 /** Alternative pronunciations are marked `will(2)`; the word is the same. */
 const PRONUNCIATION_SUFFIX = /\(\d+\)$/;
-
-interface Word {
-  text: string;
-  start: number;
-  end: number;
-  confidence: number;
-}
 
 /** `<s>`, `</s>`, `<sil>`, `[NOISE]`, `[SPEECH]`, `++UH++`: markers from the noise dictionary, not speech. */
 function isFiller(token: string): boolean {
@@ -52,12 +45,13 @@ export class PocketsphinxOutputParser {
     const first = words[0];
     const last = words[words.length - 1];
     if (!first || !last) return null;
-    const confidence = words.reduce((sum, word) => sum + word.confidence, 0) / words.length;
+    const confidence = words.reduce((sum, word) => sum + (word.confidence ?? 0), 0) / words.length;
     return {
       start: first.start,
       end: last.end,
       text: words.map((word) => word.text).join(' '),
       confidence: Math.round(confidence * 1000) / 1000,
+      words,
     };
   }
 }

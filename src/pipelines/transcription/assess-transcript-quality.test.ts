@@ -12,7 +12,11 @@ describe('assessTranscriptQuality', () => {
       ],
       { language: 'en', ...engine },
     );
-    expect(quality).toEqual({ score: 0.85, hints: [] });
+    expect(quality.score).toBe(0.85);
+    expect(quality.low_confidence_segments).toEqual([
+      { start_sec: 9, end_sec: 10, score: 0.4, reasons: ['engine_confidence'] },
+    ]);
+    expect(quality.hints?.[0]).toContain('00:09–00:10 (the engine itself was unsure)');
   });
 
   it('has no score when the engine gives no confidence', () => {

@@ -78,15 +78,15 @@ describe('transcription pipeline rules (scripted engine, real ffmpeg)', () => {
     expect(updates.every((update) => Number.isInteger(update.progress))).toBe(true);
   });
 
-  it('names the engine with its version and joins segments one per line', async () => {
+  it('names the engine with its version and joins close segments into one paragraph', async () => {
     const engine = new ScriptedEngine([
       { start: 0.1, end: 0.9, text: 'one two', confidence: 0.8 },
       { start: 1, end: 1.9, text: 'three', confidence: 0.6 },
     ]);
     const { result } = await run(engine);
     expect(result.engine).toBe('scripted 1.2.3');
-    expect(result.outputs.txt).toBe('one two\nthree');
-    expect(result.quality?.score).toBe(0.694);
+    expect(result.outputs.txt).toBe('one two three\n');
+    expect(result.quality?.score).toBeCloseTo(0.69, 1);
   });
 
   it('still transcribes a Hindi job but says the engine only knows English', async () => {
@@ -96,9 +96,13 @@ describe('transcription pipeline rules (scripted engine, real ffmpeg)', () => {
     expect(result.quality?.hints?.join(' ')).toContain('only knows English');
   });
 
-  it('says so when no speech was recognised, with no score', async () => {
+  it('says so when no speech was recognised although the recording has sound, with no score', async () => {
     const { result } = await run(new ScriptedEngine([]));
-    expect(result.quality).toEqual({ score: null, hints: ['No speech was recognised in the recording.'] });
+    expect(result.quality?.score).toBe(null);
+    expect(result.quality?.hints?.[0]).toBe('No speech was recognised in the recording.');
+    expect(result.quality?.low_confidence_segments).toEqual([
+      expect.objectContaining({ start_sec: 0, score: 0, reasons: ['empty_output'] }),
+    ]);
     expect(result.outputs.vtt).toBe('WEBVTT\n');
   });
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { formatSrtTimestamp, formatVttTimestamp, renderSrt, renderVtt } from './subtitle-formats.js';
+import {
+  buildCues,
+  formatSrtTimestamp,
+  formatVttTimestamp,
+  renderSrt,
+  renderVtt,
+  SUBTITLE_LIMITS,
+} from './subtitle-formats.js';
 
 describe('subtitle timestamps', () => {
   it('writes SRT times with a comma and VTT times with a full stop', () => {
@@ -45,5 +52,34 @@ describe('subtitle files', () => {
   it('writes a valid, empty WebVTT file when nothing was said', () => {
     expect(renderVtt([])).toBe('WEBVTT\n');
     expect(renderSrt([])).toBe('');
+  });
+});
+
+describe('subtitle limits', () => {
+  const long = {
+    start: 0,
+    end: 30,
+    text: 'the river has given us food water and work for a very long time and now it is our turn to give something back to it and to the children who will live here after us',
+  };
+
+  it('keeps lines within 42 characters, cues within 2 lines and 7 seconds, never overlapping', () => {
+    const cues = buildCues([long, { start: 30.2, end: 30.4, text: 'yes' }]);
+    expect(cues.length).toBeGreaterThan(4);
+    let previousEnd = 0;
+    for (const cue of cues) {
+      expect(cue.lines.length).toBeLessThanOrEqual(SUBTITLE_LIMITS.maxLines);
+      for (const line of cue.lines)
+        expect([...line].length).toBeLessThanOrEqual(SUBTITLE_LIMITS.maxLineChars);
+      expect(cue.end - cue.start).toBeLessThanOrEqual(SUBTITLE_LIMITS.maxCueSec + 1e-9);
+      expect(cue.start).toBeGreaterThanOrEqual(previousEnd);
+      expect(cue.end).toBeGreaterThan(cue.start);
+      previousEnd = cue.end;
+    }
+    expect(cues.flatMap((cue) => cue.lines).join(' ')).toBe(`${long.text} yes`);
+  });
+
+  it('holds a short cue for 5/6 s when the next one leaves room', () => {
+    const [cue] = buildCues([{ start: 1, end: 1.2, text: 'yes' }]);
+    expect(cue?.end).toBeCloseTo(1 + 5 / 6, 3);
   });
 });

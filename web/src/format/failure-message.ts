@@ -41,6 +41,10 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   CURSOR_INVALID: 'next.reload',
   DEPENDENCY_UNAVAILABLE: 'next.tryAgainSoon',
   ENGINE_RATE_LIMITED: 'next.tryLater',
+  MEDIA_TRUNCATED: 'next.fixFile',
+  ENGINE_NOT_CONFIGURED: 'next.tellOperator',
+  ENGINE_UPSTREAM_ERROR: 'next.tryLater',
+  ENGINE_RESPONSE_INVALID: 'next.retry',
 };
 
 export interface FailureText {
