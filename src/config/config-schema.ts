@@ -12,8 +12,8 @@ import {
 const SERVICE_ROLES = ['all', 'api', 'worker'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const QUEUE_CHOICES = ['ocr', 'transcription'] as const;
-/** Speech engines this build has (whisper, openai and gemini are planned: issue 5). */
-export const SPEECH_ENGINES = ['pocketsphinx'] as const;
+/** Speech engines this build has (whisper and gemini are planned: issue 5). */
+export const SPEECH_ENGINES = ['pocketsphinx', 'openai'] as const;
 export type SpeechEngineName = (typeof SPEECH_ENGINES)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -95,6 +95,10 @@ export const envSchema = z.object({
   TRANSCRIPTION_ON_TRUNCATED: z.enum(['fail', 'warn']).default('fail'),
   TRANSCRIPTION_REPETITION_MAX_REPEATS: int(2, 100).default(4),
   TRANSCRIPTION_CHECKPOINT_DIR: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_TRANSCRIPTION_MODEL: z.string().min(1).default('whisper-1'),
+  SPEECH_REQUEST_TIMEOUT_SEC: int(5, 3600).default(300),
   WORKER_QUEUES: z
     .string()
     .default('ocr,transcription')
@@ -113,6 +117,15 @@ export const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** Rules that tie several variables together; each broken one is one line of the ConfigError. */
+export function crossFieldProblems(env: Env): string[] {
+  const problems: string[] = [];
+  if (env.TRANSCRIPTION_ENGINE === 'openai' && !env.OPENAI_API_KEY) {
+    problems.push('TRANSCRIPTION_ENGINE ("openai"): needs OPENAI_API_KEY');
+  }
+  return problems;
+}
 
 export interface Config {
   role: ServiceRole;
@@ -154,6 +167,8 @@ export interface Config {
     onTruncated: 'fail' | 'warn';
     repetitionMaxRepeats: number;
     checkpointDir: string;
+    /** Present when an OpenAI-compatible endpoint is configured with a key. */
+    openai: { baseUrl: string; apiKey: string; model: string; timeoutMs: number } | null;
   };
   worker: {
     queues: Array<(typeof QUEUE_CHOICES)[number]>;
@@ -207,6 +222,14 @@ export function configFromEnv(env: Env): Config {
       onTruncated: env.TRANSCRIPTION_ON_TRUNCATED,
       repetitionMaxRepeats: env.TRANSCRIPTION_REPETITION_MAX_REPEATS,
       checkpointDir: path.resolve(env.TRANSCRIPTION_CHECKPOINT_DIR ?? path.join(dataDir, 'checkpoints')),
+      openai: env.OPENAI_API_KEY
+        ? {
+            baseUrl: env.OPENAI_BASE_URL,
+            apiKey: env.OPENAI_API_KEY,
+            model: env.OPENAI_TRANSCRIPTION_MODEL,
+            timeoutMs: env.SPEECH_REQUEST_TIMEOUT_SEC * 1000,
+          }
+        : null,
     },
     worker: {
       queues: env.WORKER_QUEUES,

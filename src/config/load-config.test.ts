@@ -40,6 +40,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses the openai speech engine without its API key, and configures it with one', () => {
+    expect(() => loadConfig({ TRANSCRIPTION_ENGINE: 'openai' })).toThrow(
+      /TRANSCRIPTION_ENGINE.*OPENAI_API_KEY/,
+    );
+    const config = loadConfig({ TRANSCRIPTION_ENGINE: 'openai', OPENAI_API_KEY: 'sk-x' });
+    expect(config.transcription.openai).toMatchObject({ apiKey: 'sk-x', model: 'whisper-1' });
+    expect(() => loadConfig({ TRANSCRIPTION_ENGINE: 'whisper' })).toThrow(ConfigError);
+  });
+
   it('lets the CLI override the role', () => {
     expect(loadConfig({ SERVICE_ROLE: 'api' }, { SERVICE_ROLE: 'worker' }).role).toBe('worker');
   });

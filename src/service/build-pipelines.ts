@@ -1,7 +1,8 @@
 import type { Config } from '../config/index.js';
-import type { JobType } from '../contract/index.js';
+import { AppError, type JobType } from '../contract/index.js';
 import { GeminiEngine } from '../engines/ocr/gemini-engine.js';
 import { TesseractEngine } from '../engines/ocr/tesseract-engine.js';
+import { OpenAiSpeechEngine } from '../engines/speech/openai-engine.js';
 import { PocketsphinxEngine } from '../engines/speech/pocketsphinx-engine.js';
 import type { SpeechEngine } from '../engines/speech/speech-engine.js';
 import { createOcrPipeline } from '../pipelines/ocr/run-ocr-pipeline.js';
@@ -15,6 +16,12 @@ export function createSpeechEngine(config: Config): SpeechEngine {
   switch (config.transcription.engine) {
     case 'pocketsphinx':
       return new PocketsphinxEngine();
+    case 'openai': {
+      const settings = config.transcription.openai;
+      // loadConfig refuses TRANSCRIPTION_ENGINE=openai without a key; this only guards other callers.
+      if (!settings) throw new AppError('ENGINE_NOT_CONFIGURED', 'OPENAI_API_KEY is not set.');
+      return new OpenAiSpeechEngine(settings);
+    }
   }
 }
 
