@@ -7,3 +7,4 @@ export * from './job-kinds.js';
 export * from './job-status.js';
 export * from './ocr-options.js';
 export * from './openapi-document.js';
+export * from './transcription-options.js';

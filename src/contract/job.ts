@@ -3,6 +3,7 @@ import { ERROR_CODES } from './error-catalog.js';
 import { CONTENT_SUBTYPES, JOB_TYPES, OUTPUT_FORMATS } from './job-kinds.js';
 import { JOB_STATUSES } from './job-status.js';
 import { ocrOptionsSchema, ocrSubmitFieldsShape, pagesBySourceSchema } from './ocr-options.js';
+import { transcriptionOptionsSchema, transcriptionSubmitFieldsShape } from './transcription-options.js';
 
 /** Bumped only by a rename or a removal; additions are optional fields. */
 export const CONTRACT_VERSION = '1';
@@ -81,6 +82,9 @@ export const jobSchema = z.object({
     .optional()
     .describe('While PROCESSING: estimated seconds left, from the speed so far'),
   ocr_options: ocrOptionsSchema.optional().describe('OCR: the options this job was submitted with'),
+  transcription_options: transcriptionOptionsSchema
+    .optional()
+    .describe('Transcription: the options this job was submitted with'),
   pages_by_source: pagesBySourceSchema
     .optional()
     .describe('OCR: how many pages came from the PDF text layer, from OCR, or have no text'),
@@ -138,6 +142,7 @@ export const submitJobFieldsSchema = z.object({
     )
     .optional(),
   ...ocrSubmitFieldsShape,
+  ...transcriptionSubmitFieldsShape,
 });
 export type SubmitJobFields = z.infer<typeof submitJobFieldsSchema>;
 

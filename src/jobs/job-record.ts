@@ -7,7 +7,13 @@ export interface JobRecord extends Job {
   input_sha256: string;
 }
 
-const JSON_FIELDS = new Set(['outputs', 'quality', 'ocr_options', 'pages_by_source']);
+const JSON_FIELDS = new Set([
+  'outputs',
+  'quality',
+  'ocr_options',
+  'transcription_options',
+  'pages_by_source',
+]);
 const NUMBER_FIELDS = new Set([
   'progress',
   'input_size_bytes',
@@ -75,6 +81,7 @@ export function decodeRecord(hash: Record<string, string>): JobRecord {
     finished_at: value('finished_at'),
     updated_at: value('updated_at'),
     ocr_options: value('ocr_options') ?? undefined,
+    transcription_options: value('transcription_options') ?? undefined,
     pages_by_source: value('pages_by_source') ?? undefined,
   });
   return {

@@ -13,6 +13,7 @@ import {
   type OcrOptions,
   type OutputFormat,
   type QueueOverview,
+  type TranscriptionOptions,
 } from '../contract/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
@@ -36,6 +37,8 @@ interface InputAndOptions {
   language: string | undefined;
   /** OCR options named at submission (stored on the job, handed to the pipeline). */
   ocrOptions?: OcrOptions | undefined;
+  /** Transcription options named at submission. */
+  transcriptionOptions?: TranscriptionOptions | undefined;
 }
 
 export interface StoredUpload extends InputAndOptions {
@@ -208,6 +211,7 @@ export class JobService {
       input_key: storageKeys.input(upload.jobId),
       input_sha256: upload.sha256,
       ...(upload.ocrOptions ? { ocr_options: upload.ocrOptions } : {}),
+      ...(upload.transcriptionOptions ? { transcription_options: upload.transcriptionOptions } : {}),
     };
     const log = this.logger.child({ job_id: record.job_id, request_id: record.request_id });
     await this.store.create(record);
@@ -316,6 +320,7 @@ export class JobService {
       contentSubtype: overrides.content_subtype ?? original.content_subtype,
       language: overrides.language ?? original.language,
       ocrOptions: original.ocr_options,
+      transcriptionOptions: original.transcription_options,
       retryOfJobId: original.job_id,
     });
     this.logger.info(

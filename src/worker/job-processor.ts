@@ -3,13 +3,24 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { type Job as BullJob, UnrecoverableError } from 'bullmq';
-import { type AppError, ERROR_CATALOG, type JobType, type OutputFormat } from '../contract/index.js';
+import {
+  type AppError,
+  ERROR_CATALOG,
+  type JobType,
+  type OutputFormat,
+  type TranscriptionOptions,
+} from '../contract/index.js';
 import { queuePayloadSchema } from '../jobs/job-queues.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { storageKeys } from '../jobs/storage-keys.js';
 import { errorFields, type Logger } from '../observability/logger.js';
-import type { Pipeline, PipelineResult, ProgressUpdate } from '../pipelines/pipeline.js';
+import type {
+  Pipeline,
+  PipelineResult,
+  ProgressUpdate,
+  TranscriptionJobOptions,
+} from '../pipelines/pipeline.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { type CancellationRegistry, CancelledSignal } from './cancellation-registry.js';
 import { classifyError } from './classify-error.js';
@@ -121,6 +132,7 @@ export class JobProcessor {
         contentSubtype: record.content_subtype,
         workDir,
         ocr: record.ocr_options,
+        transcription: toPipelineTranscriptionOptions(record.transcription_options),
         lastAttempt,
       },
       {
@@ -233,4 +245,14 @@ export class JobProcessor {
     );
     throw new UnrecoverableError(appError.code);
   }
+}
+
+/** The job's stored transcription options in the pipeline's terms. */
+function toPipelineTranscriptionOptions(options: TranscriptionOptions | undefined): TranscriptionJobOptions {
+  return {
+    ...(options?.chunk_sec === undefined ? {} : { chunkSec: options.chunk_sec }),
+    ...(options?.chunk_overlap_sec === undefined ? {} : { chunkOverlapSec: options.chunk_overlap_sec }),
+    ...(options?.chunks_in_flight === undefined ? {} : { chunksInFlight: options.chunks_in_flight }),
+    ...(options?.txt_timestamps === undefined ? {} : { txtTimestamps: options.txt_timestamps }),
+  };
 }

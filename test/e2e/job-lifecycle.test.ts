@@ -109,6 +109,33 @@ describe('a job from upload to download', () => {
     expect((await downloadText(job.job_id, 'srt')).text).toMatch(/^1\n\d\d:\d\d:\d\d,\d{3} --> /);
   });
 
+  it('applies the transcription options sent with the job and keeps them on it', async () => {
+    const wav = await makeSpokenWav(dir, 'the quick brown fox jumps over the lazy dog');
+    const response = await submitFile(
+      svc.url,
+      { name: 'options.wav', bytes: await readFile(wav) },
+      { chunk_sec: '30', chunks_in_flight: '1', txt_timestamps: 'true' },
+    );
+    expect(response.status).toBe(201);
+    const submitted = (await response.json()) as Job;
+    expect(submitted.transcription_options).toEqual({
+      chunk_sec: 30,
+      chunks_in_flight: 1,
+      txt_timestamps: true,
+    });
+    const job = await waitForJob(svc.url, submitted.job_id);
+    expect(job.status).toBe('COMPLETED');
+    expect((await downloadText(job.job_id)).text).toMatch(/^\[\d\d:\d\d(:\d\d)?\] /m);
+
+    const refused = await submitFile(
+      svc.url,
+      { name: 'bad.wav', bytes: await readFile(wav) },
+      { chunk_sec: '1' },
+    );
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error_code: string }).error_code).toBe('VALIDATION_FAILED');
+  });
+
   it('fails a damaged PDF with a catalog code, without retrying, and keeps serving', async () => {
     const job = await waitForJob(svc.url, (await submitPath(await makeCorruptPdf(dir), 'broken.pdf')).job_id);
     expect(job).toMatchObject({

@@ -8,6 +8,7 @@ import {
   OUTPUT_MEDIA_TYPES,
   ocrOptionsFromFields,
   submitJobFieldsSchema,
+  transcriptionOptionsFromFields,
 } from '../../contract/index.js';
 import type { JobService } from '../../jobs/job-service.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
@@ -75,6 +76,7 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
           contentSubtype: fields.content_subtype,
           language: fields.language,
           ocrOptions: ocrOptionsFromFields(fields),
+          transcriptionOptions: transcriptionOptionsFromFields(fields),
           fields,
         };
       },
