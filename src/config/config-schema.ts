@@ -75,6 +75,7 @@ export const envSchema = z.object({
     .default('hin+eng'),
   OCR_DPI: int(72, 600).default(300),
   OCR_PAGE_TIMEOUT_SEC: int(5, 3600).default(180),
+  OCR_TESSERACT_RUNTIME: z.enum(['auto', 'cli', 'wasm']).default('auto'),
   OCR_POLICY: z.enum(OCR_POLICIES).default('auto'),
   OCR_ENGINE: z.enum(OCR_ENGINES).default('tesseract'),
   OCR_ENGINE_BY_SUBTYPE: engineBySubtype,
@@ -142,6 +143,8 @@ export interface Config {
     dpi: number;
     pageTimeoutSec: number;
     policy: Env['OCR_POLICY'];
+    /** `auto`: the tesseract program when it is on PATH, else tesseract.js (WebAssembly). */
+    tesseractRuntime: Env['OCR_TESSERACT_RUNTIME'];
     engine: OcrEngineName;
     engineBySubtype: Partial<Record<string, OcrEngineName>>;
     psm: Env['OCR_PSM'];
@@ -197,6 +200,7 @@ export function configFromEnv(env: Env): Config {
       dpi: env.OCR_DPI,
       pageTimeoutSec: env.OCR_PAGE_TIMEOUT_SEC,
       policy: env.OCR_POLICY,
+      tesseractRuntime: env.OCR_TESSERACT_RUNTIME,
       engine: env.OCR_ENGINE,
       engineBySubtype: env.OCR_ENGINE_BY_SUBTYPE,
       psm: env.OCR_PSM,

@@ -2,6 +2,7 @@ import type { Config } from '../config/index.js';
 import { AppError, type JobType } from '../contract/index.js';
 import { GeminiEngine } from '../engines/ocr/gemini-engine.js';
 import { TesseractEngine } from '../engines/ocr/tesseract-engine.js';
+import { TesseractJsEngine } from '../engines/ocr/tesseract-js-engine.js';
 import { OpenAiSpeechEngine } from '../engines/speech/openai-engine.js';
 import { PocketsphinxEngine } from '../engines/speech/pocketsphinx-engine.js';
 import type { SpeechEngine } from '../engines/speech/speech-engine.js';
@@ -9,6 +10,7 @@ import { createOcrPipeline } from '../pipelines/ocr/run-ocr-pipeline.js';
 import { tesseractHintProbe } from '../pipelines/ocr/tesseract-hint-probe.js';
 import type { Pipeline } from '../pipelines/pipeline.js';
 import { createTranscriptionPipeline } from '../pipelines/transcription/run-transcription-pipeline.js';
+import { isOnPath } from '../process/find-on-path.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 
 /** The speech engine `TRANSCRIPTION_ENGINE` names, with its settings. */
@@ -25,12 +27,21 @@ export function createSpeechEngine(config: Config): SpeechEngine {
   }
 }
 
+/** The tesseract program when present (or asked for), else tesseract.js (WebAssembly). */
+export function chooseTesseract(
+  runtime: Config['ocr']['tesseractRuntime'],
+  cliAvailable: () => boolean = () => isOnPath('tesseract'),
+): TesseractEngine | TesseractJsEngine {
+  if (runtime === 'wasm' || (runtime === 'auto' && !cliAvailable())) return new TesseractJsEngine();
+  return new TesseractEngine();
+}
+
 /** The pipeline of each job type with the engines the config selects. */
 export function buildPipelines(
   config: Config,
   deps: { storage?: ObjectStorage } = {},
 ): Record<JobType, Pipeline> {
-  const tesseract = new TesseractEngine();
+  const tesseract = chooseTesseract(config.ocr.tesseractRuntime);
   const transcription = config.transcription;
   return {
     OCR: createOcrPipeline({
@@ -46,7 +57,8 @@ export function buildPipelines(
         searchablePdf: config.ocr.searchablePdf,
         hocr: config.ocr.hocr,
       },
-      hintProbe: tesseractHintProbe(tesseract),
+      // Script detection and the quality probe need the tesseract program.
+      ...(tesseract instanceof TesseractEngine ? { hintProbe: tesseractHintProbe(tesseract) } : {}),
       ...(deps.storage ? { checkpointStorage: deps.storage } : {}),
     }),
     TRANSCRIPTION: createTranscriptionPipeline({

@@ -1,0 +1,72 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../src/contract/index.js';
+import { TesseractEngine } from '../../src/engines/ocr/tesseract-engine.js';
+import { TesseractJsEngine } from '../../src/engines/ocr/tesseract-js-engine.js';
+import { chooseTesseract } from '../../src/service/build-pipelines.js';
+import { makeScannedPng, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
+import { pageText, runOcr } from '../helpers/run-ocr-pipeline.js';
+import { characterErrorRate } from '../helpers/text-metrics.js';
+
+// The WebAssembly fallback for machines without the tesseract program, reading Debian's traineddata.
+let dir: string;
+const engine = new TesseractJsEngine();
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'dt-ocr-js-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('tesseract.js fallback', () => {
+  it('is chosen when the tesseract program is not on PATH, or when asked for', () => {
+    expect(chooseTesseract('auto', () => false)).toBeInstanceOf(TesseractJsEngine);
+    expect(chooseTesseract('auto', () => true)).toBeInstanceOf(TesseractEngine);
+    expect(chooseTesseract('wasm', () => true)).toBeInstanceOf(TesseractJsEngine);
+    expect(chooseTesseract('cli', () => false)).toBeInstanceOf(TesseractEngine);
+  });
+
+  it('reads a scanned page and a Devanagari page through the OCR pipeline within 2 % CER', async () => {
+    const scan = await makeScannedPng(dir);
+    const png = await runOcr(
+      { path: scan.path, mime: 'image/png', workDir: dir, language: 'eng' },
+      { deps: { engines: { tesseract: engine }, hintProbe: undefined }, defaults: { searchablePdf: false } },
+    );
+    expect(characterErrorRate(scan.text, pageText(String(png.result.outputs.txt), 1))).toBeLessThanOrEqual(
+      0.02,
+    );
+    expect(png.result.engine).toMatch(/^tesseract\.js 7/);
+    expect(png.result.quality?.score).toBeGreaterThan(0.6);
+
+    const pdf = await makeTwoPagePdf(dir);
+    const hindi = await runOcr(
+      { path: pdf.path, mime: 'application/pdf', workDir: dir, language: 'hin' },
+      {
+        deps: { engines: { tesseract: engine }, hintProbe: undefined },
+        defaults: { policy: 'force_ocr', searchablePdf: false },
+      },
+    );
+    expect(
+      characterErrorRate(pdf.pages[1], pageText(String(hindi.result.outputs.txt), 2)),
+    ).toBeLessThanOrEqual(0.02);
+  });
+
+  it('refuses a language without traineddata, listing what is installed', async () => {
+    const error = await engine.assertLanguages('hin+fra').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: 'OCR_LANGUAGE_UNAVAILABLE', details: { missing: ['fra'] } });
+    expect((error as AppError).message).toContain('eng');
+  });
+
+  it('stops a page at once on cancel', async () => {
+    const scan = await makeScannedPng(dir);
+    const controller = new AbortController();
+    const pending = engine.recognize(scan.path, { languages: 'eng', signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    const error = await pending.catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'JOB_CANCELLED' });
+  });
+});
