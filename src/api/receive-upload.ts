@@ -1,11 +1,12 @@
 import path from 'node:path';
 import type {} from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import { fileTypeStream } from 'file-type';
+import { fileTypeFromBuffer } from 'file-type';
 import { AppError, type SupportedInput, supportedInputByExt } from '../contract/index.js';
 import { storageKeys } from '../jobs/storage-keys.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { ObjectTooLargeError } from '../storage/object-storage.js';
+import { readStreamHead } from './read-stream-head.js';
 
 export interface ReceivedUpload {
   fields: Record<string, string>;
@@ -51,18 +52,23 @@ export async function receiveUpload(
         part.file.resume();
         throw new AppError('VALIDATION_FAILED', 'Send exactly one file, in the multipart field "file".');
       }
-      const sniffed = await fileTypeStream(part.file, { sampleSize: SNIFF_BYTES });
-      const input = sniffed.fileType ? supportedInputByExt(sniffed.fileType.ext) : undefined;
+      const { head, whole } = await readStreamHead(part.file, SNIFF_BYTES);
+      if (head.length === 0) {
+        whole.resume();
+        throw new AppError('UPLOAD_EMPTY');
+      }
+      const fileType = await fileTypeFromBuffer(head);
+      const input = fileType ? supportedInputByExt(fileType.ext) : undefined;
       if (!input) {
-        sniffed.resume();
+        whole.resume();
         throw new AppError(
           'UNSUPPORTED_MEDIA_TYPE',
-          sniffed.fileType
-            ? `Files of type ${sniffed.fileType.mime} are not supported.`
+          fileType
+            ? `Files of type ${fileType.mime} are not supported.`
             : 'The file type could not be recognised from its content.',
         );
       }
-      const stored = await options.storage.put(storageKeys.input(options.jobId), sniffed, {
+      const stored = await options.storage.put(storageKeys.input(options.jobId), whole, {
         maxBytes: options.maxBytes,
       });
       if (part.file.truncated) throw new AppError('UPLOAD_TOO_LARGE');

@@ -102,6 +102,12 @@ describe('API without a worker', () => {
     expect(problem.message_hi).toMatch(/[\u0900-\u097f]/);
   });
 
+  it('says an empty file is empty', async () => {
+    const response = await submitFile(svc.url, { name: 'empty.pdf', bytes: new Uint8Array() });
+    expect(response.status).toBe(400);
+    expect((await problemOf(response)).error_code).toBe('UPLOAD_EMPTY');
+  });
+
   it('rejects a file larger than the limit with 413', async () => {
     const big = Buffer.concat([TINY_PNG, Buffer.alloc(8192)]);
     const response = await submitFile(svc.url, { name: 'big.png', bytes: big });
