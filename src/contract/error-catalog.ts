@@ -2,7 +2,15 @@
  * The one error catalog: every error the service can report, with its HTTP status, whether
  * trying again may help, its class (used by the worker's retry policy) and the message shown to people.
  */
-export type ErrorClass = 'input' | 'transient' | 'rate_limit' | 'timeout' | 'cancelled' | 'internal';
+export const ERROR_CLASSES = [
+  'input',
+  'transient',
+  'rate_limit',
+  'timeout',
+  'cancelled',
+  'internal',
+] as const;
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
 export interface CatalogEntry {
   status: number;

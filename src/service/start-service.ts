@@ -48,10 +48,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const keys = new RedisKeys(config.redis.keyPrefix);
   const store = new JobStore(redis, keys);
   const storage = createStorage(config.storage);
-  const queues = new JobQueues(redis, keys, {
-    maxAttempts: config.worker.maxAttempts,
-    baseDelayMs: config.worker.retryBaseDelayMs,
-  });
+  const queues = new JobQueues(redis, keys);
 
   let app: FastifyInstance | null = null;
   let url: string | null = null;
@@ -67,6 +64,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       queues: config.worker.queues,
       concurrency: config.worker.concurrency,
       tmpDir: config.worker.tmpDir,
+      retry: config.worker.retry,
+      lockDurationMs: config.worker.lockDurationMs,
+      stalledIntervalMs: config.worker.stalledIntervalMs,
+      maxStalledCount: config.worker.maxStalledCount,
       logger,
     });
   }

@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { RetryConfig } from '../config/index.js';
 import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
+import { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { errorFields, type Logger } from '../observability/logger.js';
 import { watchRedisConnection } from '../observability/watch-redis-connection.js';
@@ -9,6 +11,7 @@ import type { Pipeline } from '../pipelines/pipeline.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { CancellationRegistry } from './cancellation-registry.js';
 import { JobProcessor } from './job-processor.js';
+import { RetryPolicy } from './retry-policy.js';
 
 export interface WorkerOptions {
   connection: Redis;
@@ -18,6 +21,11 @@ export interface WorkerOptions {
   queues: readonly string[];
   concurrency: Record<'ocr' | 'transcription', number>;
   tmpDir: string;
+  retry: RetryConfig;
+  /** BullMQ lock and stalled-job detection (a killed worker's jobs are handed out again). */
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
   logger: Logger;
 }
 
@@ -41,6 +49,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     storage: options.storage,
     pipelines: options.pipelines,
     cancellations,
+    retryPolicy: new RetryPolicy(options.retry),
+    deadLetters: new DeadLetterStore(options.connection, options.store.keys, options.store),
     tmpDir: options.tmpDir,
     workerId,
     logger,
@@ -48,7 +58,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const workers = JOB_TYPES.filter((type) => options.queues.includes(QUEUE_NAMES[type])).map((type) => {
     const name = QUEUE_NAMES[type] as 'ocr' | 'transcription';
-    const worker = new Worker(name, (job) => processor.process(job), {
+    const worker = new Worker(name, (job, token) => processor.process(job, token), {
       connection: watchRedisConnection(
         options.connection.duplicate({ maxRetriesPerRequest: null }),
         logger,
@@ -56,32 +66,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       ),
       prefix: options.store.keys.queuePrefix(),
       concurrency: options.concurrency[name],
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
+      maxStalledCount: options.maxStalledCount,
       autorun: true,
     });
     worker.on('failed', (job, error) => {
       // A job BullMQ gave up on without our processor deciding (e.g. stalled too often)
       // must not stay PROCESSING forever.
       if (!job) return;
-      void options.store
-        .transition(
-          job.id ?? '',
-          'FAILED',
-          {
-            stage: 'failed',
-            error_code: 'WORKER_LOST',
-            error_message: error.message,
-          },
-          { onlyFrom: ['PROCESSING'] },
-        )
-        .then((result) => {
-          if (result.ok)
-            logger.error({
-              event: 'job.transition',
-              job_id: job.id,
-              to: 'FAILED',
-              error_code: 'WORKER_LOST',
-            });
-        })
+      void processor
+        .failLostJob(job.id ?? '', name, error.message)
         .catch((err: unknown) =>
           logger.error({ event: 'job.fail_record_error', job_id: job.id, ...errorFields(err) }),
         );
