@@ -84,6 +84,13 @@ export const ERROR_CATALOG = {
     'No job with this id exists for your account.',
     'आपके खाते में इस आईडी का कोई कार्य नहीं है।',
   ),
+  DEAD_LETTER_NOT_FOUND: entry(
+    404,
+    'input',
+    'Dead letter not found',
+    'There is no dead letter for this job: it did not fail, was replayed, or was purged.',
+    'इस कार्य का कोई डेड लेटर नहीं है: यह विफल नहीं हुआ, पुनः चलाया गया, या हटा दिया गया।',
+  ),
   JOB_NOT_CANCELLABLE: entry(
     409,
     'input',

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApi } from '../api/build-api.js';
 import type { Config } from '../config/index.js';
+import { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import { IdempotencyStore } from '../jobs/idempotency-store.js';
 import { JobEventFeed } from '../jobs/job-event-feed.js';
 import { JobQueues } from '../jobs/job-queues.js';
@@ -86,6 +87,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     app = await buildApi({
       logger,
       jobs,
+      deadLetters: new DeadLetterStore(redis, keys, store, queues),
       feed,
       heartbeatMs: config.events.heartbeatMs,
       isRedisReady: () => redis.status === 'ready',
