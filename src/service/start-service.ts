@@ -62,13 +62,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       store,
       storage,
       pipelines: buildPipelines(config, { storage }),
-      queues: config.worker.queues,
+      queues,
+      workerQueues: config.worker.queues,
       concurrency: config.worker.concurrency,
       tmpDir: config.worker.tmpDir,
       retry: config.worker.retry,
       lockDurationMs: config.worker.lockDurationMs,
       stalledIntervalMs: config.worker.stalledIntervalMs,
       maxStalledCount: config.worker.maxStalledCount,
+      reconcilerIntervalMs: config.worker.reconcilerIntervalMs,
       logger,
     });
   }

@@ -18,7 +18,7 @@ import { storageKeys } from '../jobs/storage-keys.js';
 import { errorFields, type Logger } from '../observability/logger.js';
 import type { Pipeline, PipelineResult, ProgressUpdate } from '../pipelines/pipeline.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
-import { type CancellationRegistry, CancelledSignal } from './cancellation-registry.js';
+import { type CancellationRegistry, CancelledSignal, ShutdownSignal } from './cancellation-registry.js';
 import { classifyError } from './classify-error.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -221,6 +221,10 @@ export class JobProcessor {
       log.info({ event: 'job.transition', from: 'PROCESSING', to: 'CANCELLED' }, 'job cancelled');
       return;
     }
+    if (controller.signal.reason instanceof ShutdownSignal) {
+      await this.releaseAtShutdown(record.job_id, log, bullJob, token);
+      return;
+    }
     const appError: AppError = classifyError(error);
     const decision = this.deps.retryPolicy.decide(appError, attempt);
     const current = await this.deps.store.get(record.job_id);
@@ -294,6 +298,27 @@ export class JobProcessor {
       );
     }
     throw new UnrecoverableError(appError.code);
+  }
+
+  /**
+   * The worker stops before the job finished: hand it back to the queue at once for another worker
+   * (its checkpoints let it resume). Not a failure: no error is recorded and it never ends FAILED.
+   */
+  private async releaseAtShutdown(
+    jobId: string,
+    log: Logger,
+    bullJob: BullJob,
+    token: string | undefined,
+  ): Promise<void> {
+    const released = await this.deps.store.transition(
+      jobId,
+      'QUEUED',
+      { stage: 'released by a stopping worker', next_attempt_at: null },
+      { onlyFrom: ['PROCESSING'] },
+    );
+    log.warn({ event: 'job.released', applied: released.ok }, 'job handed back at shutdown');
+    await bullJob.moveToDelayed(Date.now(), token);
+    throw new DelayedError();
   }
 
   private async recordAttempt(

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { RetryConfig } from '../config/index.js';
 import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
+import type { JobQueues } from '../jobs/job-queues.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { errorFields, type Logger } from '../observability/logger.js';
 import { watchRedisConnection } from '../observability/watch-redis-connection.js';
@@ -11,6 +12,7 @@ import type { Pipeline } from '../pipelines/pipeline.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { CancellationRegistry } from './cancellation-registry.js';
 import { JobProcessor } from './job-processor.js';
+import { Reconciler } from './reconciler.js';
 import { RetryPolicy } from './retry-policy.js';
 
 export interface WorkerOptions {
@@ -18,7 +20,10 @@ export interface WorkerOptions {
   store: JobStore;
   storage: ObjectStorage;
   pipelines: Record<JobType, Pipeline>;
-  queues: readonly string[];
+  /** The queues (for the reconciler's repairs). */
+  queues: JobQueues;
+  /** Names of the queues this worker consumes. */
+  workerQueues: readonly string[];
   concurrency: Record<'ocr' | 'transcription', number>;
   tmpDir: string;
   retry: RetryConfig;
@@ -26,8 +31,13 @@ export interface WorkerOptions {
   lockDurationMs: number;
   stalledIntervalMs: number;
   maxStalledCount: number;
+  /** 0 turns the reconciler off in this process. */
+  reconcilerIntervalMs: number;
   logger: Logger;
 }
+
+/** How long stopped jobs get to hand themselves back after the grace period. */
+const RELEASE_TIMEOUT_MS = 10_000;
 
 export interface RunningWorker {
   workerId: string;
@@ -56,7 +66,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     logger,
   });
 
-  const workers = JOB_TYPES.filter((type) => options.queues.includes(QUEUE_NAMES[type])).map((type) => {
+  const workers = JOB_TYPES.filter((type) => options.workerQueues.includes(QUEUE_NAMES[type])).map((type) => {
     const name = QUEUE_NAMES[type] as 'ocr' | 'transcription';
     const worker = new Worker(name, (job, token) => processor.process(job, token), {
       connection: watchRedisConnection(
@@ -91,22 +101,51 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return worker;
   });
 
+  const reconciler = new Reconciler({
+    redis: options.connection,
+    store: options.store,
+    queues: options.queues,
+    intervalMs: options.reconcilerIntervalMs,
+    graceMs: Math.max(options.lockDurationMs, 10_000),
+    logger,
+  });
+  reconciler.start();
+
+  let closing: Promise<void> | undefined;
   return {
     workerId,
-    async close(timeoutMs: number) {
-      const graceful = Promise.all(workers.map((worker) => worker.close()));
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      });
-      if ((await Promise.race([graceful, timeout])) === 'timeout') {
-        // Jobs still running become stalled and another worker picks them up.
-        logger.warn({ event: 'worker.shutdown_timeout', timeout_ms: timeoutMs }, 'forcing worker shutdown');
-        await Promise.all(workers.map((worker) => worker.close(true)));
-      }
-      clearTimeout(timer);
-      await cancellations.stop();
-      logger.info({ event: 'worker.stopped' }, 'worker stopped');
+    close(timeoutMs: number) {
+      closing ??= closeWorker(timeoutMs);
+      return closing;
     },
   };
+
+  async function closeWorker(timeoutMs: number): Promise<void> {
+    await reconciler.stop();
+    const graceful = Promise.all(workers.map((worker) => worker.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    if ((await Promise.race([graceful, timeout])) === 'timeout') {
+      // Jobs still running are stopped and handed back to their queue for another worker.
+      const released = cancellations.releaseAll();
+      logger.warn(
+        { event: 'worker.shutdown_timeout', timeout_ms: timeoutMs, released },
+        'grace period over: handing running jobs back',
+      );
+      let forceTimer: NodeJS.Timeout | undefined;
+      const released$ = new Promise<'timeout'>((resolve) => {
+        forceTimer = setTimeout(() => resolve('timeout'), RELEASE_TIMEOUT_MS);
+      });
+      if ((await Promise.race([graceful, released$])) === 'timeout') {
+        // A job that did not stop in time becomes stalled: another worker picks it up later.
+        await Promise.all(workers.map((worker) => worker.close(true)));
+      }
+      clearTimeout(forceTimer);
+    }
+    clearTimeout(timer);
+    await cancellations.stop();
+    logger.info({ event: 'worker.stopped' }, 'worker stopped');
+  }
 }
