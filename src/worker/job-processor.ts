@@ -21,6 +21,7 @@ import type { ObjectStorage } from '../storage/object-storage.js';
 import { type CancellationRegistry, CancelledSignal, ShutdownSignal } from './cancellation-registry.js';
 import { classifyError } from './classify-error.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { retryRedisWrite } from './retry-redis-write.js';
 
 export interface JobProcessorDeps {
   store: JobStore;
@@ -78,19 +79,24 @@ export class JobProcessor {
     }
     const { result, outputs } = outcome;
     const processingSec = Math.round((performance.now() - started) / 10) / 100;
-    const done = await this.deps.store.transition(record.job_id, 'COMPLETED', {
-      stage: 'done',
-      progress: 100,
-      outputs,
-      engine: result.engine,
-      quality: result.quality,
-      page_count: result.page_count ?? record.page_count,
-      media_duration_sec: result.media_duration_sec ?? record.media_duration_sec,
-      ...(result.pages_by_source ? { pages_by_source: result.pages_by_source } : {}),
-      processing_duration_sec: processingSec,
-      error_code: null,
-      error_message: null,
-    });
+    const done = await retryRedisWrite(
+      () =>
+        this.deps.store.transition(record.job_id, 'COMPLETED', {
+          stage: 'done',
+          progress: 100,
+          outputs,
+          engine: result.engine,
+          quality: result.quality,
+          page_count: result.page_count ?? record.page_count,
+          media_duration_sec: result.media_duration_sec ?? record.media_duration_sec,
+          ...(result.pages_by_source ? { pages_by_source: result.pages_by_source } : {}),
+          processing_duration_sec: processingSec,
+          error_code: null,
+          error_message: null,
+        }),
+      log,
+      'completion',
+    );
     if (!done.ok) {
       log.warn({ event: 'job.transition_refused', to: 'COMPLETED', result: done }, 'completion refused');
       return;
@@ -197,9 +203,16 @@ export class JobProcessor {
     controller: AbortController,
     log: Logger,
   ): Promise<void> {
-    const { cancelRequested } = await this.deps.store.reportProgress(jobId, update.progress, update.stage, {
-      ...update.facts,
-    });
+    let cancelRequested = false;
+    try {
+      ({ cancelRequested } = await this.deps.store.reportProgress(jobId, update.progress, update.stage, {
+        ...update.facts,
+      }));
+    } catch (error) {
+      // Progress is best effort: a Redis restart must not throw away the work in hand.
+      log.warn({ event: 'job.progress_not_saved', ...errorFields(error) }, 'progress not saved');
+      return;
+    }
     log.debug({ event: 'job.progress', stage: update.stage, progress: update.progress }, 'progress');
     // Backstop for a missed pub/sub message: the flag in the record is authoritative.
     if (cancelRequested && !controller.signal.aborted) controller.abort(new CancelledSignal());
