@@ -57,8 +57,16 @@ export class DeadLetterStore {
   }
 
   async get(jobId: string): Promise<DeadLetter | null> {
-    const raw = await this.redis.get(this.keys.deadLetter(jobId));
+    const [raw, exists] = await Promise.all([
+      this.redis.get(this.keys.deadLetter(jobId)),
+      this.redis.exists(this.keys.job(jobId)),
+    ]);
     if (!raw) return null;
+    if (exists === 0) {
+      // The job was deleted by its owner: its dead letter goes with it.
+      await this.remove(jobId);
+      return null;
+    }
     const letter = deadLetterSchema.parse(JSON.parse(raw));
     // The history may have grown since (a replay, say): show it as it is now.
     return { ...letter, attempt_history: await this.attemptsOf(jobId) };
