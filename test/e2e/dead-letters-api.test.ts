@@ -39,6 +39,15 @@ async function failedJob(requestId: string): Promise<Job> {
   return waitForJob(svc.url, submitted.job_id);
 }
 
+/** The dead letter is written just after the FAILED transition: poll for it. */
+async function waitForDeadLetter(jobId: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await fetch(`${svc.url}/v1/admin/dead-letters/${jobId}`)).status !== 200) {
+    if (Date.now() > deadline) throw new Error(`no dead letter for ${jobId}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 async function getJson<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const response = await fetch(`${svc.url}${url}`, init);
   return { status: response.status, body: (response.status === 204 ? null : await response.json()) as T };
@@ -48,6 +57,7 @@ describe('/v1/admin/dead-letters', () => {
   it('lists, inspects, replays and purges the dead letter of a job that failed permanently', async () => {
     const job = await failedJob('dl-e2e-1');
     expect(job).toMatchObject({ status: 'FAILED', error_code: 'INPUT_UNREADABLE', attempts: 1 });
+    await waitForDeadLetter(job.job_id);
 
     const list = await getJson<DeadLetterList>(
       '/v1/admin/dead-letters?error_code=INPUT_UNREADABLE&queue=ocr',
@@ -80,6 +90,7 @@ describe('/v1/admin/dead-letters', () => {
     // The same job runs again (and, its input being damaged, fails again with a new dead letter).
     const again = await waitForJob(svc.url, job.job_id, (j) => j.status === 'FAILED' && j.attempts === 2);
     expect(again.error_code).toBe('INPUT_UNREADABLE');
+    await waitForDeadLetter(job.job_id);
     const second = await getJson<DeadLetter>(`/v1/admin/dead-letters/${job.job_id}`);
     expect(second.body.attempt_history.map((entry) => entry.kind)).toEqual(['failed', 'replayed', 'failed']);
     expect(second.body.attempt_history[1]).toMatchObject({ request_id: 'dl-replay-1' });

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { RetryConfig } from '../../src/config/index.js';
-import { CONTRACT_VERSION, type JobStatus } from '../../src/contract/index.js';
+import { CONTRACT_VERSION, type DeadLetter, type JobStatus } from '../../src/contract/index.js';
 import { DeadLetterStore } from '../../src/jobs/dead-letter-store.js';
 import { JobQueues } from '../../src/jobs/job-queues.js';
 import type { JobRecord } from '../../src/jobs/job-record.js';
@@ -38,10 +38,14 @@ export interface WorkerHarness {
   storage: LocalDiskStorage;
   deadLetters: DeadLetterStore;
   logs: Array<Record<string, unknown>>;
+  /** Writes into `logs`. */
+  logger: ReturnType<typeof createLogger>;
   startWorker(overrides?: { lockDurationMs?: number; stalledIntervalMs?: number }): Promise<RunningWorker>;
   /** Creates a QUEUED OCR job record with an input in storage; `enqueue: false` leaves it off the queue. */
   createJob(options?: { enqueue?: boolean }): Promise<string>;
   waitForStatus(jobId: string, statuses: JobStatus[], timeoutMs?: number): Promise<JobRecord>;
+  /** The dead letter is written just after the FAILED transition: wait for it. */
+  waitForDeadLetter(jobId: string, timeoutMs?: number): Promise<DeadLetter>;
   close(): Promise<void>;
 }
 
@@ -76,6 +80,7 @@ export async function startWorkerHarness(
     storage,
     deadLetters,
     logs,
+    logger,
     async startWorker(overrides = {}) {
       const worker = await startWorker({
         connection: redis,
@@ -147,6 +152,15 @@ export async function startWorkerHarness(
         await sleep(25);
       }
       throw new Error(`job ${jobId} never reached ${statuses.join('|')}; last: ${JSON.stringify(last)}`);
+    },
+    async waitForDeadLetter(jobId, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const letter = await deadLetters.get(jobId);
+        if (letter) return letter;
+        await sleep(25);
+      }
+      throw new Error(`no dead letter for ${jobId}`);
     },
     async close() {
       for (const worker of workers) await worker.close(5000);

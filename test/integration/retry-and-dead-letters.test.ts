@@ -102,7 +102,7 @@ describe('retries and dead letters through the real worker', () => {
     const record = await waitForStatus(jobId, ['FAILED']);
     expect(record).toMatchObject({ error_code: 'PDF_ENCRYPTED', attempts: 1, stage: 'failed' });
     expect(script.startedAt).toHaveLength(1);
-    const letter = await harness.deadLetters.get(jobId);
+    const letter = await harness.waitForDeadLetter(jobId);
     expect(letter).toMatchObject({
       job_id: jobId,
       queue: 'ocr',
@@ -126,7 +126,7 @@ describe('retries and dead letters through the real worker', () => {
     const { jobId, script } = await submit([{ code: 'INTERNAL_ERROR' }, { code: 'INTERNAL_ERROR' }]);
     const failed = await waitForStatus(jobId, ['FAILED']);
     expect(failed).toMatchObject({ error_code: 'INTERNAL_ERROR', attempts: 2 });
-    const letter = await harness.deadLetters.get(jobId);
+    const letter = await harness.waitForDeadLetter(jobId);
     expect(letter?.attempt_history.map((entry) => entry.attempt)).toEqual([1, 2]);
 
     const listed = await harness.deadLetters.list({ error_code: 'INTERNAL_ERROR', limit: 100 });
@@ -151,7 +151,7 @@ describe('retries and dead letters through the real worker', () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const { jobId } = await submit([{ code: 'UNSUPPORTED_MEDIA_TYPE' }]);
-      await waitForStatus(jobId, ['FAILED']);
+      await harness.waitForDeadLetter(jobId);
       ids.push(jobId);
     }
     const seen: string[] = [];

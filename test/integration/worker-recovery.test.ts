@@ -92,7 +92,7 @@ describe('reconciler', () => {
       queues: harness.queues,
       intervalMs: 60_000,
       graceMs: 0,
-      logger: createLogger({ level: 'silent', role: 'worker' }).child({}),
+      logger: harness.logger,
     });
     // QUEUED with no queue entry (an enqueue that never happened).
     const lostQueued = await harness.createJob({ enqueue: false });
@@ -117,6 +117,8 @@ describe('reconciler', () => {
       expect(await harness.queues.stateOf('OCR', lostRunning)).not.toBeNull();
       expect(await harness.queues.stateOf('OCR', stale)).toBeNull();
       expect((await harness.store.get(lostRunning))?.status).toBe('QUEUED');
+      const logged = harness.logs.filter((l) => l.event === 'reconciler.repaired').map((l) => l.job_id);
+      expect(logged).toEqual(expect.arrayContaining([lostQueued, lostRunning, stale]));
       // A second pass finds nothing more to repair.
       expect(await reconciler.runOnce(Date.now() + 1000)).toEqual([]);
     } finally {
