@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { AppError, buildOpenApiDocument, toOpenApiPath } from '../contract/index.js';
+import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import type { JobEventFeed } from '../jobs/job-event-feed.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { Logger } from '../observability/logger.js';
@@ -9,6 +10,7 @@ import { LOCAL_PRINCIPAL } from './principal.js';
 import { registerProblemHandlers } from './problem-details.js';
 import { resolveRequestId } from './request-id.js';
 import { registerContractRoutes } from './routes/contract-routes.js';
+import { registerDeadLettersRoutes } from './routes/dead-letters-routes.js';
 import { registerEventsRoutes } from './routes/events-routes.js';
 import { type ReadinessChecks, registerHealthRoutes } from './routes/health-routes.js';
 import { registerJobsRoutes } from './routes/jobs-routes.js';
@@ -18,6 +20,7 @@ import { DEFAULT_WEB_ROOT, serveWebApp } from './serve-web-app.js';
 export interface ApiDeps {
   logger: Logger;
   jobs: JobService;
+  deadLetters: DeadLetterStore;
   feed: JobEventFeed;
   /** Seconds between SSE heartbeats, in ms. */
   heartbeatMs: number;
@@ -76,6 +79,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerContractRoutes(app);
   registerJobsRoutes(app, deps);
   registerEventsRoutes(app, deps);
+  registerDeadLettersRoutes(app, deps);
   await registerOpenApiRoutes(app);
   assertRoutesDocumented(served);
   // The page comes last: its fallback route is not part of the API.

@@ -112,8 +112,17 @@ export const envSchema = z.object({
     .pipe(z.array(z.enum(QUEUE_CHOICES)).min(1)),
   WORKER_OCR_CONCURRENCY: int(1, 64).default(1),
   WORKER_TRANSCRIPTION_CONCURRENCY: int(1, 64).default(1),
-  JOB_MAX_ATTEMPTS: int(1, 20).default(3),
+  JOB_RETRIES_TRANSIENT: int(0, 50).default(5),
+  JOB_RETRIES_RATE_LIMIT: int(0, 50).default(10),
+  JOB_RETRIES_TIMEOUT: int(0, 50).default(3),
+  JOB_RETRIES_INTERNAL: int(0, 50).default(1),
   JOB_RETRY_BASE_DELAY_MS: int(0, 3_600_000).default(5_000),
+  JOB_RETRY_RATE_LIMIT_BASE_DELAY_MS: int(0, 3_600_000).default(30_000),
+  JOB_RETRY_MAX_DELAY_MS: int(0, 24 * 3_600_000).default(600_000),
+  WORKER_LOCK_DURATION_MS: int(1_000, 3_600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
+  WORKER_MAX_STALLED_COUNT: int(0, 100).default(3),
+  RECONCILER_INTERVAL_MS: int(0, 24 * 3_600_000).default(60_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(30_000),
 });
 
@@ -126,6 +135,14 @@ export function crossFieldProblems(env: Env): string[] {
     problems.push('TRANSCRIPTION_ENGINE ("openai"): needs OPENAI_API_KEY');
   }
   return problems;
+}
+
+/** Retries allowed per error class (after the first attempt) and the backoff delays. */
+export interface RetryConfig {
+  retries: { transient: number; rate_limit: number; timeout: number; internal: number };
+  baseDelayMs: number;
+  rateLimitBaseDelayMs: number;
+  maxDelayMs: number;
 }
 
 export interface Config {
@@ -177,8 +194,13 @@ export interface Config {
     queues: Array<(typeof QUEUE_CHOICES)[number]>;
     concurrency: { ocr: number; transcription: number };
     tmpDir: string;
-    maxAttempts: number;
-    retryBaseDelayMs: number;
+    retry: RetryConfig;
+    /** BullMQ lock and stalled-job detection: a killed worker's jobs are picked up again. */
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    maxStalledCount: number;
+    /** How often the leader-elected reconciler runs; 0 turns it off. */
+    reconcilerIntervalMs: number;
   };
   shutdownTimeoutMs: number;
 }
@@ -239,8 +261,21 @@ export function configFromEnv(env: Env): Config {
       queues: env.WORKER_QUEUES,
       concurrency: { ocr: env.WORKER_OCR_CONCURRENCY, transcription: env.WORKER_TRANSCRIPTION_CONCURRENCY },
       tmpDir: path.join(dataDir, 'tmp'),
-      maxAttempts: env.JOB_MAX_ATTEMPTS,
-      retryBaseDelayMs: env.JOB_RETRY_BASE_DELAY_MS,
+      retry: {
+        retries: {
+          transient: env.JOB_RETRIES_TRANSIENT,
+          rate_limit: env.JOB_RETRIES_RATE_LIMIT,
+          timeout: env.JOB_RETRIES_TIMEOUT,
+          internal: env.JOB_RETRIES_INTERNAL,
+        },
+        baseDelayMs: env.JOB_RETRY_BASE_DELAY_MS,
+        rateLimitBaseDelayMs: env.JOB_RETRY_RATE_LIMIT_BASE_DELAY_MS,
+        maxDelayMs: env.JOB_RETRY_MAX_DELAY_MS,
+      },
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: env.WORKER_MAX_STALLED_COUNT,
+      reconcilerIntervalMs: env.RECONCILER_INTERVAL_MS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };

@@ -2,7 +2,15 @@
  * The one error catalog: every error the service can report, with its HTTP status, whether
  * trying again may help, its class (used by the worker's retry policy) and the message shown to people.
  */
-export type ErrorClass = 'input' | 'transient' | 'rate_limit' | 'timeout' | 'cancelled' | 'internal';
+export const ERROR_CLASSES = [
+  'input',
+  'transient',
+  'rate_limit',
+  'timeout',
+  'cancelled',
+  'internal',
+] as const;
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
 export interface CatalogEntry {
   status: number;
@@ -75,6 +83,13 @@ export const ERROR_CATALOG = {
     'Job not found',
     'No job with this id exists for your account.',
     'आपके खाते में इस आईडी का कोई कार्य नहीं है।',
+  ),
+  DEAD_LETTER_NOT_FOUND: entry(
+    404,
+    'input',
+    'Dead letter not found',
+    'There is no dead letter for this job: it did not fail, was replayed, or was purged.',
+    'इस कार्य का कोई डेड लेटर नहीं है: यह विफल नहीं हुआ, पुनः चलाया गया, या हटा दिया गया।',
   ),
   JOB_NOT_CANCELLABLE: entry(
     409,

@@ -1,5 +1,6 @@
 export * from './app-error.js';
 export * from './contract-document.js';
+export * from './dead-letter.js';
 export * from './error-catalog.js';
 export * from './job.js';
 export * from './job-events.js';

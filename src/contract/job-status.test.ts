@@ -9,6 +9,7 @@ const ALLOWED: Array<[JobStatus, JobStatus]> = [
   ['PROCESSING', 'FAILED'],
   ['PROCESSING', 'CANCELLED'],
   ['PROCESSING', 'QUEUED'],
+  ['FAILED', 'QUEUED'],
 ];
 
 describe('job state machine', () => {
@@ -27,11 +28,11 @@ describe('job state machine', () => {
     },
   );
 
-  it('treats COMPLETED, FAILED and CANCELLED as final', () => {
-    for (const status of ['COMPLETED', 'FAILED', 'CANCELLED'] as const) {
-      expect(isTerminal(status)).toBe(true);
-      expect(JOB_STATUSES.filter((to) => canTransition(status, to))).toEqual([]);
-    }
+  it('treats COMPLETED, FAILED and CANCELLED as final; only a dead-letter replay leaves FAILED', () => {
+    for (const status of ['COMPLETED', 'FAILED', 'CANCELLED'] as const) expect(isTerminal(status)).toBe(true);
+    expect(JOB_STATUSES.filter((to) => canTransition('COMPLETED', to))).toEqual([]);
+    expect(JOB_STATUSES.filter((to) => canTransition('CANCELLED', to))).toEqual([]);
+    expect(JOB_STATUSES.filter((to) => canTransition('FAILED', to))).toEqual(['QUEUED']);
     expect(isTerminal('QUEUED')).toBe(false);
     expect(isTerminal('PROCESSING')).toBe(false);
   });
@@ -39,6 +40,6 @@ describe('job state machine', () => {
   it('lists the sources the atomic transition accepts for each target', () => {
     expect(allowedSourcesOf('COMPLETED')).toEqual(['PROCESSING']);
     expect(allowedSourcesOf('CANCELLED')).toEqual(['QUEUED', 'PROCESSING']);
-    expect(allowedSourcesOf('QUEUED')).toEqual(['PROCESSING']);
+    expect(allowedSourcesOf('QUEUED')).toEqual(['PROCESSING', 'FAILED']);
   });
 });

@@ -6,13 +6,15 @@ export const TERMINAL_STATUSES: readonly JobStatus[] = ['COMPLETED', 'FAILED', '
 
 /**
  * Allowed transitions. `PROCESSING → QUEUED` exists only for a retry scheduled by the worker
- * (or a stalled job handed back to the queue); terminal states are final.
+ * (or a stalled job handed back to the queue). `FAILED → QUEUED` exists only for an operator's
+ * dead-letter replay (`POST /v1/admin/dead-letters/replay`), which every caller must ask for with
+ * `onlyFrom: ['FAILED']`; COMPLETED and CANCELLED are final.
  */
 export const JOB_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   QUEUED: ['PROCESSING', 'CANCELLED', 'FAILED'],
   PROCESSING: ['COMPLETED', 'FAILED', 'CANCELLED', 'QUEUED'],
   COMPLETED: [],
-  FAILED: [],
+  FAILED: ['QUEUED'],
   CANCELLED: [],
 };
 

@@ -8,7 +8,7 @@ import { transcriptionOptionsSchema, transcriptionSubmitFieldsShape } from './tr
 /** Bumped only by a rename or a removal; additions are optional fields. */
 export const CONTRACT_VERSION = '1';
 
-const isoTimestamp = z.iso.datetime({ offset: false }).describe('ISO-8601 UTC timestamp ending in Z');
+export const isoTimestamp = z.iso.datetime({ offset: false }).describe('ISO-8601 UTC timestamp ending in Z');
 
 export const jobQualitySchema = z.object({
   score: z
@@ -81,6 +81,10 @@ export const jobSchema = z.object({
     .nullable()
     .optional()
     .describe('While PROCESSING: estimated seconds left, from the speed so far'),
+  next_attempt_at: isoTimestamp
+    .nullable()
+    .optional()
+    .describe('While QUEUED after a failed attempt: when the next attempt may start (retry backoff)'),
   ocr_options: ocrOptionsSchema.optional().describe('OCR: the options this job was submitted with'),
   transcription_options: transcriptionOptionsSchema
     .optional()

@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  deadLetterListSchema,
+  deadLetterSchema,
+  purgeResultSchema,
+  replayDeadLettersBodySchema,
+  replayResultSchema,
+} from './dead-letter.js';
 import { ERROR_CODES } from './error-catalog.js';
 import {
   CONTRACT_VERSION,
@@ -71,7 +78,7 @@ export function buildOpenApiDocument() {
       description:
         'Documents to text (OCR) and recordings to transcripts, as asynchronous jobs. Every error is application/problem+json with a stable `error_code` from the catalog at `/v1/contract`.',
     },
-    tags: [{ name: 'jobs' }, { name: 'events' }, { name: 'operations' }],
+    tags: [{ name: 'jobs' }, { name: 'events' }, { name: 'operations' }, { name: 'admin' }],
     paths: {
       '/healthz': {
         get: {
@@ -283,9 +290,84 @@ export function buildOpenApiDocument() {
           responses: { '200': eventStream, ...problems(503) },
         },
       },
+      '/v1/admin/dead-letters': {
+        get: {
+          tags: ['admin'],
+          summary: 'Dead letters (jobs that ended FAILED), newest first; admin only',
+          parameters: [
+            { name: 'error_code', in: 'query', schema: ref('ErrorCode') },
+            { name: 'queue', in: 'query', schema: { type: 'string' } },
+            { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
+            { name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' } },
+            { name: 'cursor', in: 'query', schema: { type: 'string' } },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+            },
+          ],
+          responses: {
+            '200': { description: 'A page', content: json(ref('DeadLetterList')) },
+            ...problems(400, 503),
+          },
+        },
+        delete: {
+          tags: ['admin'],
+          summary: 'Purge dead letters written before `until` (all when absent); their jobs stay FAILED',
+          parameters: [{ name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' } }],
+          responses: {
+            '200': { description: 'How many were purged', content: json(ref('PurgeResult')) },
+            ...problems(400, 503),
+          },
+        },
+      },
+      '/v1/admin/dead-letters/replay': {
+        post: {
+          tags: ['admin'],
+          summary: 'Replay several dead-lettered jobs (FAILED → QUEUED); replaying a queued job is a no-op',
+          requestBody: { required: true, content: json(ref('ReplayDeadLetters')) },
+          responses: {
+            '200': { description: 'The outcome per job', content: json(ref('ReplayResult')) },
+            ...problems(400, 503),
+          },
+        },
+      },
+      '/v1/admin/dead-letters/{id}': {
+        get: {
+          tags: ['admin'],
+          summary: 'One dead letter with its attempt history and original request',
+          parameters: [jobIdParameter],
+          responses: {
+            '200': { description: 'The dead letter', content: json(ref('DeadLetter')) },
+            ...problems(404, 503),
+          },
+        },
+        delete: {
+          tags: ['admin'],
+          summary: 'Purge one dead letter; the job stays FAILED',
+          parameters: [jobIdParameter],
+          responses: { '204': { description: 'Purged' }, ...problems(404, 503) },
+        },
+      },
+      '/v1/admin/dead-letters/{id}/replay': {
+        post: {
+          tags: ['admin'],
+          summary: 'Replay one dead-lettered job: the same job goes back to QUEUED',
+          parameters: [jobIdParameter],
+          responses: {
+            '200': { description: 'The outcome', content: json(ref('ReplayResult')) },
+            ...problems(404, 503),
+          },
+        },
+      },
     },
     components: {
       schemas: {
+        DeadLetter: componentOf(deadLetterSchema),
+        DeadLetterList: componentOf(deadLetterListSchema),
+        ReplayDeadLetters: componentOf(replayDeadLettersBodySchema, 'input'),
+        ReplayResult: componentOf(replayResultSchema),
+        PurgeResult: componentOf(purgeResultSchema),
         Job: componentOf(jobSchema),
         SubmittedJob: componentOf(submittedJobSchema),
         JobList: componentOf(jobListSchema),

@@ -15,11 +15,6 @@ export const queuePayloadSchema = z.object({
 });
 export type QueuePayload = z.infer<typeof queuePayloadSchema>;
 
-export interface RetryOptions {
-  maxAttempts: number;
-  baseDelayMs: number;
-}
-
 /** The BullMQ queues, one per workload (`ocr`, `transcription`), so each scales on its own. */
 export class JobQueues {
   private readonly queues: Map<JobType, Queue>;
@@ -27,7 +22,6 @@ export class JobQueues {
   constructor(
     private readonly connection: Redis,
     private readonly keys: RedisKeys,
-    private readonly retry: RetryOptions,
   ) {
     this.queues = new Map(
       JOB_TYPES.map((type) => [
@@ -52,11 +46,31 @@ export class JobQueues {
     await this.queueFor(data.job_type).add('process', data, {
       // The BullMQ job id is our job id: adding the same job twice is a no-op.
       jobId: data.job_id,
-      attempts: this.retry.maxAttempts,
-      backoff: { type: 'exponential', delay: this.retry.baseDelayMs },
+      // One BullMQ attempt: the worker's retry policy (worker/retry-policy.ts) schedules retries
+      // itself by moving the job to delayed, with a delay per error class.
+      attempts: 1,
       removeOnComplete: { age: 3600, count: 1000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     });
+  }
+
+  /** The BullMQ state of a job's queue entry, or null when it has none. */
+  async stateOf(type: JobType, jobId: string): Promise<string | null> {
+    const job = await this.queueFor(type).getJob(jobId);
+    if (!job) return null;
+    const state = await job.getState();
+    return state === 'unknown' ? null : state;
+  }
+
+  /**
+   * Puts a job on its queue again (a dead-letter replay, a reconciler repair): a finished queue
+   * entry under the same id is removed first, since adding over it would be a no-op.
+   */
+  async requeue(payload: QueuePayload): Promise<void> {
+    const state = await this.stateOf(payload.job_type, payload.job_id);
+    if (state === 'failed' || state === 'completed')
+      await this.queueFor(payload.job_type).remove(payload.job_id);
+    await this.enqueue(payload);
   }
 
   /** Takes a waiting job off its queue; a job a worker already holds is left to the worker. */

@@ -80,6 +80,7 @@ export function decodeRecord(hash: Record<string, string>): JobRecord {
     started_at: value('started_at'),
     finished_at: value('finished_at'),
     updated_at: value('updated_at'),
+    next_attempt_at: value('next_attempt_at') ?? undefined,
     ocr_options: value('ocr_options') ?? undefined,
     transcription_options: value('transcription_options') ?? undefined,
     pages_by_source: value('pages_by_source') ?? undefined,

@@ -35,6 +35,26 @@ export class RedisKeys {
     return `${this.prefix}:user:${ownerId}:events`;
   }
 
+  /** List of the job's attempt history entries (JSON), oldest first; kept after the job ends. */
+  jobAttempts(jobId: string): string {
+    return `${this.prefix}:job:${jobId}:attempts`;
+  }
+
+  /** Sorted set of dead-lettered job ids, scored by the time (ms) they failed. */
+  deadLetters(): string {
+    return `${this.prefix}:dead-letters`;
+  }
+
+  /** The dead-letter record of one job (JSON). */
+  deadLetter(jobId: string): string {
+    return `${this.prefix}:dead-letter:${jobId}`;
+  }
+
+  /** Lock held by the worker process that runs the reconciler (leader election). */
+  reconcilerLock(): string {
+    return `${this.prefix}:reconciler:leader`;
+  }
+
   idempotencyKey(ownerId: string, keyHash: string): string {
     return `${this.prefix}:idempotency:${ownerId}:${keyHash}`;
   }

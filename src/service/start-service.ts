@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApi } from '../api/build-api.js';
 import type { Config } from '../config/index.js';
+import { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import { IdempotencyStore } from '../jobs/idempotency-store.js';
 import { JobEventFeed } from '../jobs/job-event-feed.js';
 import { JobQueues } from '../jobs/job-queues.js';
@@ -48,10 +49,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const keys = new RedisKeys(config.redis.keyPrefix);
   const store = new JobStore(redis, keys);
   const storage = createStorage(config.storage);
-  const queues = new JobQueues(redis, keys, {
-    maxAttempts: config.worker.maxAttempts,
-    baseDelayMs: config.worker.retryBaseDelayMs,
-  });
+  const queues = new JobQueues(redis, keys);
 
   let app: FastifyInstance | null = null;
   let url: string | null = null;
@@ -64,9 +62,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       store,
       storage,
       pipelines: buildPipelines(config, { storage }),
-      queues: config.worker.queues,
+      queues,
+      workerQueues: config.worker.queues,
       concurrency: config.worker.concurrency,
       tmpDir: config.worker.tmpDir,
+      retry: config.worker.retry,
+      lockDurationMs: config.worker.lockDurationMs,
+      stalledIntervalMs: config.worker.stalledIntervalMs,
+      maxStalledCount: config.worker.maxStalledCount,
+      reconcilerIntervalMs: config.worker.reconcilerIntervalMs,
       logger,
     });
   }
@@ -85,6 +89,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     app = await buildApi({
       logger,
       jobs,
+      deadLetters: new DeadLetterStore(redis, keys, store, queues),
       feed,
       heartbeatMs: config.events.heartbeatMs,
       isRedisReady: () => redis.status === 'ready',

@@ -35,6 +35,12 @@ export class CancellationRegistry {
     this.running.get(jobId)?.abort(new CancelledSignal());
   }
 
+  /** Stops every running job because this worker is shutting down (they are handed back, not failed). */
+  releaseAll(): number {
+    for (const controller of this.running.values()) controller.abort(new ShutdownSignal());
+    return this.running.size;
+  }
+
   release(jobId: string): void {
     this.running.delete(jobId);
   }
@@ -49,5 +55,13 @@ export class CancelledSignal extends Error {
   constructor() {
     super('job cancelled');
     this.name = 'CancelledSignal';
+  }
+}
+
+/** The abort reason used when the worker stops before a job finished: the job goes back to its queue. */
+export class ShutdownSignal extends Error {
+  constructor() {
+    super('worker shutting down');
+    this.name = 'ShutdownSignal';
   }
 }

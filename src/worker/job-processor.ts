@@ -2,14 +2,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import { type Job as BullJob, UnrecoverableError } from 'bullmq';
+import { type Job as BullJob, DelayedError, UnrecoverableError } from 'bullmq';
 import {
   type AppError,
   ERROR_CATALOG,
+  type ErrorCode,
   type JobType,
   type OutputFormat,
   type TranscriptionOptions,
 } from '../contract/index.js';
+import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import { queuePayloadSchema } from '../jobs/job-queues.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import type { JobStore } from '../jobs/job-store.js';
@@ -22,14 +24,18 @@ import type {
   TranscriptionJobOptions,
 } from '../pipelines/pipeline.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
-import { type CancellationRegistry, CancelledSignal } from './cancellation-registry.js';
+import { type CancellationRegistry, CancelledSignal, ShutdownSignal } from './cancellation-registry.js';
 import { classifyError } from './classify-error.js';
+import type { RetryPolicy } from './retry-policy.js';
+import { retryRedisWrite } from './retry-redis-write.js';
 
 export interface JobProcessorDeps {
   store: JobStore;
   storage: ObjectStorage;
   pipelines: Record<JobType, Pipeline>;
   cancellations: CancellationRegistry;
+  retryPolicy: RetryPolicy;
+  deadLetters: DeadLetterStore;
   tmpDir: string;
   workerId: string;
   logger: Logger;
@@ -42,10 +48,11 @@ export interface JobProcessorDeps {
 export class JobProcessor {
   constructor(private readonly deps: JobProcessorDeps) {}
 
-  async process(bullJob: BullJob): Promise<void> {
+  async process(bullJob: BullJob, token?: string): Promise<void> {
     const payload = queuePayloadSchema.parse(bullJob.data);
-    const attempt = bullJob.attemptsMade + 1;
-    const maxAttempts = bullJob.opts.attempts ?? 1;
+    // Every time BullMQ hands the job out counts: retries we scheduled and stalls alike.
+    const attempt = Math.max(1, bullJob.attemptsStarted, bullJob.attemptsMade + 1);
+    const maxAttempts = this.deps.retryPolicy.longestBudget();
     const log = this.deps.logger.child({
       job_id: payload.job_id,
       request_id: payload.request_id,
@@ -54,7 +61,7 @@ export class JobProcessor {
       worker_id: this.deps.workerId,
     });
 
-    const record = await this.claim(payload.job_id, log);
+    const record = await this.claim(payload.job_id, log, attempt);
     if (!record) return;
 
     const controller = this.deps.cancellations.register(record.job_id);
@@ -73,24 +80,29 @@ export class JobProcessor {
       await rm(workDir, { recursive: true, force: true });
     }
     if (!outcome) {
-      await this.recordFailure(record, failure, controller, { attempt, maxAttempts, log });
+      await this.recordFailure(record, failure, controller, { attempt, log, bullJob, token });
       return;
     }
     const { result, outputs } = outcome;
     const processingSec = Math.round((performance.now() - started) / 10) / 100;
-    const done = await this.deps.store.transition(record.job_id, 'COMPLETED', {
-      stage: 'done',
-      progress: 100,
-      outputs,
-      engine: result.engine,
-      quality: result.quality,
-      page_count: result.page_count ?? record.page_count,
-      media_duration_sec: result.media_duration_sec ?? record.media_duration_sec,
-      ...(result.pages_by_source ? { pages_by_source: result.pages_by_source } : {}),
-      processing_duration_sec: processingSec,
-      error_code: null,
-      error_message: null,
-    });
+    const done = await retryRedisWrite(
+      () =>
+        this.deps.store.transition(record.job_id, 'COMPLETED', {
+          stage: 'done',
+          progress: 100,
+          outputs,
+          engine: result.engine,
+          quality: result.quality,
+          page_count: result.page_count ?? record.page_count,
+          media_duration_sec: result.media_duration_sec ?? record.media_duration_sec,
+          ...(result.pages_by_source ? { pages_by_source: result.pages_by_source } : {}),
+          processing_duration_sec: processingSec,
+          error_code: null,
+          error_message: null,
+        }),
+      log,
+      'completion',
+    );
     if (!done.ok) {
       log.warn({ event: 'job.transition_refused', to: 'COMPLETED', result: done }, 'completion refused');
       return;
@@ -154,11 +166,11 @@ export class JobProcessor {
   }
 
   /** QUEUED → PROCESSING. A job found PROCESSING was held by a worker that died: hand it back first. */
-  private async claim(jobId: string, log: Logger): Promise<JobRecord | null> {
+  private async claim(jobId: string, log: Logger, attempt: number): Promise<JobRecord | null> {
     let claimed = await this.deps.store.transition(
       jobId,
       'PROCESSING',
-      { stage: 'starting', error_code: null, error_message: null },
+      { stage: 'starting', error_code: null, error_message: null, next_attempt_at: null },
       { countAttempt: true },
     );
     if (!claimed.ok && claimed.reason === 'refused' && claimed.current === 'PROCESSING') {
@@ -166,7 +178,14 @@ export class JobProcessor {
         { event: 'job.recovered', stage: 'recovered' },
         'job was held by a lost worker; restarting it',
       );
-      await this.deps.store.transition(jobId, 'QUEUED', { stage: 'recovered after worker loss' });
+      const lost = await this.deps.store.get(jobId);
+      await this.recordAttempt(jobId, attempt - 1, 'WORKER_LOST', lost?.stage ?? null, null);
+      await this.deps.store.transition(
+        jobId,
+        'QUEUED',
+        { stage: 'recovered after worker loss' },
+        { onlyFrom: ['PROCESSING'] },
+      );
       claimed = await this.deps.store.transition(
         jobId,
         'PROCESSING',
@@ -191,9 +210,16 @@ export class JobProcessor {
     controller: AbortController,
     log: Logger,
   ): Promise<void> {
-    const { cancelRequested } = await this.deps.store.reportProgress(jobId, update.progress, update.stage, {
-      ...update.facts,
-    });
+    let cancelRequested = false;
+    try {
+      ({ cancelRequested } = await this.deps.store.reportProgress(jobId, update.progress, update.stage, {
+        ...update.facts,
+      }));
+    } catch (error) {
+      // Progress is best effort: a Redis restart must not throw away the work in hand.
+      log.warn({ event: 'job.progress_not_saved', ...errorFields(error) }, 'progress not saved');
+      return;
+    }
     log.debug({ event: 'job.progress', stage: update.stage, progress: update.progress }, 'progress');
     // Backstop for a missed pub/sub message: the flag in the record is authoritative.
     if (cancelRequested && !controller.signal.aborted) controller.abort(new CancelledSignal());
@@ -203,9 +229,9 @@ export class JobProcessor {
     record: JobRecord,
     error: unknown,
     controller: AbortController,
-    context: { attempt: number; maxAttempts: number; log: Logger },
+    context: { attempt: number; log: Logger; bullJob: BullJob; token: string | undefined },
   ): Promise<void> {
-    const { attempt, maxAttempts, log } = context;
+    const { attempt, log, bullJob, token } = context;
     if (controller.signal.reason instanceof CancelledSignal) {
       await this.deps.store.transition(record.job_id, 'CANCELLED', {
         stage: 'cancelled',
@@ -215,35 +241,175 @@ export class JobProcessor {
       log.info({ event: 'job.transition', from: 'PROCESSING', to: 'CANCELLED' }, 'job cancelled');
       return;
     }
+    if (controller.signal.reason instanceof ShutdownSignal) {
+      await this.releaseAtShutdown(record.job_id, log, bullJob, token);
+      return;
+    }
     const appError: AppError = classifyError(error);
-    const willRetry = appError.retryable && attempt < maxAttempts;
+    const decision = this.deps.retryPolicy.decide(appError, attempt);
+    const current = await this.deps.store.get(record.job_id);
+    const failedStage = current?.stage ?? record.stage;
+    await this.recordAttempt(record.job_id, attempt, appError.code, failedStage, appError.message);
     log.error(
       {
         event: 'job.attempt_failed',
         error_code: appError.code,
-        will_retry: willRetry,
+        error_class: decision.errorClass,
+        will_retry: decision.retry,
+        ...(decision.retry ? { retry_delay_ms: decision.delayMs } : {}),
         ...errorFields(error),
       },
       'attempt failed',
     );
-    if (willRetry) {
-      await this.deps.store.transition(record.job_id, 'QUEUED', {
-        stage: `retry scheduled (${attempt + 1}/${maxAttempts})`,
+    if (decision.retry) {
+      const nextAt = Date.now() + decision.delayMs;
+      const moved = await this.deps.store.transition(
+        record.job_id,
+        'QUEUED',
+        {
+          stage: `retry scheduled (${decision.nextAttempt}/${decision.maxAttempts})`,
+          error_code: appError.code,
+          error_message: appError.message,
+          next_attempt_at: new Date(nextAt).toISOString(),
+        },
+        { onlyFrom: ['PROCESSING'] },
+      );
+      log.info(
+        {
+          event: 'job.retry_scheduled',
+          error_code: appError.code,
+          next_attempt: decision.nextAttempt,
+          max_attempts: decision.maxAttempts,
+          delay_ms: decision.delayMs,
+          applied: moved.ok,
+        },
+        'retry scheduled',
+      );
+      // The job stays on its queue, delayed: BullMQ hands it out again when the delay is over.
+      await bullJob.moveToDelayed(nextAt, token);
+      throw new DelayedError();
+    }
+    const failed = await this.deps.store.transition(
+      record.job_id,
+      'FAILED',
+      {
+        stage: 'failed',
         error_code: appError.code,
         error_message: appError.message,
-      });
-      throw appError;
-    }
-    await this.deps.store.transition(record.job_id, 'FAILED', {
-      stage: 'failed',
-      error_code: appError.code,
-      error_message: appError.message,
-    });
-    log.info(
-      { event: 'job.transition', from: 'PROCESSING', to: 'FAILED', error_code: appError.code },
-      'job failed',
+        next_attempt_at: null,
+      },
+      { onlyFrom: ['PROCESSING'] },
     );
+    if (failed.ok) {
+      await this.writeDeadLetter(record.job_id, bullJob.queueName, {
+        code: appError.code,
+        message: appError.message,
+        failedStage,
+      });
+      log.info(
+        {
+          event: 'job.transition',
+          from: 'PROCESSING',
+          to: 'FAILED',
+          error_code: appError.code,
+          error_class: decision.errorClass,
+        },
+        'job failed',
+      );
+    }
     throw new UnrecoverableError(appError.code);
+  }
+
+  /**
+   * The worker stops before the job finished: hand it back to the queue at once for another worker
+   * (its checkpoints let it resume). Not a failure: no error is recorded and it never ends FAILED.
+   */
+  private async releaseAtShutdown(
+    jobId: string,
+    log: Logger,
+    bullJob: BullJob,
+    token: string | undefined,
+  ): Promise<void> {
+    const released = await this.deps.store.transition(
+      jobId,
+      'QUEUED',
+      { stage: 'released by a stopping worker', next_attempt_at: null },
+      { onlyFrom: ['PROCESSING'] },
+    );
+    log.warn({ event: 'job.released', applied: released.ok }, 'job handed back at shutdown');
+    await bullJob.moveToDelayed(Date.now(), token);
+    throw new DelayedError();
+  }
+
+  private async recordAttempt(
+    jobId: string,
+    attempt: number,
+    code: ErrorCode,
+    stage: string | null,
+    message: string | null,
+  ): Promise<void> {
+    await this.deps.deadLetters.appendAttempt(jobId, {
+      kind: 'failed',
+      attempt,
+      at: new Date().toISOString(),
+      error_code: code,
+      error_class: ERROR_CATALOG[code].errorClass,
+      error_message: message ?? ERROR_CATALOG[code].message.en,
+      stage,
+      worker_id: this.deps.workerId,
+      request_id: null,
+    });
+  }
+
+  /** The dead letter of a job that just ended FAILED: why, where, and the original request. */
+  async writeDeadLetter(
+    jobId: string,
+    queue: string,
+    failure: { code: ErrorCode; message: string; failedStage: string | null },
+  ): Promise<void> {
+    const record = await this.deps.store.get(jobId);
+    if (!record) return;
+    await this.deps.deadLetters.write({
+      job_id: jobId,
+      queue,
+      error_code: failure.code,
+      error_class: ERROR_CATALOG[failure.code].errorClass,
+      error_message: failure.message,
+      attempts: record.attempts,
+      failed_stage: failure.failedStage,
+      engine: record.engine ?? record.ocr_options?.engine ?? null,
+      worker_id: this.deps.workerId,
+      failed_at: record.finished_at ?? new Date().toISOString(),
+      request: {
+        job_type: record.job_type,
+        content_subtype: record.content_subtype,
+        language: record.language,
+        input_filename: record.input_filename,
+        request_id: record.request_id,
+      },
+    });
+    this.deps.logger.warn(
+      { event: 'job.dead_lettered', job_id: jobId, request_id: record.request_id, error_code: failure.code },
+      'job dead-lettered',
+    );
+  }
+
+  /** A job BullMQ gave up on by itself (stalled too often): FAILED with WORKER_LOST and a dead letter. */
+  async failLostJob(jobId: string, queue: string, message: string): Promise<void> {
+    const current = await this.deps.store.get(jobId);
+    const result = await this.deps.store.transition(
+      jobId,
+      'FAILED',
+      { stage: 'failed', error_code: 'WORKER_LOST', error_message: message, next_attempt_at: null },
+      { onlyFrom: ['PROCESSING', 'QUEUED'] },
+    );
+    if (!result.ok) return;
+    await this.recordAttempt(jobId, current?.attempts ?? 0, 'WORKER_LOST', current?.stage ?? null, message);
+    await this.writeDeadLetter(jobId, queue, {
+      code: 'WORKER_LOST',
+      message,
+      failedStage: current?.stage ?? null,
+    });
   }
 }
 

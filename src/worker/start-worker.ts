@@ -1,7 +1,10 @@
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { RetryConfig } from '../config/index.js';
 import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
+import { DeadLetterStore } from '../jobs/dead-letter-store.js';
+import type { JobQueues } from '../jobs/job-queues.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { errorFields, type Logger } from '../observability/logger.js';
 import { watchRedisConnection } from '../observability/watch-redis-connection.js';
@@ -9,17 +12,32 @@ import type { Pipeline } from '../pipelines/pipeline.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { CancellationRegistry } from './cancellation-registry.js';
 import { JobProcessor } from './job-processor.js';
+import { Reconciler } from './reconciler.js';
+import { RetryPolicy } from './retry-policy.js';
 
 export interface WorkerOptions {
   connection: Redis;
   store: JobStore;
   storage: ObjectStorage;
   pipelines: Record<JobType, Pipeline>;
-  queues: readonly string[];
+  /** The queues (for the reconciler's repairs). */
+  queues: JobQueues;
+  /** Names of the queues this worker consumes. */
+  workerQueues: readonly string[];
   concurrency: Record<'ocr' | 'transcription', number>;
   tmpDir: string;
+  retry: RetryConfig;
+  /** BullMQ lock and stalled-job detection (a killed worker's jobs are handed out again). */
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+  /** 0 turns the reconciler off in this process. */
+  reconcilerIntervalMs: number;
   logger: Logger;
 }
+
+/** How long stopped jobs get to hand themselves back after the grace period. */
+const RELEASE_TIMEOUT_MS = 10_000;
 
 export interface RunningWorker {
   workerId: string;
@@ -41,14 +59,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     storage: options.storage,
     pipelines: options.pipelines,
     cancellations,
+    retryPolicy: new RetryPolicy(options.retry),
+    deadLetters: new DeadLetterStore(options.connection, options.store.keys, options.store),
     tmpDir: options.tmpDir,
     workerId,
     logger,
   });
 
-  const workers = JOB_TYPES.filter((type) => options.queues.includes(QUEUE_NAMES[type])).map((type) => {
+  const workers = JOB_TYPES.filter((type) => options.workerQueues.includes(QUEUE_NAMES[type])).map((type) => {
     const name = QUEUE_NAMES[type] as 'ocr' | 'transcription';
-    const worker = new Worker(name, (job) => processor.process(job), {
+    const worker = new Worker(name, (job, token) => processor.process(job, token), {
       connection: watchRedisConnection(
         options.connection.duplicate({ maxRetriesPerRequest: null }),
         logger,
@@ -56,32 +76,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       ),
       prefix: options.store.keys.queuePrefix(),
       concurrency: options.concurrency[name],
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
+      maxStalledCount: options.maxStalledCount,
       autorun: true,
     });
     worker.on('failed', (job, error) => {
       // A job BullMQ gave up on without our processor deciding (e.g. stalled too often)
       // must not stay PROCESSING forever.
       if (!job) return;
-      void options.store
-        .transition(
-          job.id ?? '',
-          'FAILED',
-          {
-            stage: 'failed',
-            error_code: 'WORKER_LOST',
-            error_message: error.message,
-          },
-          { onlyFrom: ['PROCESSING'] },
-        )
-        .then((result) => {
-          if (result.ok)
-            logger.error({
-              event: 'job.transition',
-              job_id: job.id,
-              to: 'FAILED',
-              error_code: 'WORKER_LOST',
-            });
-        })
+      void processor
+        .failLostJob(job.id ?? '', name, error.message)
         .catch((err: unknown) =>
           logger.error({ event: 'job.fail_record_error', job_id: job.id, ...errorFields(err) }),
         );
@@ -96,22 +101,51 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return worker;
   });
 
+  const reconciler = new Reconciler({
+    redis: options.connection,
+    store: options.store,
+    queues: options.queues,
+    intervalMs: options.reconcilerIntervalMs,
+    graceMs: Math.max(options.lockDurationMs, 10_000),
+    logger,
+  });
+  reconciler.start();
+
+  let closing: Promise<void> | undefined;
   return {
     workerId,
-    async close(timeoutMs: number) {
-      const graceful = Promise.all(workers.map((worker) => worker.close()));
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      });
-      if ((await Promise.race([graceful, timeout])) === 'timeout') {
-        // Jobs still running become stalled and another worker picks them up.
-        logger.warn({ event: 'worker.shutdown_timeout', timeout_ms: timeoutMs }, 'forcing worker shutdown');
-        await Promise.all(workers.map((worker) => worker.close(true)));
-      }
-      clearTimeout(timer);
-      await cancellations.stop();
-      logger.info({ event: 'worker.stopped' }, 'worker stopped');
+    close(timeoutMs: number) {
+      closing ??= closeWorker(timeoutMs);
+      return closing;
     },
   };
+
+  async function closeWorker(timeoutMs: number): Promise<void> {
+    await reconciler.stop();
+    const graceful = Promise.all(workers.map((worker) => worker.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    if ((await Promise.race([graceful, timeout])) === 'timeout') {
+      // Jobs still running are stopped and handed back to their queue for another worker.
+      const released = cancellations.releaseAll();
+      logger.warn(
+        { event: 'worker.shutdown_timeout', timeout_ms: timeoutMs, released },
+        'grace period over: handing running jobs back',
+      );
+      let forceTimer: NodeJS.Timeout | undefined;
+      const released$ = new Promise<'timeout'>((resolve) => {
+        forceTimer = setTimeout(() => resolve('timeout'), RELEASE_TIMEOUT_MS);
+      });
+      if ((await Promise.race([graceful, released$])) === 'timeout') {
+        // A job that did not stop in time becomes stalled: another worker picks it up later.
+        await Promise.all(workers.map((worker) => worker.close(true)));
+      }
+      clearTimeout(forceTimer);
+    }
+    clearTimeout(timer);
+    await cancellations.stop();
+    logger.info({ event: 'worker.stopped' }, 'worker stopped');
+  }
 }

@@ -27,7 +27,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function ownRedisServer(options: { appendOnly?: boolean } = {}): Promise<OwnRedisServer> {
+/**
+ * `appendFsyncAlways` makes every write durable before Redis answers it, so a SIGKILL loses
+ * nothing acknowledged (production's `everysec` may lose up to the last second).
+ */
+export async function ownRedisServer(
+  options: { appendOnly?: boolean; appendFsyncAlways?: boolean } = {},
+): Promise<OwnRedisServer> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dt-redis-'));
   const url = `redis://127.0.0.1:${port}`;
@@ -64,6 +70,7 @@ export async function ownRedisServer(options: { appendOnly?: boolean } = {}): Pr
           '',
           '--appendonly',
           options.appendOnly ? 'yes' : 'no',
+          ...(options.appendOnly && options.appendFsyncAlways ? ['--appendfsync', 'always'] : []),
         ],
         { stdio: 'ignore' },
       );

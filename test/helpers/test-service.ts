@@ -33,6 +33,7 @@ export async function startTestService(name: string, env: Record<string, string>
     REDIS_KEY_PREFIX: prefix,
     LOG_LEVEL: 'debug',
     JOB_RETRY_BASE_DELAY_MS: '200',
+    JOB_RETRY_RATE_LIMIT_BASE_DELAY_MS: '400',
     ...env,
   });
   const logs: Array<Record<string, unknown>> = [];

@@ -6,6 +6,7 @@ import { ApiError, FinishReason, GoogleGenAI } from '@google/genai';
 import { AppError } from '../../contract/index.js';
 import { runChildProcess } from '../../process/run-child-process.js';
 import { toolFailure } from '../../process/tool-failure.js';
+import { geminiRetryDelayMs } from './gemini-retry-delay.js';
 import type { OcrEngine, RecognizedPage, RecognizeOptions } from './ocr-engine.js';
 
 export interface GeminiEngineOptions {
@@ -169,7 +170,12 @@ export class GeminiEngine implements OcrEngine {
         if (error.status === 429) {
           throw new AppError('ENGINE_RATE_LIMITED', 'Gemini answered 429: rate limit or quota reached.', {
             cause: error,
-            details: { engine: 'gemini', status: 429 },
+            details: {
+              engine: 'gemini',
+              status: 429,
+              // The provider's own retry-after: the worker's retry policy waits at least this long.
+              ...retryAfter(geminiRetryDelayMs(error.message)),
+            },
           });
         }
         if (error.status === 401 || error.status === 403) {
@@ -186,4 +192,8 @@ export class GeminiEngine implements OcrEngine {
       throw new AppError('OCR_ENGINE_FAILED', 'Gemini could not be reached.', { cause: error });
     }
   }
+}
+
+function retryAfter(ms: number | undefined): { retry_after_ms?: number } {
+  return ms === undefined ? {} : { retry_after_ms: ms };
 }

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { JOB_TYPES, type JobType } from '../contract/index.js';
+import type { JobQueues } from '../jobs/job-queues.js';
+import type { JobRecord } from '../jobs/job-record.js';
+import type { JobStore } from '../jobs/job-store.js';
+import { errorFields, type Logger } from '../observability/logger.js';
+
+/** Job records examined per run; the scan goes on from where it stopped at the next run. */
+const RECORDS_PER_RUN = 2000;
+/** Queue entries examined per queue per run. */
+const QUEUE_ENTRIES_PER_RUN = 1000;
+
+/** Renews the lock only while we hold it; releases it the same way. */
+const RENEW_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+export type RepairKind =
+  | 'requeued_missing_entry'
+  | 'handed_back_orphaned_processing'
+  | 'removed_entry_of_final_job';
+
+export interface ReconcilerOptions {
+  redis: Redis;
+  store: JobStore;
+  queues: JobQueues;
+  intervalMs: number;
+  /** Records changed more recently than this are left alone (a submit between its two writes). */
+  graceMs: number;
+  logger: Logger;
+}
+
+/**
+ * Finds jobs whose record and queue disagree and repairs them: a QUEUED or PROCESSING record with
+ * no live queue entry is put back on its queue; a waiting queue entry whose record is final (or
+ * gone) is removed. One reconciler runs per deployment: the worker holding a Redis lock.
+ */
+export class Reconciler {
+  private readonly token = randomUUID();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private scanCursor = '0';
+
+  constructor(private readonly options: ReconcilerOptions) {}
+
+  start(): void {
+    if (this.options.intervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      if (this.running !== undefined) return;
+      this.running = this.tick().finally(() => {
+        this.running = undefined;
+      });
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+    await this.options.redis
+      .eval(RELEASE_SCRIPT, 1, this.options.store.keys.reconcilerLock(), this.token)
+      .catch(() => undefined);
+  }
+
+  /** Takes or keeps the leader lock; only the leader reconciles. */
+  async isLeader(): Promise<boolean> {
+    const key = this.options.store.keys.reconcilerLock();
+    const ttl = String(Math.max(3 * this.options.intervalMs, 10_000));
+    const taken = await this.options.redis.set(key, this.token, 'PX', ttl, 'NX');
+    if (taken === 'OK') return true;
+    return (await this.options.redis.eval(RENEW_SCRIPT, 1, key, this.token, ttl)) === 1;
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      if (await this.isLeader()) await this.runOnce();
+    } catch (error) {
+      this.options.logger.error(
+        { event: 'reconciler.error', ...errorFields(error) },
+        'reconciler run failed',
+      );
+    }
+  }
+
+  /** One pass over (a slice of) the records and the queues; returns the repairs made. */
+  async runOnce(now = Date.now()): Promise<Array<{ job_id: string; repair: RepairKind }>> {
+    const repairs: Array<{ job_id: string; repair: RepairKind }> = [];
+    for (const record of await this.nextRecords()) {
+      const repair = await this.reconcileRecord(record, now);
+      if (repair) repairs.push({ job_id: record.job_id, repair });
+    }
+    for (const type of JOB_TYPES) {
+      for (const jobId of await this.finalJobsStillWaiting(type)) {
+        await this.options.queues.removeWaiting(type, jobId);
+        this.logRepair(jobId, 'removed_entry_of_final_job', { job_type: type });
+        repairs.push({ job_id: jobId, repair: 'removed_entry_of_final_job' });
+      }
+    }
+    return repairs;
+  }
+
+  private async reconcileRecord(record: JobRecord, now: number): Promise<RepairKind | null> {
+    if (record.status !== 'QUEUED' && record.status !== 'PROCESSING') return null;
+    if (now - Date.parse(record.updated_at) < this.options.graceMs) return null;
+    const state = await this.options.queues.stateOf(record.job_type, record.job_id);
+    // waiting, delayed, prioritized, waiting-children or active: the queue will deal with it.
+    if (state !== null && state !== 'failed' && state !== 'completed') return null;
+    const payload = { job_id: record.job_id, request_id: record.request_id, job_type: record.job_type };
+    if (record.status === 'PROCESSING') {
+      const handed = await this.options.store.transition(
+        record.job_id,
+        'QUEUED',
+        { stage: 'recovered by the reconciler' },
+        { onlyFrom: ['PROCESSING'] },
+      );
+      if (!handed.ok) return null;
+      await this.options.queues.requeue(payload);
+      this.logRepair(record.job_id, 'handed_back_orphaned_processing', { queue_state: state });
+      return 'handed_back_orphaned_processing';
+    }
+    await this.options.queues.requeue(payload);
+    this.logRepair(record.job_id, 'requeued_missing_entry', { queue_state: state });
+    return 'requeued_missing_entry';
+  }
+
+  /** Ids of waiting or delayed queue entries whose job record is final or gone. */
+  private async finalJobsStillWaiting(type: JobType): Promise<string[]> {
+    const queue = this.options.queues.queueFor(type);
+    const jobs = await queue.getJobs(
+      ['wait', 'delayed', 'prioritized', 'paused'],
+      0,
+      QUEUE_ENTRIES_PER_RUN - 1,
+    );
+    const ids = jobs.map((job) => job?.id).filter((id): id is string => Boolean(id));
+    if (ids.length === 0) return [];
+    const pipeline = this.options.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.options.store.keys.job(id), 'status');
+    const statuses = ((await pipeline.exec()) ?? []).map(([, status]) => status as string | null);
+    return ids.filter((_, i) => {
+      const status = statuses[i];
+      return status === null || status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED';
+    });
+  }
+
+  /** The next slice of job records, by an incremental SCAN that resumes at the next run. */
+  private async nextRecords(): Promise<JobRecord[]> {
+    const keys = this.options.store.keys;
+    const pattern = keys.job('*');
+    const recordKey = new RegExp(`^${escapeRegExp(keys.job(''))}[^:]+$`);
+    const ids: string[] = [];
+    let examined = 0;
+    do {
+      const [next, found] = await this.options.redis.scan(this.scanCursor, 'MATCH', pattern, 'COUNT', 500);
+      this.scanCursor = next;
+      examined += 500;
+      for (const key of found) if (recordKey.test(key)) ids.push(key.slice(keys.job('').length));
+    } while (this.scanCursor !== '0' && examined < RECORDS_PER_RUN);
+    return this.options.store.getMany(ids);
+  }
+
+  private logRepair(jobId: string, repair: RepairKind, extra: Record<string, unknown>): void {
+    this.options.logger.warn(
+      { event: 'reconciler.repaired', job_id: jobId, repair, ...extra },
+      'job repaired',
+    );
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
