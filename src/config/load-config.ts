@@ -1,4 +1,4 @@
-import { type Config, configFromEnv, envSchema } from './config-schema.js';
+import { type Config, configFromEnv, crossFieldProblems, envSchema } from './config-schema.js';
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -35,6 +35,8 @@ export function loadConfig(
       }),
     );
   }
+  const problems = crossFieldProblems(parsed.data);
+  if (problems.length > 0) throw new ConfigError(problems);
   return configFromEnv(parsed.data);
 }
 

@@ -2,6 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { ApiKeyStore } from '../api/auth/api-key-store.js';
+import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
 import type { Config } from '../config/index.js';
 import { IdempotencyStore } from '../jobs/idempotency-store.js';
@@ -90,6 +92,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       isRedisReady: () => redis.status === 'ready',
       storage,
       maxUploadBytes: config.uploads.maxBytes,
+      auth: config.auth,
+      apiKeys: new ApiKeyStore(redis, keys),
+      verifier: config.auth.oidc ? new OidcVerifier(config.auth.oidc) : null,
+      cors: config.cors,
+      rateLimit: { redis, nameSpace: keys.rateLimitNamespace(), ...config.rateLimit },
       readiness: {
         redis: async () => {
           await redis.ping();
@@ -101,7 +108,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     const address = app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     url = `http://${host}:${address.port}`;
-    logger.info({ event: 'api.listening', url, auth_mode: 'local-single-user' }, `API listening on ${url}`);
+    const authMode = config.auth.oidc ? 'oidc' : 'local-single-user';
+    logger.info({ event: 'api.listening', url, auth_mode: authMode }, `API listening on ${url}`);
   }
 
   return {

@@ -12,7 +12,7 @@ import {
 import type { JobService } from '../../jobs/job-service.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import { contentDisposition, resultFilename } from '../content-disposition.js';
-import { principalOf } from '../principal.js';
+import { principalOf, requireAdmin } from '../principal.js';
 import { receiveUpload } from '../receive-upload.js';
 import { jobIdOf, parseOrThrow } from './route-params.js';
 
@@ -133,7 +133,10 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
       .send(body);
   });
 
-  app.get('/v1/queues', async () => ({ queues: await deps.jobs.queueOverview() }));
+  app.get('/v1/queues', async (request) => {
+    requireAdmin(request);
+    return { queues: await deps.jobs.queueOverview() };
+  });
 
   app.post('/v1/jobs/:id/cancel', async (request, reply) => {
     const record = await deps.jobs.cancel(jobIdOf(request.params), principalOf(request).userId, request.id);

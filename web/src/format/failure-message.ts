@@ -41,6 +41,21 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   CURSOR_INVALID: 'next.reload',
   DEPENDENCY_UNAVAILABLE: 'next.tryAgainSoon',
   ENGINE_RATE_LIMITED: 'next.tryLater',
+  AUTH_REQUIRED: 'next.signIn',
+  AUTH_TOKEN_INVALID: 'next.signIn',
+  AUTH_TOKEN_EXPIRED: 'next.signIn',
+  AUTH_TOKEN_NOT_YET_VALID: 'next.signIn',
+  AUTH_TOKEN_ISSUER: 'next.signIn',
+  AUTH_TOKEN_AUDIENCE: 'next.signIn',
+  AUTH_TOKEN_SIGNATURE: 'next.signIn',
+  AUTH_TOKEN_ALGORITHM: 'next.signIn',
+  AUTH_API_KEY_INVALID: 'next.signIn',
+  AUTH_EMAIL_UNVERIFIED: 'next.askAccess',
+  AUTH_USER_NOT_ALLOWED: 'next.askAccess',
+  AUTH_FORBIDDEN: 'next.askAccess',
+  AUTH_PROVIDER_UNAVAILABLE: 'next.tryLater',
+  API_KEY_NOT_FOUND: 'next.reload',
+  RATE_LIMITED: 'next.tryAgainSoon',
 };
 
 export interface FailureText {
