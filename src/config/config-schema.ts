@@ -189,6 +189,7 @@ export const envSchema = z.object({
     )
     .pipe(z.array(z.enum(TOKEN_ALGORITHMS)).min(1)),
   AUTH_CLOCK_TOLERANCE_SEC: int(0, 300).default(30),
+  AUTH_JWKS_COOLDOWN_SEC: int(0, 3600).default(30),
   AUTH_IDENTITY_CLAIM: z.enum(['sub', 'email']).default('sub'),
   AUTH_ALLOWED_EMAILS: lowerList(),
   AUTH_ALLOWED_DOMAINS: lowerList(),
@@ -294,6 +295,8 @@ export interface OidcConfig {
   jwksUrl?: string;
   algorithms: TokenAlgorithm[];
   clockToleranceSec: number;
+  /** Least time between two JWKS fetches caused by unknown key ids. */
+  jwksCooldownMs: number;
   identityClaim: 'sub' | 'email';
 }
 
@@ -359,6 +362,7 @@ export function configFromEnv(env: Env): Config {
               ...(env.AUTH_OIDC_JWKS_URL ? { jwksUrl: env.AUTH_OIDC_JWKS_URL } : {}),
               algorithms: env.AUTH_OIDC_ALGORITHMS,
               clockToleranceSec: env.AUTH_CLOCK_TOLERANCE_SEC,
+              jwksCooldownMs: env.AUTH_JWKS_COOLDOWN_SEC * 1000,
               identityClaim: env.AUTH_IDENTITY_CLAIM,
             }
           : null,

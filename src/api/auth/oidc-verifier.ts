@@ -107,7 +107,7 @@ export class OidcVerifier {
     if (!this.keys) {
       this.keys = this.resolveJwksUrl().then((url) =>
         createRemoteJWKSet(url, {
-          cooldownDuration: 30_000,
+          cooldownDuration: this.config.jwksCooldownMs,
           cacheMaxAge: 10 * 60_000,
           timeoutDuration: 5_000,
         }),
