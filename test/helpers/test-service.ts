@@ -33,6 +33,9 @@ export async function startTestService(name: string, env: Record<string, string>
     REDIS_KEY_PREFIX: prefix,
     LOG_LEVEL: 'debug',
     JOB_RETRY_BASE_DELAY_MS: '200',
+    // Tests poll fast; a test about rate limits sets its own.
+    RATE_LIMIT_MAX: '0',
+    RATE_LIMIT_ANONYMOUS_MAX: '0',
     ...env,
   });
   const logs: Array<Record<string, unknown>> = [];
