@@ -4,6 +4,7 @@ import type { AuthConfig } from '../config/index.js';
 import { AppError, buildOpenApiDocument, toOpenApiPath } from '../contract/index.js';
 import type { JobEventFeed } from '../jobs/job-event-feed.js';
 import type { JobService } from '../jobs/job-service.js';
+import type { SubmitQuota } from '../jobs/submit-quota.js';
 import type { Logger } from '../observability/logger.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { registerApiKeyRoutes } from './auth/api-key-routes.js';
@@ -32,6 +33,7 @@ export interface ApiDeps {
   storage: ObjectStorage;
   readiness: ReadinessChecks;
   maxUploadBytes: number;
+  quota: SubmitQuota;
   /** Built web page to serve at `/` (default `web/dist`). */
   webRoot?: string;
   auth: AuthConfig;

@@ -57,8 +57,10 @@ export function toAppError(error: unknown, isDependencyDown: () => boolean = () 
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
   const problem = problemFor(error, request.id, request.url.split('?')[0]);
-  // A rate limit sets its own Retry-After (the seconds left in its window).
-  if ((problem.status === 503 || problem.status === 429) && !reply.hasHeader('retry-after')) {
+  // A rate limit or quota knows how long is left in its window; everything else says 5 s.
+  const retryAfter = error.details?.retry_after_sec;
+  if (typeof retryAfter === 'number') reply.header('retry-after', retryAfter);
+  else if ((problem.status === 503 || problem.status === 429) && !reply.hasHeader('retry-after')) {
     reply.header('retry-after', RETRY_AFTER_SEC);
   }
   const challenge = wwwAuthenticateFor(error.code, problem.status);

@@ -202,6 +202,8 @@ export const envSchema = z.object({
   RATE_LIMIT_MAX: int(0, 1_000_000).default(600),
   RATE_LIMIT_ANONYMOUS_MAX: int(0, 1_000_000).default(60),
   RATE_LIMIT_WINDOW_SEC: int(1, 24 * 3600).default(60),
+  QUOTA_ACTIVE_JOBS: int(0, 1_000_000).default(500),
+  QUOTA_JOBS_PER_DAY: int(0, 10_000_000).default(5000),
 });
 
 /**
@@ -286,6 +288,8 @@ export interface Config {
   cors: { origins: string[]; allowCredentials: boolean };
   /** Requests per window; 0 turns that limit off. */
   rateLimit: { max: number; anonymousMax: number; windowMs: number };
+  /** Per-user submission limits; 0 turns one off. */
+  quota: { activeJobs: number; jobsPerDay: number };
 }
 
 export interface OidcConfig {
@@ -379,5 +383,6 @@ export function configFromEnv(env: Env): Config {
       anonymousMax: env.RATE_LIMIT_ANONYMOUS_MAX,
       windowMs: env.RATE_LIMIT_WINDOW_SEC * 1000,
     },
+    quota: { activeJobs: env.QUOTA_ACTIVE_JOBS, jobsPerDay: env.QUOTA_JOBS_PER_DAY },
   };
 }

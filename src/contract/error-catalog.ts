@@ -289,6 +289,20 @@ export const ERROR_CATALOG = {
     'Too many requests in a short time. Wait as long as Retry-After says, then try again.',
     'कम समय में बहुत अधिक अनुरोध। Retry-After जितना समय रुकें, फिर पुनः प्रयास करें।',
   ),
+  QUOTA_ACTIVE_JOBS: entry(
+    429,
+    'rate_limit',
+    'Too many jobs at once',
+    'You have as many jobs waiting or running as this service allows at once. Submit more when some have finished.',
+    'आपके उतने कार्य प्रतीक्षा में या चल रहे हैं जितने यह सेवा एक साथ अनुमति देती है। कुछ पूरे होने पर और भेजें।',
+  ),
+  QUOTA_DAILY_JOBS: entry(
+    429,
+    'rate_limit',
+    'Daily job quota reached',
+    'You have submitted as many jobs today as this service allows per day (UTC). Try again tomorrow.',
+    'आपने आज उतने कार्य भेज दिए हैं जितने यह सेवा प्रतिदिन (UTC) अनुमति देती है। कल फिर प्रयास करें।',
+  ),
   // Engines and infrastructure
   OCR_ENGINE_FAILED: entry(
     500,

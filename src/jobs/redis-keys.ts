@@ -54,6 +54,16 @@ export class RedisKeys {
     return `${this.prefix}:user:${ownerId}:apikeys`;
   }
 
+  /** Submits of the user that are still uploading: counted as active jobs by the quota. */
+  userPendingSubmits(ownerId: string): string {
+    return `${this.prefix}:user:${ownerId}:quota:pending`;
+  }
+
+  /** Jobs the user submitted on one UTC day (`YYYY-MM-DD`), kept two days. */
+  userDailySubmits(ownerId: string, day: string): string {
+    return `${this.prefix}:user:${ownerId}:quota:day:${day}`;
+  }
+
   /** Namespace of the request rate-limit counters (`<ns>user:<id>`, `<ns>ip:<address>`). */
   rateLimitNamespace(): string {
     return `${this.prefix}:ratelimit:`;

@@ -12,6 +12,7 @@ import { JobQueues } from '../jobs/job-queues.js';
 import { JobService } from '../jobs/job-service.js';
 import { JobStore } from '../jobs/job-store.js';
 import { RedisKeys } from '../jobs/redis-keys.js';
+import { SubmitQuota } from '../jobs/submit-quota.js';
 import { type Logger, redactUrl } from '../observability/logger.js';
 import { watchRedisConnection } from '../observability/watch-redis-connection.js';
 import { createStorage } from '../storage/create-storage.js';
@@ -92,6 +93,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       isRedisReady: () => redis.status === 'ready',
       storage,
       maxUploadBytes: config.uploads.maxBytes,
+      quota: new SubmitQuota(redis, keys, config.quota),
       auth: config.auth,
       apiKeys: new ApiKeyStore(redis, keys),
       verifier: config.auth.oidc ? new OidcVerifier(config.auth.oidc) : null,

@@ -36,6 +36,8 @@ export async function startTestService(name: string, env: Record<string, string>
     // Tests poll fast; a test about rate limits sets its own.
     RATE_LIMIT_MAX: '0',
     RATE_LIMIT_ANONYMOUS_MAX: '0',
+    QUOTA_ACTIVE_JOBS: '0',
+    QUOTA_JOBS_PER_DAY: '0',
     ...env,
   });
   const logs: Array<Record<string, unknown>> = [];

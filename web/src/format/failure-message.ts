@@ -56,6 +56,8 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   AUTH_PROVIDER_UNAVAILABLE: 'next.tryLater',
   API_KEY_NOT_FOUND: 'next.reload',
   RATE_LIMITED: 'next.tryAgainSoon',
+  QUOTA_ACTIVE_JOBS: 'next.waitSomeFinish',
+  QUOTA_DAILY_JOBS: 'next.tryTomorrow',
 };
 
 export interface FailureText {
