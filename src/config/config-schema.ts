@@ -154,6 +154,8 @@ export const envSchema = z.object({
   OCR_PAGES_IN_FLIGHT: int(0, 256).default(0),
   OCR_SEARCHABLE_PDF: bool().default(true),
   OCR_HOCR: bool().default(false),
+  OCR_MAX_PAGES: int(1, 1_000_000).default(5000),
+  OCR_MAX_IMAGE_PIXELS: int(1, Number.MAX_SAFE_INTEGER).default(200_000_000),
   GEMINI_API_KEY: z.string().min(1).optional(),
   GEMINI_MODEL: z.string().min(1).default('gemini-2.5-flash'),
   GEMINI_BASE_URL: z.url().optional(),
@@ -266,6 +268,8 @@ export interface Config {
     pagesInFlight: number;
     searchablePdf: boolean;
     hocr: boolean;
+    maxPages: number;
+    maxImagePixels: number;
   };
   /** Present only when an API key is configured: the Gemini OCR engine is then available. */
   gemini: {
@@ -338,6 +342,8 @@ export function configFromEnv(env: Env): Config {
       pagesInFlight: env.OCR_PAGES_IN_FLIGHT === 0 ? os.availableParallelism() : env.OCR_PAGES_IN_FLIGHT,
       searchablePdf: env.OCR_SEARCHABLE_PDF,
       hocr: env.OCR_HOCR,
+      maxPages: env.OCR_MAX_PAGES,
+      maxImagePixels: env.OCR_MAX_IMAGE_PIXELS,
     },
     gemini: env.GEMINI_API_KEY
       ? {

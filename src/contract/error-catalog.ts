@@ -154,6 +154,13 @@ export const ERROR_CATALOG = {
     'The PDF needs a password to open. Upload an unprotected copy.',
     'PDF पासवर्ड से सुरक्षित है। बिना सुरक्षा वाली प्रति अपलोड करें।',
   ),
+  INPUT_TOO_COMPLEX: entry(
+    422,
+    'input',
+    'File too complex',
+    'The file has more pages or pixels than this service processes (a possible decompression bomb). Split it or scan at a lower resolution.',
+    'फ़ाइल में इस सेवा की सीमा से अधिक पृष्ठ या पिक्सेल हैं। इसे भागों में बाँटें या कम रिज़ॉल्यूशन पर स्कैन करें।',
+  ),
   PDF_NO_PAGES: entry(422, 'input', 'PDF has no pages', 'The PDF has no pages.', 'PDF में कोई पृष्ठ नहीं है।'),
   MEDIA_NO_AUDIO: entry(
     422,

@@ -28,6 +28,8 @@ export function buildPipelines(
         pageTimeoutSec: config.ocr.pageTimeoutSec,
         searchablePdf: config.ocr.searchablePdf,
         hocr: config.ocr.hocr,
+        maxPages: config.ocr.maxPages,
+        maxImagePixels: config.ocr.maxImagePixels,
       },
       hintProbe: tesseractHintProbe(tesseract),
       ...(deps.storage ? { checkpointStorage: deps.storage } : {}),

@@ -56,6 +56,7 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   AUTH_PROVIDER_UNAVAILABLE: 'next.tryLater',
   API_KEY_NOT_FOUND: 'next.reload',
   RATE_LIMITED: 'next.tryAgainSoon',
+  INPUT_TOO_COMPLEX: 'next.smallerFile',
   QUOTA_ACTIVE_JOBS: 'next.waitSomeFinish',
   QUOTA_DAILY_JOBS: 'next.tryTomorrow',
 };
