@@ -124,6 +124,13 @@ describe('OIDC bearer tokens', () => {
     const tampered = `${header}.${Buffer.from(JSON.stringify(other)).toString('base64url')}.${signature}`;
     await expectRefused(await call(tampered), 401, 'AUTH_TOKEN_SIGNATURE');
     await expectRefused(await call('not-a-token'), 401, 'AUTH_TOKEN_INVALID');
+    for (const missing of ['sub', 'exp', 'iat']) {
+      await expectRefused(
+        await call(await issuer.mint('alice', { claims: { [missing]: undefined } })),
+        401,
+        'AUTH_TOKEN_INVALID',
+      );
+    }
   });
 
   it('refetches the keys for an unknown kid: refused before the rotation, accepted after', async () => {

@@ -21,11 +21,13 @@ const DISCOVERY_TIMEOUT_MS = 5_000;
 
 /** jose's error codes → catalog codes; each refusal has its own. */
 function codeForJoseError(error: unknown): ErrorCode {
-  const { code, claim } = error as { code?: string; claim?: string };
+  const { code, claim, reason } = error as { code?: string; claim?: string; reason?: string };
   switch (code) {
     case 'ERR_JWT_EXPIRED':
       return 'AUTH_TOKEN_EXPIRED';
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      // A required claim that is missing or not of its type is a malformed token, whichever claim.
+      if (reason !== 'check_failed') return 'AUTH_TOKEN_INVALID';
       if (claim === 'iss') return 'AUTH_TOKEN_ISSUER';
       if (claim === 'aud') return 'AUTH_TOKEN_AUDIENCE';
       if (claim === 'nbf' || claim === 'iat') return 'AUTH_TOKEN_NOT_YET_VALID';

@@ -18,6 +18,7 @@ import { joinPdfs, overlayTextLayers } from '../../media/pdf/build-searchable-pd
 import { extractPdfText } from '../../media/pdf/extract-pdf-text.js';
 import { listPdfFonts } from '../../media/pdf/list-pdf-fonts.js';
 import { readPdfInfo } from '../../media/pdf/read-pdf-info.js';
+import { readPdfPageSize } from '../../media/pdf/read-pdf-page-size.js';
 import { renderPdfPage } from '../../media/pdf/render-pdf-page.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import type { Pipeline, PipelineContext, PipelineInput, PipelineResult } from '../pipeline.js';
@@ -156,11 +157,23 @@ async function openSource(
     return {
       kind: 'pdf',
       pageCount: info.pageCount,
-      image: async (page, pageSignal) => ({
-        path: await renderPdfPage(input.inputPath, page, { dpi, outDir: renderDir, signal: pageSignal }),
-        dpi,
-        temporary: true,
-      }),
+      image: async (page, pageSignal) => {
+        // A page can be declared 200 inches wide: its size, not the file's, decides the pixels.
+        const size = await readPdfPageSize(input.inputPath, page, { signal: pageSignal });
+        const pixels = size
+          ? Math.ceil((size.widthPt / 72) * dpi) * Math.ceil((size.heightPt / 72) * dpi)
+          : 0;
+        if (pixels > limits.maxImagePixels) {
+          throw tooComplex(
+            `Page ${page} would be ${pixels} pixels at ${dpi} dpi; at most ${limits.maxImagePixels} are accepted.`,
+          );
+        }
+        return {
+          path: await renderPdfPage(input.inputPath, page, { dpi, outDir: renderDir, signal: pageSignal }),
+          dpi,
+          temporary: true,
+        };
+      },
     };
   }
   await checkImageSize(input.inputPath, limits);
