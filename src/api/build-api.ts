@@ -1,12 +1,19 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { AuthConfig } from '../config/index.js';
 import { AppError, buildOpenApiDocument, toOpenApiPath } from '../contract/index.js';
 import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import type { JobEventFeed } from '../jobs/job-event-feed.js';
 import type { JobService } from '../jobs/job-service.js';
+import type { SubmitQuota } from '../jobs/submit-quota.js';
 import type { Logger } from '../observability/logger.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
-import { LOCAL_PRINCIPAL } from './principal.js';
+import { registerApiKeyRoutes } from './auth/api-key-routes.js';
+import type { ApiKeyStore } from './auth/api-key-store.js';
+import { registerAuth } from './auth/auth-plugin.js';
+import type { OidcVerifier } from './auth/oidc-verifier.js';
+import { type RateLimitOptions, registerRateLimit } from './auth/rate-limit-by-caller.js';
+import { registerHttpSecurity } from './http-security.js';
 import { registerProblemHandlers } from './problem-details.js';
 import { resolveRequestId } from './request-id.js';
 import { registerContractRoutes } from './routes/contract-routes.js';
@@ -29,8 +36,15 @@ export interface ApiDeps {
   storage: ObjectStorage;
   readiness: ReadinessChecks;
   maxUploadBytes: number;
+  quota: SubmitQuota;
   /** Built web page to serve at `/` (default `web/dist`). */
   webRoot?: string;
+  auth: AuthConfig;
+  apiKeys: ApiKeyStore;
+  /** Null in local single-user mode. */
+  verifier: OidcVerifier | null;
+  cors: { origins: string[]; allowCredentials: boolean };
+  rateLimit: RateLimitOptions;
 }
 
 /** The HTTP API: wiring only; the work happens in the job service. */
@@ -71,15 +85,26 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       throw new AppError('DEPENDENCY_UNAVAILABLE');
     }
   });
+  await registerHttpSecurity(app, {
+    corsOrigins: deps.cors.origins,
+    corsAllowCredentials: deps.cors.allowCredentials,
+  });
+  registerAuth(app, {
+    config: deps.auth,
+    apiKeys: deps.apiKeys,
+    verifier: deps.verifier,
+    rateLimit: await registerRateLimit(app, deps.rateLimit),
+  });
   await app.register(multipart, {
     limits: { fileSize: deps.maxUploadBytes + 1, files: 1, fields: 20, fieldSize: 1024, parts: 25 },
   });
 
-  registerHealthRoutes(app, { checks: deps.readiness, mode: `${LOCAL_PRINCIPAL.mode}-single-user` });
+  registerHealthRoutes(app, { checks: deps.readiness, mode: deps.verifier ? 'oidc' : 'local-single-user' });
   registerContractRoutes(app);
   registerJobsRoutes(app, deps);
   registerEventsRoutes(app, deps);
   registerDeadLettersRoutes(app, deps);
+  registerApiKeyRoutes(app, deps);
   await registerOpenApiRoutes(app);
   assertRoutesDocumented(served);
   // The page comes last: its fallback route is not part of the API.
@@ -87,11 +112,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   return app;
 }
 
-/** Every route the API serves must be in the OpenAPI document (Swagger UI's own pages aside). */
+/** Every route the API serves must be in the OpenAPI document (Swagger UI's pages and CORS preflights aside). */
 function assertRoutesDocumented(served: ReadonlyArray<{ method: string; url: string }>): void {
   const paths = buildOpenApiDocument().paths as Record<string, Record<string, unknown>>;
   const missing = served
-    .filter(({ method, url }) => method !== 'HEAD' && !url.startsWith('/docs'))
+    .filter(({ method, url }) => method !== 'HEAD' && method !== 'OPTIONS' && !url.startsWith('/docs'))
     .filter(({ method, url }) => !paths[toOpenApiPath(url)]?.[method.toLowerCase()])
     .map(({ method, url }) => `${method} ${url}`);
   if (missing.length > 0) throw new Error(`routes missing from the OpenAPI document: ${missing.join(', ')}`);

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CATALOG, type ErrorCode, type Problem } from '../contract/index.js';
 import { errorFields } from '../observability/logger.js';
+import { wwwAuthenticateFor } from './auth/www-authenticate.js';
 
 const PROBLEM_TYPE_BASE = 'https://doc-transcribe.dev/problems/';
 
@@ -56,7 +57,14 @@ export function toAppError(error: unknown, isDependencyDown: () => boolean = () 
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
   const problem = problemFor(error, request.id, request.url.split('?')[0]);
-  if (problem.status === 503 || problem.status === 429) reply.header('retry-after', RETRY_AFTER_SEC);
+  // A rate limit or quota knows how long is left in its window; everything else says 5 s.
+  const retryAfter = error.details?.retry_after_sec;
+  if (typeof retryAfter === 'number') reply.header('retry-after', retryAfter);
+  else if ((problem.status === 503 || problem.status === 429) && !reply.hasHeader('retry-after')) {
+    reply.header('retry-after', RETRY_AFTER_SEC);
+  }
+  const challenge = wwwAuthenticateFor(error.code, problem.status);
+  if (challenge) reply.header('www-authenticate', challenge);
   // Refused before its body was read to the end (too large, wrong type, key in use): close the
   // connection rather than keep a half-sent upload open, which would also hold up a shutdown.
   if (!request.raw.complete) reply.header('connection', 'close');

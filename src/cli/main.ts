@@ -24,10 +24,17 @@ program
       throw error;
     }
     const logger = createLogger({ level: config.logLevel, role: config.role });
-    logger.warn(
-      { event: 'auth.local_mode' },
-      'No identity provider configured: every request acts as the one local user. Keep HOST on loopback.',
-    );
+    if (config.auth.oidc) {
+      logger.info(
+        { event: 'auth.oidc_mode', issuer: config.auth.oidc.issuer, client_id: config.auth.oidc.clientId },
+        'Requests need a token from the identity provider or an API key.',
+      );
+    } else {
+      logger.warn(
+        { event: 'auth.local_mode', host: config.http.host, insecure: config.auth.allowInsecureLocal },
+        'No identity provider configured: every request acts as the one local user, an administrator. Keep HOST on loopback.',
+      );
+    }
     const service = await startService(config, logger).catch((error: unknown) => {
       logger.fatal({ event: 'service.start_failed', ...errorFields(error) }, 'could not start');
       process.exit(1);

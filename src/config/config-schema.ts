@@ -20,6 +20,81 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = () => z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+/** Comma-separated list, trimmed, lower-cased, empty entries dropped. */
+const lowerList = () =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    );
+
+/** Asymmetric JWS algorithms only: `none` and HMAC (HS*) are never accepted for ID/access tokens. */
+export const TOKEN_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+export type TokenAlgorithm = (typeof TOKEN_ALGORITHMS)[number];
+
+/** `https://…`, or `http://` on a loopback host (a local identity provider, the tests' issuer). */
+const providerUrl = () =>
+  z.url().refine((v) => {
+    const url = new URL(v);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  }, 'must be https:// (http:// only on a loopback host)');
+
+/** Whether binding to `host` keeps the service reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return (
+    h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h)
+  );
+}
+
+/** Exact browser origins (`scheme://host[:port]`, no path), or `*`. */
+const corsOrigins = () =>
+  z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const origins: string[] = [];
+      for (const item of value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        if (item === '*') {
+          origins.push(item);
+          continue;
+        }
+        let origin: string | undefined;
+        try {
+          origin = new URL(item).origin;
+        } catch {
+          origin = undefined;
+        }
+        if (!origin || origin === 'null' || origin !== item.replace(/\/$/, '')) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${item}" is not an origin like https://app.example.org`,
+          });
+          continue;
+        }
+        origins.push(origin);
+      }
+      return origins;
+    });
+
 /** `subtype=engine` pairs, comma-separated: `jain_literature=gemini,general=tesseract`. */
 const engineBySubtype = z
   .string()
@@ -83,6 +158,8 @@ export const envSchema = z.object({
   OCR_PAGES_IN_FLIGHT: int(0, 256).default(0),
   OCR_SEARCHABLE_PDF: bool().default(true),
   OCR_HOCR: bool().default(false),
+  OCR_MAX_PAGES: int(1, 1_000_000).default(5000),
+  OCR_MAX_IMAGE_PIXELS: int(1, Number.MAX_SAFE_INTEGER).default(200_000_000),
   GEMINI_API_KEY: z.string().min(1).optional(),
   GEMINI_MODEL: z.string().min(1).default('gemini-2.5-flash'),
   GEMINI_BASE_URL: z.url().optional(),
@@ -124,18 +201,77 @@ export const envSchema = z.object({
   WORKER_MAX_STALLED_COUNT: int(0, 100).default(3),
   RECONCILER_INTERVAL_MS: int(0, 24 * 3_600_000).default(60_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(30_000),
+  AUTH_OIDC_ISSUER: providerUrl().optional(),
+  AUTH_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  AUTH_OIDC_JWKS_URL: providerUrl().optional(),
+  AUTH_OIDC_ALGORITHMS: z
+    .string()
+    .default('RS256,ES256')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(TOKEN_ALGORITHMS)).min(1)),
+  AUTH_CLOCK_TOLERANCE_SEC: int(0, 300).default(30),
+  AUTH_JWKS_COOLDOWN_SEC: int(0, 3600).default(30),
+  AUTH_IDENTITY_CLAIM: z.enum(['sub', 'email']).default('sub'),
+  AUTH_ALLOWED_EMAILS: lowerList(),
+  AUTH_ALLOWED_DOMAINS: lowerList(),
+  AUTH_ADMIN_EMAILS: lowerList(),
+  AUTH_BLOCKED_EMAILS: lowerList(),
+  AUTH_ALLOW_ALL_USERS: bool().default(false),
+  AUTH_ALLOW_INSECURE_LOCAL: bool().default(false),
+  CORS_ORIGINS: corsOrigins(),
+  CORS_ALLOW_CREDENTIALS: bool().default(false),
+  RATE_LIMIT_MAX: int(0, 1_000_000).default(600),
+  RATE_LIMIT_ANONYMOUS_MAX: int(0, 1_000_000).default(60),
+  RATE_LIMIT_WINDOW_SEC: int(1, 24 * 3600).default(60),
+  QUOTA_ACTIVE_JOBS: int(0, 1_000_000).default(500),
+  QUOTA_JOBS_PER_DAY: int(0, 10_000_000).default(5000),
 });
 
-export type Env = z.infer<typeof envSchema>;
-
-/** Rules that tie several variables together; each broken one is one line of the ConfigError. */
+/**
+ * Rules that involve several variables; each broken one is a line of the ConfigError.
+ * The service refuses to expose its single-user local mode beyond loopback unless told to.
+ */
 export function crossFieldProblems(env: Env): string[] {
   const problems: string[] = [];
+  if (env.AUTH_OIDC_ISSUER && !env.AUTH_OIDC_CLIENT_ID) {
+    problems.push(
+      'AUTH_OIDC_CLIENT_ID (unset): required with AUTH_OIDC_ISSUER (tokens must name it as audience)',
+    );
+  }
+  if (!env.AUTH_OIDC_ISSUER && (env.AUTH_OIDC_CLIENT_ID || env.AUTH_OIDC_JWKS_URL)) {
+    problems.push('AUTH_OIDC_ISSUER (unset): required with AUTH_OIDC_CLIENT_ID / AUTH_OIDC_JWKS_URL');
+  }
+  if (
+    env.AUTH_OIDC_ISSUER &&
+    !env.AUTH_ALLOW_ALL_USERS &&
+    env.AUTH_ALLOWED_EMAILS.length + env.AUTH_ALLOWED_DOMAINS.length + env.AUTH_ADMIN_EMAILS.length === 0
+  ) {
+    problems.push(
+      'AUTH_ALLOWED_EMAILS (unset): name who may sign in (AUTH_ALLOWED_EMAILS, AUTH_ALLOWED_DOMAINS, AUTH_ADMIN_EMAILS) or set AUTH_ALLOW_ALL_USERS=true',
+    );
+  }
+  if (!env.AUTH_OIDC_ISSUER && !isLoopbackHost(env.HOST) && !env.AUTH_ALLOW_INSECURE_LOCAL) {
+    problems.push(
+      `HOST (${JSON.stringify(env.HOST)}): not a loopback address, and no identity provider is configured (AUTH_OIDC_ISSUER): anyone reaching it would act as the local admin. Configure OIDC, bind to 127.0.0.1, or set AUTH_ALLOW_INSECURE_LOCAL=true`,
+    );
+  }
   if (env.TRANSCRIPTION_ENGINE === 'openai' && !env.OPENAI_API_KEY) {
     problems.push('TRANSCRIPTION_ENGINE ("openai"): needs OPENAI_API_KEY');
   }
+  if (env.CORS_ALLOW_CREDENTIALS && env.CORS_ORIGINS.includes('*')) {
+    problems.push(
+      'CORS_ORIGINS ("*"): a wildcard origin cannot be combined with CORS_ALLOW_CREDENTIALS=true',
+    );
+  }
   return problems;
 }
+
+export type Env = z.infer<typeof envSchema>;
 
 /** Retries allowed per error class (after the first attempt) and the backoff delays. */
 export interface RetryConfig {
@@ -169,6 +305,8 @@ export interface Config {
     pagesInFlight: number;
     searchablePdf: boolean;
     hocr: boolean;
+    maxPages: number;
+    maxImagePixels: number;
   };
   /** Present only when an API key is configured: the Gemini OCR engine is then available. */
   gemini: {
@@ -203,6 +341,35 @@ export interface Config {
     reconcilerIntervalMs: number;
   };
   shutdownTimeoutMs: number;
+  auth: AuthConfig;
+  cors: { origins: string[]; allowCredentials: boolean };
+  /** Requests per window; 0 turns that limit off. */
+  rateLimit: { max: number; anonymousMax: number; windowMs: number };
+  /** Per-user submission limits; 0 turns one off. */
+  quota: { activeJobs: number; jobsPerDay: number };
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  /** When unset, found through the issuer's `/.well-known/openid-configuration`. */
+  jwksUrl?: string;
+  algorithms: TokenAlgorithm[];
+  clockToleranceSec: number;
+  /** Least time between two JWKS fetches caused by unknown key ids. */
+  jwksCooldownMs: number;
+  identityClaim: 'sub' | 'email';
+}
+
+export interface AuthConfig {
+  /** Null: local single-user mode. */
+  oidc: OidcConfig | null;
+  allowedEmails: string[];
+  allowedDomains: string[];
+  adminEmails: string[];
+  blockedEmails: string[];
+  allowAllUsers: boolean;
+  allowInsecureLocal: boolean;
 }
 
 export function configFromEnv(env: Env): Config {
@@ -229,6 +396,8 @@ export function configFromEnv(env: Env): Config {
       pagesInFlight: env.OCR_PAGES_IN_FLIGHT === 0 ? os.availableParallelism() : env.OCR_PAGES_IN_FLIGHT,
       searchablePdf: env.OCR_SEARCHABLE_PDF,
       hocr: env.OCR_HOCR,
+      maxPages: env.OCR_MAX_PAGES,
+      maxImagePixels: env.OCR_MAX_IMAGE_PIXELS,
     },
     gemini: env.GEMINI_API_KEY
       ? {
@@ -278,5 +447,32 @@ export function configFromEnv(env: Env): Config {
       reconcilerIntervalMs: env.RECONCILER_INTERVAL_MS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    auth: {
+      oidc:
+        env.AUTH_OIDC_ISSUER && env.AUTH_OIDC_CLIENT_ID
+          ? {
+              issuer: env.AUTH_OIDC_ISSUER,
+              clientId: env.AUTH_OIDC_CLIENT_ID,
+              ...(env.AUTH_OIDC_JWKS_URL ? { jwksUrl: env.AUTH_OIDC_JWKS_URL } : {}),
+              algorithms: env.AUTH_OIDC_ALGORITHMS,
+              clockToleranceSec: env.AUTH_CLOCK_TOLERANCE_SEC,
+              jwksCooldownMs: env.AUTH_JWKS_COOLDOWN_SEC * 1000,
+              identityClaim: env.AUTH_IDENTITY_CLAIM,
+            }
+          : null,
+      allowedEmails: env.AUTH_ALLOWED_EMAILS,
+      allowedDomains: env.AUTH_ALLOWED_DOMAINS.map((d) => d.replace(/^@/, '')),
+      adminEmails: env.AUTH_ADMIN_EMAILS,
+      blockedEmails: env.AUTH_BLOCKED_EMAILS,
+      allowAllUsers: env.AUTH_ALLOW_ALL_USERS,
+      allowInsecureLocal: env.AUTH_ALLOW_INSECURE_LOCAL,
+    },
+    cors: { origins: env.CORS_ORIGINS, allowCredentials: env.CORS_ALLOW_CREDENTIALS },
+    rateLimit: {
+      max: env.RATE_LIMIT_MAX,
+      anonymousMax: env.RATE_LIMIT_ANONYMOUS_MAX,
+      windowMs: env.RATE_LIMIT_WINDOW_SEC * 1000,
+    },
+    quota: { activeJobs: env.QUOTA_ACTIVE_JOBS, jobsPerDay: env.QUOTA_JOBS_PER_DAY },
   };
 }

@@ -58,3 +58,65 @@ describe('loadConfig', () => {
     expect(CONFIG_VARIABLES.filter((name) => !doc.includes(`\`${name}\``))).toEqual([]);
   });
 });
+
+describe('loadConfig: authentication and CORS', () => {
+  const problemsOf = (env: Record<string, string>): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+  };
+
+  it('keeps local mode on loopback unless told otherwise', () => {
+    expect(loadConfig({ HOST: '::1' }).auth.oidc).toBeNull();
+    expect(loadConfig({ HOST: 'localhost' }).http.host).toBe('localhost');
+    expect(problemsOf({ HOST: '0.0.0.0' }).join()).toContain('HOST');
+    expect(problemsOf({ HOST: '192.168.1.5' }).join()).toContain('HOST');
+    expect(loadConfig({ HOST: '0.0.0.0', AUTH_ALLOW_INSECURE_LOCAL: 'true' }).auth.allowInsecureLocal).toBe(
+      true,
+    );
+  });
+
+  it('binds anywhere once an identity provider with allowed users is configured', () => {
+    const config = loadConfig({
+      HOST: '0.0.0.0',
+      AUTH_OIDC_ISSUER: 'https://accounts.google.com',
+      AUTH_OIDC_CLIENT_ID: 'client',
+      AUTH_ALLOWED_DOMAINS: '@Example.org',
+      AUTH_ADMIN_EMAILS: 'Admin@Example.org',
+    });
+    expect(config.auth.oidc).toMatchObject({
+      issuer: 'https://accounts.google.com',
+      algorithms: ['RS256', 'ES256'],
+    });
+    expect(config.auth.allowedDomains).toEqual(['example.org']);
+    expect(config.auth.adminEmails).toEqual(['admin@example.org']);
+  });
+
+  it('refuses an http issuer off loopback, unknown or symmetric algorithms', () => {
+    const base = { AUTH_OIDC_CLIENT_ID: 'c', AUTH_ALLOW_ALL_USERS: 'true' };
+    expect(problemsOf({ ...base, AUTH_OIDC_ISSUER: 'http://idp.example' }).join()).toContain(
+      'AUTH_OIDC_ISSUER',
+    );
+    expect(loadConfig({ ...base, AUTH_OIDC_ISSUER: 'http://127.0.0.1:9000' }).auth.oidc).not.toBeNull();
+    for (const alg of ['none', 'HS256']) {
+      expect(
+        problemsOf({ ...base, AUTH_OIDC_ISSUER: 'https://idp.example', AUTH_OIDC_ALGORITHMS: alg }).join(),
+      ).toContain('AUTH_OIDC_ALGORITHMS');
+    }
+  });
+
+  it('takes exact CORS origins and refuses a wildcard with credentials', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' }).cors.origins).toEqual([
+      'https://a.example',
+      'http://localhost:5173',
+    ]);
+    expect(problemsOf({ CORS_ORIGINS: 'https://a.example/app' }).join()).toContain('CORS_ORIGINS');
+    expect(problemsOf({ CORS_ORIGINS: '*', CORS_ALLOW_CREDENTIALS: 'true' }).join()).toContain(
+      'CORS_ORIGINS',
+    );
+    expect(loadConfig({ CORS_ORIGINS: '*' }).cors.origins).toEqual(['*']);
+  });
+});

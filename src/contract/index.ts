@@ -1,3 +1,4 @@
+export * from './api-keys.js';
 export * from './app-error.js';
 export * from './contract-document.js';
 export * from './dead-letter.js';

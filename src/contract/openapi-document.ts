@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiKeyListSchema, createApiKeySchema, createdApiKeySchema } from './api-keys.js';
 import {
   deadLetterListSchema,
   deadLetterSchema,
@@ -65,6 +66,28 @@ const lastEventIdHeader = {
   schema: { type: 'string' },
 };
 
+const apiKeyIdParameter = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'The API key id',
+  schema: { type: 'string' },
+};
+
+/** Every `/v1` operation needs credentials and can be refused (401, 403) or limited (429). */
+function withAuth<T extends Record<string, Record<string, { responses: Record<string, unknown> }>>>(
+  paths: T,
+): T {
+  for (const [path, operations] of Object.entries(paths)) {
+    for (const operation of Object.values(operations)) {
+      const op = operation as { responses: Record<string, unknown>; security?: unknown[] };
+      if (path.startsWith('/v1/')) Object.assign(op.responses, problems(401, 403, 429));
+      else op.security = [];
+    }
+  }
+  return paths;
+}
+
 /**
  * The OpenAPI 3.1 description of the HTTP API, built from the contract's schemas. The API refuses
  * to start if it serves a route this document does not describe.
@@ -78,8 +101,15 @@ export function buildOpenApiDocument() {
       description:
         'Documents to text (OCR) and recordings to transcripts, as asynchronous jobs. Every error is application/problem+json with a stable `error_code` from the catalog at `/v1/contract`.',
     },
-    tags: [{ name: 'jobs' }, { name: 'events' }, { name: 'operations' }, { name: 'admin' }],
-    paths: {
+    tags: [
+      { name: 'jobs' },
+      { name: 'events' },
+      { name: 'api-keys' },
+      { name: 'operations' },
+      { name: 'admin' },
+    ],
+    security: [{ bearer: [] }, { apiKey: [] }],
+    paths: withAuth({
       '/healthz': {
         get: {
           tags: ['operations'],
@@ -111,10 +141,37 @@ export function buildOpenApiDocument() {
           responses: { '200': { description: 'The contract', content: json({ type: 'object' }) } },
         },
       },
+      '/v1/api-keys': {
+        post: {
+          tags: ['api-keys'],
+          summary: 'Create an API key for scripts; the key is in this answer only',
+          requestBody: { required: true, content: json(ref('CreateApiKey')) },
+          responses: {
+            '201': { description: 'The key, shown once', content: json(ref('CreatedApiKey')) },
+            ...problems(400, 503),
+          },
+        },
+        get: {
+          tags: ['api-keys'],
+          summary: "The caller's API keys (never the keys themselves)",
+          responses: {
+            '200': { description: 'The keys', content: json(ref('ApiKeyList')) },
+            ...problems(503),
+          },
+        },
+      },
+      '/v1/api-keys/{id}': {
+        delete: {
+          tags: ['api-keys'],
+          summary: 'Revoke an API key at once',
+          parameters: [apiKeyIdParameter],
+          responses: { '204': { description: 'Revoked' }, ...problems(404, 503) },
+        },
+      },
       '/v1/queues': {
         get: {
           tags: ['operations'],
-          summary: 'Counts of every queue and the age of its oldest waiting job',
+          summary: 'Counts of every queue and the age of its oldest waiting job (administrators only)',
           responses: {
             '200': { description: 'Queues', content: json(ref('QueuesOverview')) },
             ...problems(503),
@@ -360,8 +417,18 @@ export function buildOpenApiDocument() {
           },
         },
       },
-    },
+    }),
     components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'An OpenID Connect token from the configured issuer whose audience is this service’s client id, or an API key (`dt_…`)',
+        },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (`dt_…`)' },
+      },
       schemas: {
         DeadLetter: componentOf(deadLetterSchema),
         DeadLetterList: componentOf(deadLetterListSchema),
@@ -373,6 +440,9 @@ export function buildOpenApiDocument() {
         JobList: componentOf(jobListSchema),
         SubmitFields: componentOf(submitJobFieldsSchema, 'input'),
         QueuesOverview: componentOf(queuesOverviewSchema),
+        CreateApiKey: componentOf(createApiKeySchema, 'input'),
+        CreatedApiKey: componentOf(createdApiKeySchema),
+        ApiKeyList: componentOf(apiKeyListSchema),
         Problem: componentOf(problemSchema),
         ErrorCode: { type: 'string', enum: ERROR_CODES },
       },

@@ -59,6 +59,36 @@ export class RedisKeys {
     return `${this.prefix}:idempotency:${ownerId}:${keyHash}`;
   }
 
+  /** An API key's record, found by the sha256 (hex) of the key itself: the key is never stored. */
+  apiKey(keyHash: string): string {
+    return `${this.prefix}:apikey:${keyHash}`;
+  }
+
+  /** Present for a minute after an API key's `last_used_at` was written: writes are throttled. */
+  apiKeyTouched(keyHash: string): string {
+    return `${this.prefix}:apikey:${keyHash}:touched`;
+  }
+
+  /** Hash API key id → key hash: the user's keys, for listing and revoking. */
+  userApiKeys(ownerId: string): string {
+    return `${this.prefix}:user:${ownerId}:apikeys`;
+  }
+
+  /** Submits of the user that are still uploading: counted as active jobs by the quota. */
+  userPendingSubmits(ownerId: string): string {
+    return `${this.prefix}:user:${ownerId}:quota:pending`;
+  }
+
+  /** Jobs the user submitted on one UTC day (`YYYY-MM-DD`), kept two days. */
+  userDailySubmits(ownerId: string, day: string): string {
+    return `${this.prefix}:user:${ownerId}:quota:day:${day}`;
+  }
+
+  /** Namespace of the request rate-limit counters (`<ns>user:<id>`, `<ns>ip:<address>`). */
+  rateLimitNamespace(): string {
+    return `${this.prefix}:ratelimit:`;
+  }
+
   /** Pub/sub channel on which cancel requests for running jobs are announced to all workers. */
   cancelChannel(): string {
     return `${this.prefix}:cancel`;

@@ -56,6 +56,8 @@ export function buildPipelines(
         pageTimeoutSec: config.ocr.pageTimeoutSec,
         searchablePdf: config.ocr.searchablePdf,
         hocr: config.ocr.hocr,
+        maxPages: config.ocr.maxPages,
+        maxImagePixels: config.ocr.maxImagePixels,
       },
       // Script detection and the quality probe need the tesseract program.
       ...(tesseract instanceof TesseractEngine ? { hintProbe: tesseractHintProbe(tesseract) } : {}),

@@ -2,6 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { ApiKeyStore } from '../api/auth/api-key-store.js';
+import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
 import type { Config } from '../config/index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
@@ -11,6 +13,7 @@ import { JobQueues } from '../jobs/job-queues.js';
 import { JobService } from '../jobs/job-service.js';
 import { JobStore } from '../jobs/job-store.js';
 import { RedisKeys } from '../jobs/redis-keys.js';
+import { SubmitQuota } from '../jobs/submit-quota.js';
 import { type Logger, redactUrl } from '../observability/logger.js';
 import { watchRedisConnection } from '../observability/watch-redis-connection.js';
 import { createStorage } from '../storage/create-storage.js';
@@ -95,6 +98,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       isRedisReady: () => redis.status === 'ready',
       storage,
       maxUploadBytes: config.uploads.maxBytes,
+      quota: new SubmitQuota(redis, keys, config.quota),
+      auth: config.auth,
+      apiKeys: new ApiKeyStore(redis, keys),
+      verifier: config.auth.oidc ? new OidcVerifier(config.auth.oidc) : null,
+      cors: config.cors,
+      rateLimit: { redis, nameSpace: keys.rateLimitNamespace(), ...config.rateLimit },
       readiness: {
         redis: async () => {
           await redis.ping();
@@ -106,7 +115,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     const address = app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     url = `http://${host}:${address.port}`;
-    logger.info({ event: 'api.listening', url, auth_mode: 'local-single-user' }, `API listening on ${url}`);
+    const authMode = config.auth.oidc ? 'oidc' : 'local-single-user';
+    logger.info({ event: 'api.listening', url, auth_mode: authMode }, `API listening on ${url}`);
   }
 
   return {

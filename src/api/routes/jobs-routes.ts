@@ -11,9 +11,10 @@ import {
   transcriptionOptionsFromFields,
 } from '../../contract/index.js';
 import type { JobService } from '../../jobs/job-service.js';
+import type { SubmitQuota } from '../../jobs/submit-quota.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import { contentDisposition, resultFilename } from '../content-disposition.js';
-import { principalOf } from '../principal.js';
+import { principalOf, requireAdmin } from '../principal.js';
 import { receiveUpload } from '../receive-upload.js';
 import { jobIdOf, parseOrThrow } from './route-params.js';
 
@@ -21,6 +22,8 @@ export interface JobsRoutesDeps {
   jobs: JobService;
   storage: ObjectStorage;
   maxUploadBytes: number;
+  /** Per-user active and daily job limits, taken before the upload is read. */
+  quota: SubmitQuota;
 }
 
 const resultQuerySchema = z.object({ format: z.enum(OUTPUT_FORMATS).default('txt') });
@@ -52,41 +55,49 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
   app.post('/v1/jobs', async (request, reply) => {
     const principal = principalOf(request);
     const idempotencyKey = idempotencyKeyOf(request.headers['idempotency-key']);
-    const { record, reused } = await deps.jobs.submitOnce(
-      { ownerId: principal.userId, requestId: request.id, idempotencyKey },
-      async (jobId) => {
-        const upload = await receiveUpload(request, {
-          storage: deps.storage,
-          jobId,
-          maxBytes: deps.maxUploadBytes,
-        });
-        const fields = parseOrThrow(submitJobFieldsSchema, upload.fields);
-        if (fields.job_type && fields.job_type !== upload.file.input.jobType) {
-          throw new AppError(
-            'JOB_TYPE_MISMATCH',
-            `job_type ${fields.job_type} was requested but the file is ${upload.file.input.mime} (${upload.file.input.jobType}).`,
-          );
-        }
-        return {
-          filename: upload.file.filename,
-          mime: upload.file.input.mime,
-          jobType: upload.file.input.jobType,
-          sizeBytes: upload.file.sizeBytes,
-          sha256: upload.file.sha256,
-          contentSubtype: fields.content_subtype,
-          language: fields.language,
-          ocrOptions: ocrOptionsFromFields(fields),
-          transcriptionOptions: transcriptionOptionsFromFields(fields),
-          fields,
-        };
-      },
-    );
-    const job = await deps.jobs.view(record);
-    if (reused) reply.header('idempotent-replayed', 'true');
-    return reply
-      .code(reused ? 200 : 201)
-      .header('location', `/v1/jobs/${record.job_id}`)
-      .send({ ...job, reused });
+    const release = await deps.quota.reserve(principal.userId);
+    let created = false;
+    try {
+      const { record, reused } = await deps.jobs.submitOnce(
+        { ownerId: principal.userId, requestId: request.id, idempotencyKey },
+        async (jobId) => {
+          const upload = await receiveUpload(request, {
+            storage: deps.storage,
+            jobId,
+            maxBytes: deps.maxUploadBytes,
+          });
+          const fields = parseOrThrow(submitJobFieldsSchema, upload.fields);
+          if (fields.job_type && fields.job_type !== upload.file.input.jobType) {
+            throw new AppError(
+              'JOB_TYPE_MISMATCH',
+              `job_type ${fields.job_type} was requested but the file is ${upload.file.input.mime} (${upload.file.input.jobType}).`,
+            );
+          }
+          return {
+            filename: upload.file.filename,
+            mime: upload.file.input.mime,
+            jobType: upload.file.input.jobType,
+            sizeBytes: upload.file.sizeBytes,
+            sha256: upload.file.sha256,
+            contentSubtype: fields.content_subtype,
+            language: fields.language,
+            ocrOptions: ocrOptionsFromFields(fields),
+            transcriptionOptions: transcriptionOptionsFromFields(fields),
+            fields,
+          };
+        },
+      );
+      created = !reused;
+      const job = await deps.jobs.view(record);
+      if (reused) reply.header('idempotent-replayed', 'true');
+      return reply
+        .code(reused ? 200 : 201)
+        .header('location', `/v1/jobs/${record.job_id}`)
+        .send({ ...job, reused });
+    } finally {
+      // A replay or a refused upload made no job: its daily unit is given back.
+      await release(created);
+    }
   });
 
   app.get('/v1/jobs', async (request) => {
@@ -135,7 +146,10 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
       .send(body);
   });
 
-  app.get('/v1/queues', async () => ({ queues: await deps.jobs.queueOverview() }));
+  app.get('/v1/queues', async (request) => {
+    requireAdmin(request);
+    return { queues: await deps.jobs.queueOverview() };
+  });
 
   app.post('/v1/jobs/:id/cancel', async (request, reply) => {
     const record = await deps.jobs.cancel(jobIdOf(request.params), principalOf(request).userId, request.id);

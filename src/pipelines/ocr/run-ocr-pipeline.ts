@@ -12,11 +12,13 @@ import {
   type PagesBySource,
 } from '../../contract/index.js';
 import type { OcrEngine, RecognizedPage } from '../../engines/ocr/ocr-engine.js';
+import { readImagePixels } from '../../media/image/read-image-pixels.js';
 import { splitTiff } from '../../media/image/split-tiff.js';
 import { joinPdfs, overlayTextLayers } from '../../media/pdf/build-searchable-pdf.js';
 import { extractPdfText } from '../../media/pdf/extract-pdf-text.js';
 import { listPdfFonts } from '../../media/pdf/list-pdf-fonts.js';
 import { readPdfInfo } from '../../media/pdf/read-pdf-info.js';
+import { readPdfPageSize } from '../../media/pdf/read-pdf-page-size.js';
 import { renderPdfPage } from '../../media/pdf/render-pdf-page.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import type { Pipeline, PipelineContext, PipelineInput, PipelineResult } from '../pipeline.js';
@@ -60,6 +62,10 @@ export interface OcrDefaults {
   searchablePdf: boolean;
   /** Produce an hOCR output when the engine can (tesseract). */
   hocr: boolean;
+  /** Most pages a document may have; more: `INPUT_TOO_COMPLEX` before any page is read. */
+  maxPages: number;
+  /** Most pixels an uploaded image (or a page rendered from a PDF) may have. */
+  maxImagePixels: number;
 }
 
 export interface OcrPipelineDeps {
@@ -81,6 +87,8 @@ export const DEFAULT_OCR_OPTIONS: OcrDefaults = {
   pageTimeoutSec: 180,
   searchablePdf: true,
   hocr: false,
+  maxPages: 5000,
+  maxImagePixels: 200_000_000,
 };
 
 /**
@@ -121,21 +129,54 @@ function resolveOptions(deps: OcrPipelineDeps, input: PipelineInput): ResolvedJo
   };
 }
 
-async function openSource(input: PipelineInput, dpi: number, signal: AbortSignal): Promise<PageSource> {
+function tooComplex(detail: string): AppError {
+  return new AppError('INPUT_TOO_COMPLEX', detail);
+}
+
+/** Refuses, from headers only, inputs whose pages or pixels would swamp the machine (bombs). */
+async function checkImageSize(filePath: string, limits: OcrDefaults): Promise<void> {
+  const pixels = await readImagePixels(filePath);
+  if (pixels !== null && pixels > limits.maxImagePixels) {
+    throw tooComplex(`The image has ${pixels} pixels; at most ${limits.maxImagePixels} are accepted.`);
+  }
+}
+
+async function openSource(
+  input: PipelineInput,
+  dpi: number,
+  signal: AbortSignal,
+  limits: OcrDefaults,
+): Promise<PageSource> {
   if (input.inputMime === 'application/pdf') {
     const info = await readPdfInfo(input.inputPath, { signal });
+    if (info.pageCount > limits.maxPages) {
+      throw tooComplex(`The PDF has ${info.pageCount} pages; at most ${limits.maxPages} are accepted.`);
+    }
     const renderDir = path.join(input.workDir, 'pages');
     await mkdir(renderDir, { recursive: true });
     return {
       kind: 'pdf',
       pageCount: info.pageCount,
-      image: async (page, pageSignal) => ({
-        path: await renderPdfPage(input.inputPath, page, { dpi, outDir: renderDir, signal: pageSignal }),
-        dpi,
-        temporary: true,
-      }),
+      image: async (page, pageSignal) => {
+        // A page can be declared 200 inches wide: its size, not the file's, decides the pixels.
+        const size = await readPdfPageSize(input.inputPath, page, { signal: pageSignal });
+        const pixels = size
+          ? Math.ceil((size.widthPt / 72) * dpi) * Math.ceil((size.heightPt / 72) * dpi)
+          : 0;
+        if (pixels > limits.maxImagePixels) {
+          throw tooComplex(
+            `Page ${page} would be ${pixels} pixels at ${dpi} dpi; at most ${limits.maxImagePixels} are accepted.`,
+          );
+        }
+        return {
+          path: await renderPdfPage(input.inputPath, page, { dpi, outDir: renderDir, signal: pageSignal }),
+          dpi,
+          temporary: true,
+        };
+      },
     };
   }
+  await checkImageSize(input.inputPath, limits);
   if (input.inputMime === 'image/tiff') {
     const pages = await splitTiff(input.inputPath, path.join(input.workDir, 'tiff'), { signal });
     return {
@@ -221,7 +262,7 @@ async function recognizeDocument(
     );
   }
   if (options.policy !== 'text_only') await engine.assertLanguages(input.language);
-  const source = await openSource(input, options.dpi, signal);
+  const source = await openSource(input, options.dpi, signal, deps.defaults);
   const pageCount = source.pageCount;
   await context.reportProgress({
     stage: `page 1 of ${pageCount}`,

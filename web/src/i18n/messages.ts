@@ -171,6 +171,10 @@ const en = {
   'next.otherFormat': 'Download one of the formats listed for this job.',
   'next.tellOperator': 'Tell the person who runs this server; then press Retry.',
   'next.reportReference': 'If it happens again, send the reference below to the person who runs this server.',
+  'next.signIn': 'Sign in again (or use a valid API key), then try again.',
+  'next.askAccess': 'Ask the person who runs this server for access.',
+  'next.waitSomeFinish': 'Wait until some of your jobs have finished, then add the file again.',
+  'next.tryTomorrow': 'Submit the rest tomorrow, or ask the person who runs this server for a larger quota.',
 
   'notify.COMPLETED': '{name} is ready',
   'notify.FAILED': '{name} failed',
@@ -348,6 +352,10 @@ const hi: Record<MessageKey, string> = {
   'next.otherFormat': 'इस कार्य के लिए दिखाए गए प्रारूपों में से कोई डाउनलोड करें।',
   'next.tellOperator': 'इस सर्वर को चलाने वाले व्यक्ति को बताएँ; फिर "पुनः चलाएँ" दबाएँ।',
   'next.reportReference': 'फिर से ऐसा हो तो नीचे दिया संदर्भ सर्वर चलाने वाले व्यक्ति को भेजें।',
+  'next.signIn': 'फिर से साइन इन करें (या मान्य API कुंजी उपयोग करें), फिर पुनः प्रयास करें।',
+  'next.askAccess': 'इस सर्वर को चलाने वाले व्यक्ति से अनुमति माँगें।',
+  'next.waitSomeFinish': 'अपने कुछ कार्य पूरे होने तक रुकें, फिर फ़ाइल दोबारा जोड़ें।',
+  'next.tryTomorrow': 'बाकी कल भेजें, या सर्वर चलाने वाले व्यक्ति से बड़ा कोटा माँगें।',
 
   'notify.COMPLETED': '{name} तैयार है',
   'notify.FAILED': '{name} विफल रहा',

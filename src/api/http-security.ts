@@ -1,0 +1,69 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import type { FastifyInstance } from 'fastify';
+
+/** Headers a browser may send across origins, and those its scripts may read back. */
+const ALLOWED_HEADERS = [
+  'authorization',
+  'x-api-key',
+  'content-type',
+  'idempotency-key',
+  'if-none-match',
+  'last-event-id',
+  'x-request-id',
+];
+const EXPOSED_HEADERS = [
+  'x-request-id',
+  'location',
+  'etag',
+  'retry-after',
+  'ratelimit',
+  'ratelimit-policy',
+  'idempotent-replayed',
+  'content-disposition',
+  'www-authenticate',
+];
+
+/**
+ * Security headers on every answer (CSP for the page and /docs, nosniff, no framing) and CORS for
+ * the configured origins only: no origin listed, no CORS headers at all.
+ */
+export async function registerHttpSecurity(
+  app: FastifyInstance,
+  options: { corsOrigins: string[]; corsAllowCredentials: boolean },
+): Promise<void> {
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        // The page is a Vite build: its own script and style files, no inline script.
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        // Swagger UI at /docs sets inline styles; the page itself needs none.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    // Served over plain HTTP on loopback in local mode; HSTS belongs to the TLS proxy in front.
+    strictTransportSecurity: false,
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  const wildcard = options.corsOrigins.includes('*');
+  await app.register(cors, {
+    origin: options.corsOrigins.length === 0 ? false : wildcard ? '*' : options.corsOrigins,
+    credentials: options.corsAllowCredentials,
+    methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+    allowedHeaders: ALLOWED_HEADERS,
+    exposedHeaders: EXPOSED_HEADERS,
+    maxAge: 600,
+    strictPreflight: true,
+  });
+}
