@@ -16,6 +16,7 @@ import { probeMedia } from '../../src/media/ffmpeg/probe-media.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createTranscriptionPipeline } from '../../src/pipelines/transcription/run-transcription-pipeline.js';
 import { runChildProcess } from '../../src/process/run-child-process.js';
+import { LocalDiskStorage } from '../../src/storage/local-disk-storage.js';
 import { loopWav, makeRiverTalkWav } from '../../test/helpers/make-media-fixtures.js';
 
 const { values } = parseArgs({
@@ -58,7 +59,7 @@ try {
     engine: new PocketsphinxEngine(),
     maxDurationSec: 24 * 3600,
     chunking: { targetSec: 60, overlapSec: 1, inFlight },
-    checkpointRoot: path.join(dir, 'checkpoints'),
+    checkpointStorage: new LocalDiskStorage(path.join(dir, 'storage')),
   });
   const rssBefore = process.memoryUsage().rss;
   started = performance.now();

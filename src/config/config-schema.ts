@@ -172,7 +172,6 @@ export const envSchema = z.object({
   TRANSCRIPTION_CHUNKS_IN_FLIGHT: int(1, 16).default(2),
   TRANSCRIPTION_ON_TRUNCATED: z.enum(['fail', 'warn']).default('fail'),
   TRANSCRIPTION_REPETITION_MAX_REPEATS: int(2, 100).default(4),
-  TRANSCRIPTION_CHECKPOINT_DIR: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_TRANSCRIPTION_MODEL: z.string().min(1).default('whisper-1'),
@@ -324,7 +323,6 @@ export interface Config {
     chunksInFlight: number;
     onTruncated: 'fail' | 'warn';
     repetitionMaxRepeats: number;
-    checkpointDir: string;
     /** Present when an OpenAI-compatible endpoint is configured with a key. */
     openai: { baseUrl: string; apiKey: string; model: string; timeoutMs: number } | null;
   };
@@ -416,7 +414,6 @@ export function configFromEnv(env: Env): Config {
       chunksInFlight: env.TRANSCRIPTION_CHUNKS_IN_FLIGHT,
       onTruncated: env.TRANSCRIPTION_ON_TRUNCATED,
       repetitionMaxRepeats: env.TRANSCRIPTION_REPETITION_MAX_REPEATS,
-      checkpointDir: path.resolve(env.TRANSCRIPTION_CHECKPOINT_DIR ?? path.join(dataDir, 'checkpoints')),
       openai: env.OPENAI_API_KEY
         ? {
             baseUrl: env.OPENAI_BASE_URL,

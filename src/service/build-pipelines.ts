@@ -73,7 +73,7 @@ export function buildPipelines(
       },
       onTruncated: transcription.onTruncated,
       repetitionMaxRepeats: transcription.repetitionMaxRepeats,
-      checkpointRoot: transcription.checkpointDir,
+      ...(deps.storage ? { checkpointStorage: deps.storage } : {}),
     }),
   };
 }

@@ -1,6 +1,5 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { z } from 'zod';
+import type { ObjectStorage } from '../../storage/object-storage.js';
 
 const wordSchema = z.object({
   start: z.number(),
@@ -28,54 +27,67 @@ const chunkResultSchema = z.object({
 export type ChunkResult = z.infer<typeof chunkResultSchema>;
 
 const planSchema = z.object({ fingerprint: z.string() });
-const PLAN_FILE = 'plan.json';
-const CHUNK_FILE = /^chunk-(\d{5})\.json$/;
 
-const chunkFile = (index: number) => `chunk-${String(index).padStart(5, '0')}.json`;
+/** Storage key prefix of a job's transcription checkpoints (inside the job's prefix: deleting the job deletes them). */
+export function chunkCheckpointPrefix(jobId: string): string {
+  return `jobs/${jobId}/checkpoints/transcription/`;
+}
+
+async function readJson(storage: ObjectStorage, key: string): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await storage.get(key))
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+}
 
 /**
- * Finished chunks of one job, one JSON file each, in a directory that outlives the attempt (the
- * worker's scratch directory does not), so a retried or recovered job skips them. A fingerprint of
- * the audio, the chunk plan and the engine guards against reusing results that no longer fit.
+ * Finished chunks of one job, one object each in object storage (not the attempt's scratch
+ * directory, not Redis), so a retried or recovered job skips them on whichever worker picks it up.
+ * A fingerprint of the audio, the chunk plan and the engine guards against reusing results that
+ * no longer fit. Storage writes are atomic, so a half-written chunk cannot be read back.
  */
 export class ChunkCheckpoints {
-  constructor(private readonly dir: string) {}
+  private readonly prefix: string;
 
-  /** Loads the chunks finished under the same fingerprint; anything else found there is discarded. */
-  async open(fingerprint: string): Promise<Map<number, ChunkResult>> {
+  constructor(
+    private readonly storage: ObjectStorage,
+    jobId: string,
+  ) {
+    this.prefix = chunkCheckpointPrefix(jobId);
+  }
+
+  private key(name: string): string {
+    return `${this.prefix}${name}`;
+  }
+
+  /** Loads the chunks (of `chunkCount`) finished under the same fingerprint; starts afresh otherwise. */
+  async open(fingerprint: string, chunkCount: number): Promise<Map<number, ChunkResult>> {
     const found = new Map<number, ChunkResult>();
-    const plan = await readFile(path.join(this.dir, PLAN_FILE), 'utf8')
-      .then((text) => planSchema.safeParse(JSON.parse(text)))
-      .catch(() => null);
+    const plan = (await this.storage.exists(this.key('plan.json')))
+      ? planSchema.safeParse(await readJson(this.storage, this.key('plan.json')).catch(() => null))
+      : null;
     if (plan?.success && plan.data.fingerprint === fingerprint) {
-      for (const name of await readdir(this.dir)) {
-        if (!CHUNK_FILE.test(name)) continue;
-        const parsed = await readFile(path.join(this.dir, name), 'utf8')
-          .then((text) => chunkResultSchema.safeParse(JSON.parse(text)))
-          .catch(() => null);
-        // A half-written file cannot exist (rename is atomic); an unreadable one is simply redone.
-        if (parsed?.success) found.set(parsed.data.index, parsed.data);
+      for (let index = 0; index < chunkCount; index++) {
+        const key = this.key(chunkName(index));
+        if (!(await this.storage.exists(key))) continue;
+        // An unreadable checkpoint is simply redone.
+        const parsed = chunkResultSchema.safeParse(await readJson(this.storage, key).catch(() => null));
+        if (parsed.success && parsed.data.index === index) found.set(index, parsed.data);
       }
       return found;
     }
-    await rm(this.dir, { recursive: true, force: true });
-    await mkdir(this.dir, { recursive: true });
-    await this.writeAtomically(PLAN_FILE, JSON.stringify({ fingerprint }));
+    await this.storage.deletePrefix(this.prefix);
+    await this.storage.put(this.key('plan.json'), JSON.stringify({ fingerprint }));
     return found;
   }
 
   async save(result: ChunkResult): Promise<void> {
-    await this.writeAtomically(chunkFile(result.index), JSON.stringify(result));
+    await this.storage.put(this.key(chunkName(result.index)), JSON.stringify(result));
   }
 
   async remove(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
-  }
-
-  private async writeAtomically(name: string, body: string): Promise<void> {
-    const target = path.join(this.dir, name);
-    const temporary = `${target}.${process.pid}.tmp`;
-    await writeFile(temporary, body, 'utf8');
-    await rename(temporary, target);
+    await this.storage.deletePrefix(this.prefix);
   }
 }
+
+const chunkName = (index: number) => `chunk-${String(index).padStart(5, '0')}.json`;

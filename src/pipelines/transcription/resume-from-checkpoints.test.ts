@@ -6,6 +6,7 @@ import { makeRepeatedSpeechWav } from '../../../test/helpers/make-media-fixtures
 import { AppError } from '../../contract/index.js';
 import type { Segment, SpeechEngine, TranscribeOptions } from '../../engines/speech/speech-engine.js';
 import { createLogger } from '../../observability/logger.js';
+import { LocalDiskStorage } from '../../storage/local-disk-storage.js';
 import { createTranscriptionPipeline } from './run-transcription-pipeline.js';
 
 /** Hears one word per chunk file it is given; fails on its `failOnCall`-th call when told to. */
@@ -45,12 +46,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function attempt(engine: SpeechEngine, checkpointRoot: string) {
+async function attempt(engine: SpeechEngine, checkpointStorage: LocalDiskStorage) {
   const pipeline = createTranscriptionPipeline({
     engine,
     maxDurationSec: 600,
     chunking: { targetSec: 4, overlapSec: 1, inFlight: 1 },
-    checkpointRoot,
+    checkpointStorage,
   });
   return pipeline(
     {
@@ -71,25 +72,27 @@ async function attempt(engine: SpeechEngine, checkpointRoot: string) {
 
 describe('resuming a transcription from checkpointed chunks', () => {
   it('skips the chunks a failed attempt finished, then removes the checkpoints', async () => {
-    const checkpointRoot = path.join(dir, 'checkpoints');
+    const storageRoot = path.join(dir, 'storage');
+    const storage = new LocalDiskStorage(storageRoot);
+    const checkpoints = path.join(storageRoot, 'jobs', 'job-resume', 'checkpoints', 'transcription');
     const first = new CountingEngine(3);
-    const error = await attempt(first, checkpointRoot).catch((e: unknown) => e);
+    const error = await attempt(first, storage).catch((e: unknown) => e);
     expect((error as AppError).code).toBe('TRANSCRIPTION_ENGINE_FAILED');
     expect(first.heard).toEqual(['chunk-00000.wav', 'chunk-00001.wav', 'chunk-00002.wav']);
-    expect((await readdir(path.join(checkpointRoot, 'job-resume'))).sort()).toEqual([
+    expect((await readdir(checkpoints)).sort()).toEqual([
       'chunk-00000.json',
       'chunk-00001.json',
       'plan.json',
     ]);
 
     const second = new CountingEngine(null);
-    const result = await attempt(second, checkpointRoot);
+    const result = await attempt(second, storage);
     expect(second.heard[0]).toBe('chunk-00002.wav');
     expect(second.heard).not.toContain('chunk-00000.wav');
     expect(second.heard).not.toContain('chunk-00001.wav');
     const words = String(result.outputs.txt).split(/\s+/).filter(Boolean);
     expect(words.slice(0, 3)).toEqual(['word0', 'word1', 'word2']);
     expect(words.length).toBe(first.heard.length - 1 + second.heard.length);
-    await expect(readdir(path.join(checkpointRoot, 'job-resume'))).rejects.toThrow();
+    await expect(readdir(checkpoints)).rejects.toThrow();
   });
 });

@@ -9,6 +9,7 @@ import { measureWavEnergy } from '../../media/ffmpeg/measure-wav-energy.js';
 import { probeMedia } from '../../media/ffmpeg/probe-media.js';
 import { writeWavSlice } from '../../media/ffmpeg/write-wav-slice.js';
 import { errorFields } from '../../observability/logger.js';
+import type { ObjectStorage } from '../../storage/object-storage.js';
 import type { Pipeline, PipelineContext, PipelineInput, PipelineResult } from '../pipeline.js';
 import { stopOnCancel } from '../stop-on-cancel.js';
 import { assessTranscriptQuality, LOW_CONFIDENCE_SCORE, scoreSegment } from './assess-transcript-quality.js';
@@ -38,8 +39,8 @@ export interface TranscriptionPipelineDeps {
   onTruncated?: 'fail' | 'warn';
   /** A word sequence repeated back to back more than this many times is a runaway loop. */
   repetitionMaxRepeats?: number;
-  /** Directory holding one sub-directory of finished chunks per job; it must outlive an attempt. */
-  checkpointRoot?: string;
+  /** Where finished chunks are checkpointed so a retried attempt, on any worker, skips them; none: no checkpoints. */
+  checkpointStorage?: ObjectStorage;
 }
 
 export const DEFAULT_CHUNKING: ChunkingSettings = { targetSec: 60, overlapSec: 1, inFlight: 2 };
@@ -118,8 +119,8 @@ async function transcribeRecording(
 
   const audioPath = path.join(input.workDir, 'audio.wav');
   const chunkDir = path.join(input.workDir, 'chunks');
-  const checkpoints = deps.checkpointRoot
-    ? new ChunkCheckpoints(path.join(deps.checkpointRoot, input.jobId))
+  const checkpoints = deps.checkpointStorage
+    ? new ChunkCheckpoints(deps.checkpointStorage, input.jobId)
     : null;
   try {
     const result = await decodeAndTranscribe(deps, input, context, {
@@ -242,7 +243,8 @@ async function decodeAndTranscribe(
       }),
     )
     .digest('hex');
-  const finished = (await state.checkpoints?.open(fingerprint)) ?? new Map<number, ChunkResult>();
+  const finished =
+    (await state.checkpoints?.open(fingerprint, chunks.length)) ?? new Map<number, ChunkResult>();
   if (finished.size > 0) {
     logger.info(
       { event: 'transcription.resumed', chunks_done: finished.size, chunks: chunks.length },
