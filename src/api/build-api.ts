@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { AuthConfig } from '../config/index.js';
 import { AppError, buildOpenApiDocument, toOpenApiPath } from '../contract/index.js';
 import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
+import type { IntakeLimits } from '../jobs/intake-precheck.js';
 import type { JobEventFeed } from '../jobs/job-event-feed.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { SubmitQuota } from '../jobs/submit-quota.js';
@@ -20,6 +21,7 @@ import { registerContractRoutes } from './routes/contract-routes.js';
 import { registerDeadLettersRoutes } from './routes/dead-letters-routes.js';
 import { registerEventsRoutes } from './routes/events-routes.js';
 import { type ReadinessChecks, registerHealthRoutes } from './routes/health-routes.js';
+import { registerIntakeRoutes } from './routes/intake-routes.js';
 import { registerJobsRoutes } from './routes/jobs-routes.js';
 import { registerOpenApiRoutes } from './routes/openapi-routes.js';
 import { DEFAULT_WEB_ROOT, serveWebApp } from './serve-web-app.js';
@@ -27,6 +29,8 @@ import { DEFAULT_WEB_ROOT, serveWebApp } from './serve-web-app.js';
 export interface ApiDeps {
   logger: Logger;
   jobs: JobService;
+  /** Limits and speeds `POST /v1/intake/precheck` judges files by. */
+  intakeLimits: IntakeLimits;
   deadLetters: DeadLetterStore;
   feed: JobEventFeed;
   /** Seconds between SSE heartbeats, in ms. */
@@ -103,6 +107,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerContractRoutes(app);
   registerJobsRoutes(app, deps);
   registerEventsRoutes(app, deps);
+  registerIntakeRoutes(app, deps);
   registerDeadLettersRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   await registerOpenApiRoutes(app);

@@ -8,6 +8,7 @@ import {
   replayResultSchema,
 } from './dead-letter.js';
 import { ERROR_CODES } from './error-catalog.js';
+import { precheckRequestSchema, precheckResultSchema } from './intake-precheck.js';
 import {
   CONTRACT_VERSION,
   jobListSchema,
@@ -175,6 +176,21 @@ export function buildOpenApiDocument() {
           responses: {
             '200': { description: 'Queues', content: json(ref('QueuesOverview')) },
             ...problems(503),
+          },
+        },
+      },
+      '/v1/intake/precheck': {
+        post: {
+          tags: ['jobs'],
+          summary:
+            'Judge a file before uploading it: detected type, refusals with their codes, warnings, time and effort',
+          requestBody: { required: true, content: json(ref('PrecheckRequest')) },
+          responses: {
+            '200': {
+              description: 'The verdict (advice: the upload is still judged by content)',
+              content: json(ref('PrecheckResult')),
+            },
+            ...problems(400, 503),
           },
         },
       },
@@ -440,6 +456,8 @@ export function buildOpenApiDocument() {
         JobList: componentOf(jobListSchema),
         SubmitFields: componentOf(submitJobFieldsSchema, 'input'),
         QueuesOverview: componentOf(queuesOverviewSchema),
+        PrecheckRequest: componentOf(precheckRequestSchema, 'input'),
+        PrecheckResult: componentOf(precheckResultSchema),
         CreateApiKey: componentOf(createApiKeySchema, 'input'),
         CreatedApiKey: componentOf(createdApiKeySchema),
         ApiKeyList: componentOf(apiKeyListSchema),

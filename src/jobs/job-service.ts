@@ -20,6 +20,7 @@ import type { ObjectStorage } from '../storage/object-storage.js';
 import { estimateSecondsLeft } from './estimate-seconds-left.js';
 import { decodeHistoryCursor, encodeHistoryCursor } from './history-cursor.js';
 import type { IdempotencyStore } from './idempotency-store.js';
+import type { IntakeState } from './intake-precheck.js';
 import type { JobQueues } from './job-queues.js';
 import { type JobRecord, toPublicJob } from './job-record.js';
 import type { JobStore } from './job-store.js';
@@ -167,6 +168,19 @@ export class JobService {
       next_cursor: page.after ? encodeHistoryCursor(page.after, scope) : null,
       total: page.total,
       counts: page.counts,
+    };
+  }
+
+  /** What a precheck needs to know now: the caller's active jobs and each queue's length. */
+  async intakeState(ownerId: string): Promise<IntakeState> {
+    const [page, queues] = await Promise.all([
+      this.store.listByOwner(ownerId, { statuses: ['QUEUED', 'PROCESSING'], limit: 1 }),
+      this.queues.overview(),
+    ]);
+    const waiting = Object.fromEntries(queues.map((q) => [q.job_type, q.waiting + q.delayed]));
+    return {
+      activeJobs: page.total,
+      queueWaiting: { OCR: waiting.OCR ?? 0, TRANSCRIPTION: waiting.TRANSCRIPTION ?? 0 },
     };
   }
 

@@ -92,6 +92,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     app = await buildApi({
       logger,
       jobs,
+      intakeLimits: {
+        maxUploadBytes: config.uploads.maxBytes,
+        ocrMaxPages: config.ocr.maxPages,
+        transcriptionMaxDurationSec: config.transcription.maxDurationSec,
+        ocrEngine: config.ocr.engine,
+        speechEngine: config.transcription.engine,
+        ocrPagesInFlight: config.ocr.pagesInFlight,
+        chunksInFlight: config.transcription.chunksInFlight,
+        activeJobsLimit: config.quota.activeJobs,
+      },
       deadLetters: new DeadLetterStore(redis, keys, store, queues),
       feed,
       heartbeatMs: config.events.heartbeatMs,

@@ -1,0 +1,149 @@
+import path from 'node:path';
+import {
+  type JobType,
+  type PrecheckRequest,
+  type PrecheckResult,
+  SUPPORTED_INPUTS,
+  type SupportedInput,
+} from '../contract/index.js';
+
+/** The limits and speeds a precheck judges a file against (from the config). */
+export interface IntakeLimits {
+  maxUploadBytes: number;
+  ocrMaxPages: number;
+  transcriptionMaxDurationSec: number;
+  ocrEngine: string;
+  speechEngine: string;
+  ocrPagesInFlight: number;
+  chunksInFlight: number;
+  activeJobsLimit: number;
+}
+
+/** What the system knows when it answers: the caller's active jobs and the queue lengths. */
+export interface IntakeState {
+  activeJobs: number;
+  queueWaiting: Record<JobType, number>;
+}
+
+/** Measured on the development machine (docs/benchmarks.md): tesseract ~1.3 s a page per process, pocketsphinx RTF ~0.25. */
+const OCR_SEC_PER_PAGE = 1.5;
+const SPEECH_REAL_TIME_FACTOR = 0.3;
+const LARGE_DOCUMENT_PAGES = 500;
+const LONG_RECORDING_SEC = 3 * 3600;
+const CLOUD_ENGINES = new Set(['gemini', 'openai']);
+
+/** Extensions people give files, for the inputs the service takes (content decides at upload). */
+const EXTENSIONS: Readonly<Record<string, string>> = {
+  jpeg: 'jpg',
+  tiff: 'tif',
+  oga: 'ogg',
+  wma: 'asf',
+  m4v: 'mp4',
+};
+
+function detect(request: PrecheckRequest): SupportedInput | undefined {
+  const byMime = request.mime ? SUPPORTED_INPUTS.find((input) => input.mime === request.mime) : undefined;
+  if (byMime) return byMime;
+  const ext = path.extname(request.filename).slice(1).toLowerCase();
+  const canonical = EXTENSIONS[ext] ?? ext;
+  return SUPPORTED_INPUTS.find((input) => input.ext === canonical);
+}
+
+/**
+ * Judges a file before it is uploaded (PRS-027): the type it seems to be, whether it would be
+ * refused and why (the same catalog codes the upload would get), and what to expect: processing
+ * time, queue length, effort and whether a paid engine would read it. Advice only: the upload is
+ * still judged by its content.
+ */
+export function precheckIntake(
+  request: PrecheckRequest,
+  limits: IntakeLimits,
+  state: IntakeState,
+): PrecheckResult {
+  const blocks: PrecheckResult['blocks'] = [];
+  const warnings: PrecheckResult['warnings'] = [];
+  const input = detect(request);
+  if (!input) {
+    blocks.push({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: `${request.filename} is not a document or recording the service reads.`,
+    });
+  } else if (request.job_type && request.job_type !== input.jobType) {
+    blocks.push({
+      code: 'JOB_TYPE_MISMATCH',
+      message: `The file looks like ${input.jobType}, not ${request.job_type}.`,
+    });
+  }
+  if (request.size_bytes === 0) blocks.push({ code: 'UPLOAD_EMPTY', message: 'The file is empty.' });
+  if (request.size_bytes > limits.maxUploadBytes) {
+    blocks.push({
+      code: 'UPLOAD_TOO_LARGE',
+      message: `The file is larger than the limit of ${limits.maxUploadBytes} bytes.`,
+    });
+  }
+  if (limits.activeJobsLimit > 0 && state.activeJobs >= limits.activeJobsLimit) {
+    blocks.push({
+      code: 'QUOTA_ACTIVE_JOBS',
+      message: `You already have ${state.activeJobs} jobs queued or running (limit ${limits.activeJobsLimit}).`,
+    });
+  }
+
+  let processingSec: number | null = null;
+  let engine = '';
+  const jobType = input?.jobType ?? request.job_type;
+  if (jobType === 'OCR') {
+    engine = limits.ocrEngine;
+    if (request.page_count !== undefined) {
+      if (request.page_count > limits.ocrMaxPages) {
+        blocks.push({
+          code: 'INPUT_TOO_COMPLEX',
+          message: `${request.page_count} pages is more than the limit of ${limits.ocrMaxPages}.`,
+        });
+      } else if (request.page_count > LARGE_DOCUMENT_PAGES) {
+        warnings.push({ code: 'LARGE_DOCUMENT', message: `${request.page_count} pages will take a while.` });
+      }
+      // An upper bound: pages with a real text layer take milliseconds.
+      processingSec = Math.ceil(
+        (request.page_count * OCR_SEC_PER_PAGE) / Math.max(1, limits.ocrPagesInFlight),
+      );
+    }
+  } else if (jobType === 'TRANSCRIPTION') {
+    engine = limits.speechEngine;
+    if (request.duration_sec !== undefined) {
+      if (request.duration_sec > limits.transcriptionMaxDurationSec) {
+        blocks.push({
+          code: 'MEDIA_TOO_LONG',
+          message: `${Math.round(request.duration_sec)} s is longer than the limit of ${limits.transcriptionMaxDurationSec} s.`,
+        });
+      } else if (request.duration_sec > LONG_RECORDING_SEC) {
+        warnings.push({ code: 'LONG_RECORDING', message: 'A recording this long will take a while.' });
+      }
+      processingSec = Math.ceil(
+        (request.duration_sec * SPEECH_REAL_TIME_FACTOR) / Math.max(1, limits.chunksInFlight),
+      );
+    }
+  }
+  const cloud = CLOUD_ENGINES.has(engine);
+  if (cloud) warnings.push({ code: 'PAID_ENGINE', message: `The ${engine} engine is a paid cloud service.` });
+  const effort =
+    processingSec === null
+      ? null
+      : processingSec < 60
+        ? 'light'
+        : processingSec < 15 * 60
+          ? 'medium'
+          : 'heavy';
+  return {
+    decision: blocks.length > 0 ? 'block' : warnings.length > 0 ? 'warn' : 'allow',
+    detected: input ? { job_type: input.jobType, mime: input.mime } : null,
+    blocks,
+    warnings,
+    estimate: {
+      processing_sec: processingSec,
+      queue_waiting: jobType ? state.queueWaiting[jobType] : 0,
+      effort,
+      cost_band: cloud ? 'paid' : 'none',
+      engine,
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PrecheckResult, Problem } from '../../src/contract/index.js';
+import { startTestService, submitFile, type TestService } from '../helpers/test-service.js';
+import { TINY_PNG } from '../helpers/tiny-files.js';
+
+// The API role: the precheck reads the caller's active jobs and the queues, and uploads nothing.
+let svc: TestService;
+
+async function precheck(body: unknown): Promise<{ status: number; result: PrecheckResult & Problem }> {
+  const response = await fetch(`${svc.url}/v1/intake/precheck`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, result: (await response.json()) as PrecheckResult & Problem };
+}
+
+beforeAll(async () => {
+  svc = await startTestService('precheck', {
+    SERVICE_ROLE: 'api',
+    UPLOAD_MAX_BYTES: '1000000',
+    OCR_MAX_PAGES: '2000',
+    TRANSCRIPTION_MAX_DURATION_SEC: '7200',
+    QUOTA_ACTIVE_JOBS: '3',
+  });
+});
+afterAll(async () => {
+  await svc?.close();
+});
+
+describe('POST /v1/intake/precheck', () => {
+  it('allows a document it can read, with its type, a processing estimate and the queue it joins', async () => {
+    await submitFile(svc.url, { name: 'queued.png', bytes: TINY_PNG });
+    const { status, result } = await precheck({ filename: 'ग्रंथ.pdf', size_bytes: 50_000, page_count: 40 });
+    expect(status).toBe(200);
+    expect(result).toMatchObject({
+      decision: 'allow',
+      detected: { job_type: 'OCR', mime: 'application/pdf' },
+      blocks: [],
+      estimate: { effort: 'light', cost_band: 'none', engine: 'tesseract', queue_waiting: 1 },
+    });
+    expect(result.estimate.processing_sec).toBeGreaterThan(0);
+  });
+
+  it('refuses with the codes the upload would get: type, size, pages, duration', async () => {
+    const codes = async (body: unknown) => (await precheck(body)).result.blocks.map((b) => b.code);
+    expect(await codes({ filename: 'setup.exe', size_bytes: 10 })).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
+    expect(await codes({ filename: 'big.pdf', size_bytes: 2_000_000 })).toEqual(['UPLOAD_TOO_LARGE']);
+    expect(await codes({ filename: 'huge.pdf', size_bytes: 10, page_count: 5000 })).toEqual([
+      'INPUT_TOO_COMPLEX',
+    ]);
+    expect(await codes({ filename: 'talk.mp3', size_bytes: 10, duration_sec: 9000 })).toEqual([
+      'MEDIA_TOO_LONG',
+    ]);
+    expect(await codes({ filename: 'talk.mp3', size_bytes: 10, job_type: 'OCR' })).toEqual([
+      'JOB_TYPE_MISMATCH',
+    ]);
+    expect((await precheck({ filename: 'talk.mp3', size_bytes: 10 })).result.decision).toBe('allow');
+  });
+
+  it('warns about a long recording and estimates it as heavy work', async () => {
+    const { result } = await precheck({
+      filename: 'pravachan.m4a',
+      size_bytes: 100,
+      duration_sec: 7000,
+      mime: 'audio/x-m4a',
+    });
+    expect(result.decision).toBe('allow');
+    expect(result.estimate.effort).toBe('heavy');
+    expect(result.detected).toEqual({ job_type: 'TRANSCRIPTION', mime: 'audio/x-m4a' });
+  });
+
+  it('blocks when the caller already has as many active jobs as the quota allows', async () => {
+    await submitFile(svc.url, { name: 'q2.png', bytes: TINY_PNG });
+    await submitFile(svc.url, { name: 'q3.png', bytes: TINY_PNG });
+    const { result } = await precheck({ filename: 'next.pdf', size_bytes: 10 });
+    expect(result.decision).toBe('block');
+    expect(result.blocks.map((b) => b.code)).toEqual(['QUOTA_ACTIVE_JOBS']);
+  });
+
+  it('refuses a malformed request with VALIDATION_FAILED', async () => {
+    const { status, result } = await precheck({ size_bytes: -1 });
+    expect(status).toBe(400);
+    expect(result.error_code).toBe('VALIDATION_FAILED');
+  });
+});
