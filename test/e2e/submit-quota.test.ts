@@ -54,12 +54,17 @@ describe('submission quotas', () => {
     // 3 of 4 used above (the refused upload and the refusals gave theirs back).
     const fourth = await submit();
     expect(fourth.status).toBe(201);
-    await cancel(((await fourth.json()) as Job).job_id);
+    const fourthId = ((await fourth.json()) as Job).job_id;
+    await cancel(fourthId);
     const fifth = await submit();
     expect(fifth.status).toBe(429);
     expect(await codeOf(fifth)).toBe('QUOTA_DAILY_JOBS');
     const retryAfter = Number(fifth.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(86_400);
+    // A retry is a new job and counts like one.
+    const retry = await fetch(`${svc.url}/v1/jobs/${fourthId}/retry`, { method: 'POST' });
+    expect(retry.status).toBe(429);
+    expect(await codeOf(retry)).toBe('QUOTA_DAILY_JOBS');
   });
 });

@@ -119,16 +119,20 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
 
   app.post('/v1/jobs/:id/retry', async (request, reply) => {
     const overrides = parseOrThrow(retryBodySchema, request.body ?? {});
-    const record = await deps.jobs.retry(
-      jobIdOf(request.params),
-      principalOf(request).userId,
-      request.id,
-      overrides,
-    );
-    return reply
-      .code(201)
-      .header('location', `/v1/jobs/${record.job_id}`)
-      .send(await deps.jobs.view(record));
+    const ownerId = principalOf(request).userId;
+    // A retry is a new job: it counts against the quotas like any submit.
+    const release = await deps.quota.reserve(ownerId);
+    let created = false;
+    try {
+      const record = await deps.jobs.retry(jobIdOf(request.params), ownerId, request.id, overrides);
+      created = true;
+      return reply
+        .code(201)
+        .header('location', `/v1/jobs/${record.job_id}`)
+        .send(await deps.jobs.view(record));
+    } finally {
+      await release(created);
+    }
   });
 
   app.delete('/v1/jobs/:id', async (request, reply) => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { AppError } from '../../contract/index.js';
 import { runChildProcess } from '../../process/run-child-process.js';
 import { toolFailure } from '../../process/tool-failure.js';
+import { assertLanguagesInstalled } from './assert-languages-installed.js';
 import type { OcrEngine, RecognizedPage, RecognizeOptions } from './ocr-engine.js';
 import { parseTesseractTsv } from './tesseract-tsv.js';
 
@@ -93,15 +94,7 @@ export class TesseractEngine implements OcrEngine {
 
   /** Fails fast, before any page is read, when a requested language is not installed. */
   async assertLanguages(languages: string): Promise<void> {
-    const installed = await this.installedLanguages();
-    const missing = languages.split('+').filter((l) => !installed.includes(l));
-    if (missing.length > 0) {
-      throw new AppError(
-        'OCR_LANGUAGE_UNAVAILABLE',
-        `OCR language ${missing.join(', ')} is not installed; installed: ${installed.join(', ')}.`,
-        { details: { missing, installed } },
-      );
-    }
+    assertLanguagesInstalled(languages, await this.installedLanguages());
   }
 
   async recognize(imagePath: string, options: RecognizeOptions): Promise<RecognizedPage> {

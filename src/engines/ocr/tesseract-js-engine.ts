@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { createWorker, OEM, PSM } from 'tesseract.js';
 import { AppError } from '../../contract/index.js';
+import { assertLanguagesInstalled } from './assert-languages-installed.js';
 import type { OcrEngine, RecognizedPage, RecognizeOptions } from './ocr-engine.js';
 import { parseTesseractTsv } from './tesseract-tsv.js';
 
@@ -51,15 +52,7 @@ export class TesseractJsEngine implements OcrEngine {
   }
 
   async assertLanguages(languages: string): Promise<void> {
-    const installed = await this.installedLanguages();
-    const missing = languages.split('+').filter((l) => !installed.includes(l));
-    if (missing.length > 0) {
-      throw new AppError(
-        'OCR_LANGUAGE_UNAVAILABLE',
-        `OCR language ${missing.join(', ')} is not installed; installed: ${installed.join(', ')}.`,
-        { details: { missing, installed } },
-      );
-    }
+    assertLanguagesInstalled(languages, await this.installedLanguages());
   }
 
   async recognize(imagePath: string, options: RecognizeOptions): Promise<RecognizedPage> {
