@@ -8,6 +8,8 @@ import type { JobEventFeed } from '../jobs/job-event-feed.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { SubmitQuota } from '../jobs/submit-quota.js';
 import type { Logger } from '../observability/logger.js';
+import { type PrometheusMetrics, UNMATCHED_ROUTE } from '../observability/prometheus-metrics.js';
+import type { Readiness } from '../observability/readiness.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { registerApiKeyRoutes } from './auth/api-key-routes.js';
 import type { ApiKeyStore } from './auth/api-key-store.js';
@@ -20,9 +22,10 @@ import { resolveRequestId } from './request-id.js';
 import { registerContractRoutes } from './routes/contract-routes.js';
 import { registerDeadLettersRoutes } from './routes/dead-letters-routes.js';
 import { registerEventsRoutes } from './routes/events-routes.js';
-import { type ReadinessChecks, registerHealthRoutes } from './routes/health-routes.js';
+import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerIntakeRoutes } from './routes/intake-routes.js';
 import { registerJobsRoutes } from './routes/jobs-routes.js';
+import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerOpenApiRoutes } from './routes/openapi-routes.js';
 import { DEFAULT_WEB_ROOT, serveWebApp } from './serve-web-app.js';
 
@@ -38,7 +41,10 @@ export interface ApiDeps {
   /** Whether the Redis connection is up: requests needing it fail fast with 503 when not. */
   isRedisReady: () => boolean;
   storage: ObjectStorage;
-  readiness: ReadinessChecks;
+  readiness: Readiness;
+  /** Served at `/metrics`; HTTP requests are counted into it. */
+  metrics: PrometheusMetrics;
+  metricsToken: string | null;
   maxUploadBytes: number;
   quota: SubmitQuota;
   /** Built web page to serve at `/` (default `web/dist`). */
@@ -65,6 +71,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
+    // The route template, never the raw path: ids in paths would make a series per job.
+    deps.metrics.httpRequest(
+      request.method,
+      request.routeOptions.url ?? UNMATCHED_ROUTE,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     request.log.info(
       {
         event: 'http.request',
@@ -93,7 +106,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     corsOrigins: deps.cors.origins,
     corsAllowCredentials: deps.cors.allowCredentials,
   });
-  registerAuth(app, {
+  const resolvePrincipal = registerAuth(app, {
     config: deps.auth,
     apiKeys: deps.apiKeys,
     verifier: deps.verifier,
@@ -103,7 +116,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     limits: { fileSize: deps.maxUploadBytes + 1, files: 1, fields: 20, fieldSize: 1024, parts: 25 },
   });
 
-  registerHealthRoutes(app, { checks: deps.readiness, mode: deps.verifier ? 'oidc' : 'local-single-user' });
+  registerHealthRoutes(app, {
+    readiness: deps.readiness,
+    mode: deps.verifier ? 'oidc' : 'local-single-user',
+  });
+  registerMetricsRoutes(app, {
+    metrics: deps.metrics,
+    metricsToken: deps.metricsToken,
+    localMode: !deps.verifier,
+    principalOf: resolvePrincipal,
+  });
   registerContractRoutes(app);
   registerJobsRoutes(app, deps);
   registerEventsRoutes(app, deps);

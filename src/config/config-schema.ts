@@ -200,6 +200,9 @@ export const envSchema = z.object({
   WORKER_MAX_STALLED_COUNT: int(0, 100).default(3),
   RECONCILER_INTERVAL_MS: int(0, 24 * 3_600_000).default(60_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(30_000),
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  WORKER_METRICS_PORT: int(0, 65_535).optional(),
+  WORKER_HEARTBEAT_SEC: int(1, 3600).default(10),
   AUTH_OIDC_ISSUER: providerUrl().optional(),
   AUTH_OIDC_CLIENT_ID: z.string().min(1).optional(),
   AUTH_OIDC_JWKS_URL: providerUrl().optional(),
@@ -339,6 +342,13 @@ export interface Config {
     reconcilerIntervalMs: number;
   };
   shutdownTimeoutMs: number;
+  /** `/metrics`: a bearer token for Prometheus (administrators may always scrape); the worker's own port. */
+  metrics: {
+    token: string | null;
+    /** Unset: a worker process serves no HTTP; 0: an ephemeral port (tests), logged at start. */
+    workerPort: number | null;
+    heartbeatMs: number;
+  };
   auth: AuthConfig;
   cors: { origins: string[]; allowCredentials: boolean };
   /** Requests per window; 0 turns that limit off. */
@@ -444,6 +454,11 @@ export function configFromEnv(env: Env): Config {
       reconcilerIntervalMs: env.RECONCILER_INTERVAL_MS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    metrics: {
+      token: env.METRICS_TOKEN ?? null,
+      workerPort: env.WORKER_METRICS_PORT ?? null,
+      heartbeatMs: env.WORKER_HEARTBEAT_SEC * 1000,
+    },
     auth: {
       oidc:
         env.AUTH_OIDC_ISSUER && env.AUTH_OIDC_CLIENT_ID

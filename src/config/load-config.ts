@@ -26,20 +26,28 @@ export function loadConfig(
   }
   const parsed = envSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const name = String(issue.path[0] ?? '(environment)');
-        const shown =
-          raw[name] === undefined
-            ? 'unset'
-            : JSON.stringify(name.includes('URL') || name.includes('KEY') ? '<redacted>' : raw[name]);
-        return `${name} (${shown}): ${issue.message}`;
-      }),
-    );
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '(environment)');
+      const shown =
+        raw[name] === undefined ? 'unset' : JSON.stringify(isSecretName(name) ? '<redacted>' : raw[name]);
+      return `${name} (${shown}): ${issue.message}`;
+    });
+    // Rules across variables are judged too (with the bad ones at their defaults), so one run
+    // of the service lists every problem instead of revealing them one fix at a time.
+    const withoutBad = { ...raw };
+    for (const issue of parsed.error.issues) delete withoutBad[String(issue.path[0])];
+    const rest = envSchema.safeParse(withoutBad);
+    if (rest.success) problems.push(...crossFieldProblems(rest.data));
+    throw new ConfigError(problems);
   }
   const problems = crossFieldProblems(parsed.data);
   if (problems.length > 0) throw new ConfigError(problems);
   return configFromEnv(parsed.data);
+}
+
+/** Variables whose values never appear in an error or a log: URLs may carry passwords. */
+function isSecretName(name: string): boolean {
+  return /URL|KEY|TOKEN|SECRET|PASSWORD/.test(name);
 }
 
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape);

@@ -83,7 +83,7 @@ function withAuth<T extends Record<string, Record<string, { responses: Record<st
     for (const operation of Object.values(operations)) {
       const op = operation as { responses: Record<string, unknown>; security?: unknown[] };
       if (path.startsWith('/v1/')) Object.assign(op.responses, problems(401, 403, 429));
-      else op.security = [];
+      else op.security ??= [];
     }
   }
   return paths;
@@ -121,10 +121,25 @@ export function buildOpenApiDocument() {
       '/readyz': {
         get: {
           tags: ['operations'],
-          summary: 'Readiness: Redis and storage are usable',
+          summary: 'Readiness: Redis, storage, engines and (workers) queue consumers answer',
           responses: {
             '200': { description: 'Ready', content: json({ type: 'object' }) },
             '503': { description: 'Not ready; `checks` says why', content: json({ type: 'object' }) },
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          tags: ['operations'],
+          summary:
+            'Prometheus metrics: bearer METRICS_TOKEN or an administrator (local mode: this machine only)',
+          security: [{ bearer: [] }, { apiKey: [] }],
+          responses: {
+            '200': {
+              description: 'Prometheus text exposition format 0.0.4 (docs/observability.md)',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+            ...problems(401, 403),
           },
         },
       },

@@ -56,6 +56,11 @@ export class DeadLetterStore {
     return full;
   }
 
+  /** How many dead letters are kept (the `dead_letter_jobs` gauge). */
+  count(): Promise<number> {
+    return this.redis.zcard(this.keys.deadLetters());
+  }
+
   async get(jobId: string): Promise<DeadLetter | null> {
     const [raw, exists] = await Promise.all([
       this.redis.get(this.keys.deadLetter(jobId)),

@@ -12,9 +12,11 @@ import {
   type ListJobsQuery,
   type OcrOptions,
   type OutputFormat,
+  QUEUE_NAMES,
   type QueueOverview,
   type TranscriptionOptions,
 } from '../contract/index.js';
+import { type JobMetrics, NO_JOB_METRICS } from '../observability/job-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { estimateSecondsLeft } from './estimate-seconds-left.js';
@@ -86,6 +88,7 @@ export class JobService {
     private readonly defaults: JobDefaults,
     private readonly idempotency: IdempotencyStore,
     private readonly logger: Logger,
+    private readonly metrics: JobMetrics = NO_JOB_METRICS,
   ) {}
 
   /**
@@ -242,6 +245,7 @@ export class JobService {
       log.error({ event: 'job.enqueue_failed', err: error }, 'could not enqueue job');
       throw new AppError('QUEUE_UNAVAILABLE', undefined, { cause: error });
     }
+    this.metrics.submitted({ queue: QUEUE_NAMES[record.job_type], job_type: record.job_type });
     log.info(
       {
         event: 'job.submitted',
@@ -285,6 +289,7 @@ export class JobService {
         throw new AppError('JOB_NOT_CANCELLABLE', `The job is already ${status}.`);
       case 'cancelled':
         await this.queues.removeWaiting(record.job_type, jobId);
+        this.metrics.cancelled({ queue: QUEUE_NAMES[record.job_type], job_type: record.job_type });
         log.info({ event: 'job.transition', from: status, to: 'CANCELLED' }, 'queued job cancelled');
         break;
       case 'requested':

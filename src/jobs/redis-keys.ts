@@ -50,6 +50,11 @@ export class RedisKeys {
     return `${this.prefix}:dead-letter:${jobId}`;
   }
 
+  /** Sorted set of worker process ids, scored by the time (ms) of their last heartbeat. */
+  workerHeartbeats(): string {
+    return `${this.prefix}:worker-heartbeats`;
+  }
+
   /** Lock held by the worker process that runs the reconciler (leader election). */
   reconcilerLock(): string {
     return `${this.prefix}:reconciler:leader`;

@@ -49,6 +49,8 @@ export interface PipelineContext {
   signal: AbortSignal;
   logger: Logger;
   reportProgress: (update: ProgressUpdate) => Promise<void>;
+  /** Time spent on one OCR page or transcription chunk, for the `job_unit_duration_seconds` histogram. */
+  observeUnit?: (unit: 'page' | 'chunk', seconds: number) => void;
 }
 
 export interface PipelineResult {

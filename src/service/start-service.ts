@@ -12,19 +12,35 @@ import { JobEventFeed } from '../jobs/job-event-feed.js';
 import { JobQueues } from '../jobs/job-queues.js';
 import { JobService } from '../jobs/job-service.js';
 import { JobStore } from '../jobs/job-store.js';
+import { registerQueueGauges } from '../jobs/queue-gauges.js';
 import { RedisKeys } from '../jobs/redis-keys.js';
 import { SubmitQuota } from '../jobs/submit-quota.js';
+import { WorkerHeartbeats } from '../jobs/worker-heartbeats.js';
 import { type Logger, redactUrl } from '../observability/logger.js';
+import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.js';
+import { PrometheusMetrics } from '../observability/prometheus-metrics.js';
+import { Readiness, type ReadinessChecks } from '../observability/readiness.js';
+import { redactConfig } from '../observability/redact-config.js';
 import { watchRedisConnection } from '../observability/watch-redis-connection.js';
 import { createStorage } from '../storage/create-storage.js';
 import { type RunningWorker, startWorker } from '../worker/start-worker.js';
 import { buildPipelines } from './build-pipelines.js';
+import {
+  consumersCheck,
+  engineChecks,
+  redisCheck,
+  scratchDirCheck,
+  storageCheck,
+} from './readiness-checks.js';
 
 export interface RunningService {
   /** Base URL of the API, when this role serves one. */
   url: string | null;
   app: FastifyInstance | null;
   worker: RunningWorker | null;
+  /** A worker process's own `/metrics` (`WORKER_METRICS_PORT`), when it serves one. */
+  metricsUrl: string | null;
+  readiness: Readiness;
   store: JobStore;
   close(): Promise<void>;
 }
@@ -34,6 +50,7 @@ export interface RunningService {
  * worker for the configured role. The only module that knows both `api` and `worker`.
  */
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  logger.info({ event: 'config.loaded', config: redactConfig(config) }, 'configuration loaded');
   await mkdir(config.storage.rootDir, { recursive: true });
   await mkdir(config.worker.tmpDir, { recursive: true });
 
@@ -53,11 +70,23 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const store = new JobStore(redis, keys);
   const storage = createStorage(config.storage);
   const queues = new JobQueues(redis, keys);
+  const metrics = new PrometheusMetrics(config.role);
+  const heartbeats = new WorkerHeartbeats(redis, keys);
+  registerQueueGauges(metrics.registry, {
+    redis,
+    queues,
+    deadLetters: new DeadLetterStore(redis, keys, store, queues),
+    heartbeats,
+    logger,
+  });
+  const checks: ReadinessChecks = { redis: redisCheck(redis), storage: storageCheck(storage) };
+  const readiness = new Readiness(checks, logger);
 
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   let worker: RunningWorker | null = null;
   let feed: JobEventFeed | null = null;
+  let metricsServer: MetricsServer | null = null;
 
   if (config.role === 'worker' || config.role === 'all') {
     worker = await startWorker({
@@ -75,7 +104,24 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       maxStalledCount: config.worker.maxStalledCount,
       reconcilerIntervalMs: config.worker.reconcilerIntervalMs,
       logger,
+      metrics,
+      heartbeats,
+      heartbeatMs: config.metrics.heartbeatMs,
     });
+    Object.assign(checks, engineChecks(config), {
+      scratch_dir: scratchDirCheck(config.worker.tmpDir),
+      queue_consumers: consumersCheck(worker),
+    });
+    if (config.role === 'worker' && config.metrics.workerPort !== null) {
+      metricsServer = await startMetricsServer({
+        host: config.http.host,
+        port: config.metrics.workerPort,
+        metrics,
+        readiness,
+        token: config.metrics.token,
+        logger,
+      });
+    }
   }
 
   if (config.role === 'api' || config.role === 'all') {
@@ -86,12 +132,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       { ocrLanguages: config.ocr.languages, transcriptionLanguage: 'en' },
       new IdempotencyStore(redis, keys, config.idempotency),
       logger,
+      metrics,
     );
     feed = new JobEventFeed(watchRedisConnection(redis.duplicate(), logger, 'events'), redis, keys, logger);
     await feed.start();
     app = await buildApi({
       logger,
       jobs,
+      metrics,
+      metricsToken: config.metrics.token,
       intakeLimits: {
         maxUploadBytes: config.uploads.maxBytes,
         ocrMaxPages: config.ocr.maxPages,
@@ -114,12 +163,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       verifier: config.auth.oidc ? new OidcVerifier(config.auth.oidc) : null,
       cors: config.cors,
       rateLimit: { redis, nameSpace: keys.rateLimitNamespace(), ...config.rateLimit },
-      readiness: {
-        redis: async () => {
-          await redis.ping();
-        },
-        storage: () => storage.checkWritable(),
-      },
+      readiness,
     });
     await app.listen({ host: config.http.host, port: config.http.port });
     const address = app.server.address() as AddressInfo;
@@ -129,13 +173,20 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger.info({ event: 'api.listening', url, auth_mode: authMode }, `API listening on ${url}`);
   }
 
+  // Not awaited: the API answers /readyz 503 (`starting`) until every dependency has answered once.
+  void readiness.watchStartup();
+
   return {
     url,
     app,
     worker,
+    metricsUrl: metricsServer?.url ?? null,
+    readiness,
     store,
     async close() {
       logger.info({ event: 'service.stopping' }, 'shutting down');
+      await readiness.stop();
+      if (metricsServer) await metricsServer.close();
       if (app) {
         // In-flight requests may finish within the grace period; then their connections are cut.
         const server = app.server;

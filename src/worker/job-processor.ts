@@ -16,6 +16,7 @@ import { queuePayloadSchema } from '../jobs/job-queues.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { storageKeys } from '../jobs/storage-keys.js';
+import { type JobLabels, type JobMetrics, NO_JOB_METRICS } from '../observability/job-metrics.js';
 import { errorFields, type Logger } from '../observability/logger.js';
 import type {
   Pipeline,
@@ -39,6 +40,8 @@ export interface JobProcessorDeps {
   tmpDir: string;
   workerId: string;
   logger: Logger;
+  /** Outcome counters and timing histograms (`NO_JOB_METRICS` when absent). */
+  metrics?: JobMetrics;
 }
 
 /**
@@ -46,7 +49,11 @@ export interface JobProcessorDeps {
  * scratch directory, stores the outputs and records the outcome. Decides retry versus give up.
  */
 export class JobProcessor {
-  constructor(private readonly deps: JobProcessorDeps) {}
+  private readonly metrics: JobMetrics;
+
+  constructor(private readonly deps: JobProcessorDeps) {
+    this.metrics = deps.metrics ?? NO_JOB_METRICS;
+  }
 
   async process(bullJob: BullJob, token?: string): Promise<void> {
     const payload = queuePayloadSchema.parse(bullJob.data);
@@ -63,6 +70,10 @@ export class JobProcessor {
 
     const record = await this.claim(payload.job_id, log, attempt);
     if (!record) return;
+    const labels: JobLabels = { queue: bullJob.queueName, job_type: record.job_type };
+    if (attempt === 1 && record.started_at) {
+      this.metrics.queueWait(labels, (Date.parse(record.started_at) - Date.parse(record.created_at)) / 1000);
+    }
 
     const controller = this.deps.cancellations.register(record.job_id);
     if (record.cancel_requested) controller.abort(new CancelledSignal());
@@ -71,7 +82,14 @@ export class JobProcessor {
     let outcome: { result: PipelineResult; outputs: Partial<Record<OutputFormat, number>> } | undefined;
     let failure: unknown;
     try {
-      outcome = await this.runPipeline(record, workDir, controller, log, attempt >= maxAttempts);
+      outcome = await this.runPipeline(
+        record,
+        workDir,
+        controller,
+        log,
+        attempt >= maxAttempts,
+        bullJob.queueName,
+      );
     } catch (error) {
       failure = error;
     } finally {
@@ -80,7 +98,8 @@ export class JobProcessor {
       await rm(workDir, { recursive: true, force: true });
     }
     if (!outcome) {
-      await this.recordFailure(record, failure, controller, { attempt, log, bullJob, token });
+      const failedAfterSec = (performance.now() - started) / 1000;
+      await this.recordFailure(record, failure, controller, { attempt, log, bullJob, token, failedAfterSec });
       return;
     }
     const { result, outputs } = outcome;
@@ -107,6 +126,7 @@ export class JobProcessor {
       log.warn({ event: 'job.transition_refused', to: 'COMPLETED', result: done }, 'completion refused');
       return;
     }
+    this.metrics.completed({ ...labels, engine: result.engine }, processingSec);
     log.info(
       {
         event: 'job.transition',
@@ -126,6 +146,7 @@ export class JobProcessor {
     controller: AbortController,
     log: Logger,
     lastAttempt: boolean,
+    queue: string,
   ): Promise<{ result: PipelineResult; outputs: Partial<Record<OutputFormat, number>> }> {
     await mkdir(workDir, { recursive: true });
     const inputPath = path.join(workDir, 'input');
@@ -151,6 +172,7 @@ export class JobProcessor {
         signal: controller.signal,
         logger: log,
         reportProgress: (update) => this.saveProgress(record.job_id, update, controller, log),
+        observeUnit: (unit, seconds) => this.metrics.unitProcessed(queue, unit, seconds),
       },
     );
     if (controller.signal.aborted) throw controller.signal.reason;
@@ -229,15 +251,27 @@ export class JobProcessor {
     record: JobRecord,
     error: unknown,
     controller: AbortController,
-    context: { attempt: number; log: Logger; bullJob: BullJob; token: string | undefined },
+    context: {
+      attempt: number;
+      log: Logger;
+      bullJob: BullJob;
+      token: string | undefined;
+      failedAfterSec: number;
+    },
   ): Promise<void> {
     const { attempt, log, bullJob, token } = context;
+    const labels: JobLabels = {
+      queue: bullJob.queueName,
+      job_type: record.job_type,
+      engine: record.engine ?? record.ocr_options?.engine ?? null,
+    };
     if (controller.signal.reason instanceof CancelledSignal) {
       await this.deps.store.transition(record.job_id, 'CANCELLED', {
         stage: 'cancelled',
         error_code: 'JOB_CANCELLED',
         error_message: ERROR_CATALOG.JOB_CANCELLED.message.en,
       });
+      this.metrics.cancelled(labels);
       log.info({ event: 'job.transition', from: 'PROCESSING', to: 'CANCELLED' }, 'job cancelled');
       return;
     }
@@ -262,6 +296,7 @@ export class JobProcessor {
       'attempt failed',
     );
     if (decision.retry) {
+      this.metrics.retried(labels, appError.code);
       const nextAt = Date.now() + decision.delayMs;
       const moved = await this.deps.store.transition(
         record.job_id,
@@ -301,6 +336,7 @@ export class JobProcessor {
       { onlyFrom: ['PROCESSING'] },
     );
     if (failed.ok) {
+      this.metrics.failed(labels, appError.code, context.failedAfterSec);
       await this.writeDeadLetter(record.job_id, bullJob.queueName, {
         code: appError.code,
         message: appError.message,
@@ -404,6 +440,7 @@ export class JobProcessor {
       { onlyFrom: ['PROCESSING', 'QUEUED'] },
     );
     if (!result.ok) return;
+    if (current) this.metrics.failed({ queue, job_type: current.job_type }, 'WORKER_LOST', null);
     await this.recordAttempt(jobId, current?.attempts ?? 0, 'WORKER_LOST', current?.stage ?? null, message);
     await this.writeDeadLetter(jobId, queue, {
       code: 'WORKER_LOST',

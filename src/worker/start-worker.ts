@@ -6,6 +6,8 @@ import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import type { JobQueues } from '../jobs/job-queues.js';
 import type { JobStore } from '../jobs/job-store.js';
+import type { WorkerHeartbeats } from '../jobs/worker-heartbeats.js';
+import type { JobMetrics } from '../observability/job-metrics.js';
 import { errorFields, type Logger } from '../observability/logger.js';
 import { watchRedisConnection } from '../observability/watch-redis-connection.js';
 import type { Pipeline } from '../pipelines/pipeline.js';
@@ -34,6 +36,10 @@ export interface WorkerOptions {
   /** 0 turns the reconciler off in this process. */
   reconcilerIntervalMs: number;
   logger: Logger;
+  metrics?: JobMetrics;
+  /** Written every `heartbeatMs`: `worker_heartbeat_timestamp_seconds` in /metrics. */
+  heartbeats?: WorkerHeartbeats;
+  heartbeatMs?: number;
 }
 
 /** How long stopped jobs get to hand themselves back after the grace period. */
@@ -41,6 +47,8 @@ const RELEASE_TIMEOUT_MS = 10_000;
 
 export interface RunningWorker {
   workerId: string;
+  /** Throws naming each queue whose consumer is not running (closed, or paused unexpectedly). */
+  checkConsumers(): Promise<void>;
   close(timeoutMs: number): Promise<void>;
 }
 
@@ -64,6 +72,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     tmpDir: options.tmpDir,
     workerId,
     logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
 
   const workers = JOB_TYPES.filter((type) => options.workerQueues.includes(QUEUE_NAMES[type])).map((type) => {
@@ -111,9 +120,26 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
   reconciler.start();
 
+  const heartbeats = options.heartbeats;
+  const beat = () =>
+    heartbeats
+      ?.beat(workerId)
+      .catch((error: unknown) =>
+        logger.warn({ event: 'worker.heartbeat_failed', ...errorFields(error) }, 'heartbeat not written'),
+      );
+  await beat();
+  const heartbeatTimer = heartbeats ? setInterval(() => void beat(), options.heartbeatMs ?? 10_000) : null;
+  heartbeatTimer?.unref();
+
   let closing: Promise<void> | undefined;
   return {
     workerId,
+    async checkConsumers() {
+      const stopped = workers
+        .filter((worker) => closing !== undefined || !worker.isRunning() || worker.isPaused())
+        .map((worker) => worker.name);
+      if (stopped.length > 0) throw new Error(`queue consumer not running: ${stopped.join(', ')}`);
+    },
     close(timeoutMs: number) {
       closing ??= closeWorker(timeoutMs);
       return closing;
@@ -121,6 +147,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   };
 
   async function closeWorker(timeoutMs: number): Promise<void> {
+    if (heartbeatTimer) clearInterval(heartbeatTimer);
     await reconciler.stop();
     const graceful = Promise.all(workers.map((worker) => worker.close()));
     let timer: NodeJS.Timeout | undefined;
@@ -146,6 +173,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }
     clearTimeout(timer);
     await cancellations.stop();
+    await heartbeats
+      ?.forget(workerId)
+      .catch((error: unknown) =>
+        logger.warn({ event: 'worker.heartbeat_failed', ...errorFields(error) }, 'heartbeat not removed'),
+      );
     logger.info({ event: 'worker.stopped' }, 'worker stopped');
   }
 }

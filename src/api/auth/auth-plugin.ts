@@ -36,8 +36,14 @@ function credentialOf(request: FastifyRequest): Credential {
   return { kind: 'none' };
 }
 
-/** The authenticated caller of each request under `/v1`, or a refusal with its catalog code. */
-export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
+/** Resolves the caller of a request outside `/v1` that still needs one (`/metrics`). */
+export type PrincipalResolver = (request: FastifyRequest) => Promise<Principal>;
+
+/**
+ * The authenticated caller of each request under `/v1`, or a refusal with its catalog code.
+ * Returns the same resolution for routes outside `/v1` that decide for themselves.
+ */
+export function registerAuth(app: FastifyInstance, deps: AuthDeps): PrincipalResolver {
   const policy = new AccessPolicy(deps.config);
   app.decorateRequest('principal', null);
 
@@ -92,4 +98,6 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       throw refusal;
     }
   });
+
+  return (request) => authenticate(credentialOf(request));
 }

@@ -356,6 +356,7 @@ async function recognizeDocument(
     if (result.artefacts.hocrPath) hocrPages.push({ page, hocrPath: result.artefacts.hocrPath });
     results.set(page, result.result);
     done++;
+    context.observeUnit?.('page', (performance.now() - started) / 1000);
     logger.info(
       {
         event: 'ocr.page.done',

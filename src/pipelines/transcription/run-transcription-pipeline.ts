@@ -330,6 +330,7 @@ async function decodeAndTranscribe(
       }
       const result: ChunkResult = { index: chunk.index, segments: guarded.segments, rerun, collapsed };
       await state.checkpoints?.save(result);
+      context.observeUnit?.('chunk', (performance.now() - chunkStarted) / 1000);
       logger.info(
         {
           event: 'transcription.chunk.done',
