@@ -280,3 +280,25 @@ export async function makeThirtyPageMixedPdf(
   await writePdf(filePath, content, { size: A6 });
   return { path: filePath, pages };
 }
+
+/**
+ * A long scanned PDF made quickly: four distinct scan images, each embedded once and shown on
+ * every fourth page (pdfkit reuses an image it has seen), so 500 pages cost four renders to make.
+ */
+export async function makeLongScannedPdf(
+  dir: string,
+  count: number,
+  scan: ScanOptions = {},
+): Promise<{ path: string; texts: string[] }> {
+  const images: string[] = [];
+  for (const [i, text] of ENGLISH_PAGES.entries())
+    images.push(await makeScanImage(dir, `long-scan-${i}`, text, LATIN_FONT, scan));
+  const texts = Array.from({ length: count }, (_, i) => ENGLISH_PAGES[i % ENGLISH_PAGES.length] as string);
+  const filePath = path.join(dir, `long-scanned-${count}.pdf`);
+  await writePdf(
+    filePath,
+    texts.map((_, i) => ({ image: images[i % images.length] as string })),
+    { size: A6 },
+  );
+  return { path: filePath, texts };
+}
