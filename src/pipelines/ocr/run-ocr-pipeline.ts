@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
@@ -28,6 +28,7 @@ import { stopOnCancel } from '../stop-on-cancel.js';
 import { assessTextLayer, isLegacyDevanagariFont, type TextLayerVerdict } from './assess-text-layer.js';
 import { PageCheckpoints, type PageResult } from './page-checkpoints.js';
 import { hintsForPage, type PageHintProbe, summariseHints } from './page-hints.js';
+import { pageTimeoutMs } from './page-timeout.js';
 import { mergeHocr, renderOcrJson, renderOcrText } from './render-ocr-outputs.js';
 import { runPagePool } from './run-page-pool.js';
 
@@ -46,8 +47,6 @@ function isLowConfidence(page: PageResult): boolean {
 
 /** Pages of text layer read per pdftotext run. */
 const TEXT_BATCH_PAGES = 50;
-/** Pixels of an A4 page at 300 dpi: the page size `pageTimeoutSec` is meant for. */
-const REFERENCE_PAGE_PIXELS = 2480 * 3508;
 
 export interface OcrDefaults {
   policy: OcrPolicy;
@@ -199,23 +198,9 @@ async function openSource(
   };
 }
 
-/** Width × height of a PNG from its header, or null for anything else. */
-async function pngPixels(filePath: string): Promise<number | null> {
-  const handle = await open(filePath, 'r');
-  try {
-    const header = Buffer.alloc(24);
-    await handle.read(header, 0, 24, 0);
-    if (header.readUInt32BE(0) !== 0x89504e47) return null;
-    return header.readUInt32BE(16) * header.readUInt32BE(20);
-  } finally {
-    await handle.close();
-  }
-}
-
-async function pageTimeoutMs(image: PageImage, pageTimeoutSec: number): Promise<number> {
-  const pixels = await pngPixels(image.path).catch(() => null);
-  const scale = pixels === null ? 1 : Math.max(0.25, pixels / REFERENCE_PAGE_PIXELS);
-  return Math.round(pageTimeoutSec * 1000 * scale);
+/** The page's timeout from its pixels, read from the image header whatever its format. */
+async function imageTimeoutMs(image: PageImage, pageTimeoutSec: number): Promise<number> {
+  return pageTimeoutMs(await readImagePixels(image.path).catch(() => null), pageTimeoutSec);
 }
 
 interface OcrTask {
@@ -517,7 +502,7 @@ async function recognizePage(job: PageJob, task: OcrTask): Promise<PageReading> 
     let recognized: RecognizedPage;
     try {
       recognized = await engine.recognize(image.path, {
-        ...recognizeOptions(job, await pageTimeoutMs(image, deps.defaults.pageTimeoutSec), image),
+        ...recognizeOptions(job, await imageTimeoutMs(image, deps.defaults.pageTimeoutSec), image),
         artefacts: {
           dir: job.artefactDir,
           ...(deps.defaults.searchablePdf && task.overlay
@@ -547,7 +532,7 @@ async function recognizeBatch(job: PageJob, tasks: readonly OcrTask[]): Promise<
     const readable = tasks.filter((t) => images.has(t.page));
     let timeoutMs = 0;
     for (const task of readable) {
-      timeoutMs += await pageTimeoutMs(images.get(task.page) as PageImage, deps.defaults.pageTimeoutSec);
+      timeoutMs += await imageTimeoutMs(images.get(task.page) as PageImage, deps.defaults.pageTimeoutSec);
     }
     let recognized: RecognizedPage[] = [];
     if (readable.length > 0 && engine.recognizeBatch) {
