@@ -1,10 +1,15 @@
 /**
- * OCR throughput: pages per minute through the OCR pipeline against the bare tesseract CLI with
- * the same settings and parallelism (render with pdftoppm, then `tesseract … tsv`, N pages at
- * once), and text-layer pages per second on a 500-page born-digital PDF.
+ * OCR throughput and memory:
+ * - pages per minute through the OCR pipeline against the bare tesseract CLI with the same
+ *   settings and parallelism (render with pdftoppm, then `tesseract … tsv`, N pages at once);
+ * - text-layer pages per second on a 500-page born-digital PDF;
+ * - peak RSS (VmHWM) of the Node process running the pipeline as a worker does, and of each child
+ *   program, while it reads a long scanned PDF (`--pages`, 500 by default; `--pages 0` skips it).
  *
- *   npx tsx bench/ocr/run-ocr-bench.ts [--pages 16] [--in-flight <cores>] [--dpi 300]
+ *   npx tsx bench/ocr/run-ocr-bench.ts [--compare-pages 16] [--pages 500] [--in-flight <cores>] [--dpi 300] [--text-pages 500]
  */
+
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,17 +20,24 @@ import { TesseractEngine } from '../../src/engines/ocr/tesseract-engine.js';
 import { createOcrPipeline, DEFAULT_OCR_OPTIONS } from '../../src/pipelines/ocr/run-ocr-pipeline.js';
 import type { Pipeline } from '../../src/pipelines/pipeline.js';
 import { runChildProcess } from '../../src/process/run-child-process.js';
-import { makeBornDigitalPdf, makeScannedPdf } from '../../test/helpers/make-ocr-fixtures.js';
+import {
+  makeBornDigitalPdf,
+  makeLongScannedPdf,
+  makeScannedPdf,
+} from '../../test/helpers/make-ocr-fixtures.js';
+import { samplePeakRss } from './sample-peak-rss.js';
 
 const { values } = parseArgs({
   options: {
-    pages: { type: 'string', default: '16' },
+    'compare-pages': { type: 'string', default: '16' },
+    pages: { type: 'string', default: '500' },
     'in-flight': { type: 'string', default: String(os.availableParallelism()) },
     dpi: { type: 'string', default: '300' },
     'text-pages': { type: 'string', default: '500' },
   },
 });
-const pages = Number(values.pages);
+const pages = Number(values['compare-pages']);
+const longPages = Number(values.pages);
 const inFlight = Number(values['in-flight']);
 const dpi = Number(values.dpi);
 const textPages = Number(values['text-pages']);
@@ -90,6 +102,43 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
+const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
+
+/** The pipeline in its own Node process on a long scanned PDF, its process tree sampled from here. */
+async function measureMemory(dir: string, count: number): Promise<void> {
+  const long = await makeLongScannedPdf(dir, count, { dpi });
+  const workDir = path.join(dir, 'long');
+  await mkdir(workDir, { recursive: true });
+  const script = path.join(import.meta.dirname, 'ocr-pipeline-process.ts');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', script, long.path, workDir, String(inFlight), String(dpi), LANGUAGE],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const sampler = samplePeakRss(child.pid as number);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const peaks = await sampler.stop();
+  if (code !== 0) throw new Error(`ocr-pipeline-process exited ${code}`);
+  const own = JSON.parse(out.trim().split('\n').at(-1) as string) as {
+    pages: number;
+    seconds: number;
+    vm_hwm_kib: number;
+  };
+  console.log(
+    `long scanned PDF: ${own.pages} pages (auto, psm auto, searchable PDF, quality probe) in ${own.seconds.toFixed(1)} s = ${((own.pages / own.seconds) * 60).toFixed(1)} pages/min`,
+  );
+  console.log(`  peak RSS, pipeline Node process: ${mib(Math.max(own.vm_hwm_kib, peaks.rootKib))}`);
+  for (const [name, entry] of [...peaks.children].sort((a, b) => b[1].peakKib - a[1].peakKib)) {
+    console.log(
+      `  peak RSS, ${name.padEnd(12)} ${mib(entry.peakKib).padStart(8)} (largest of ${entry.instances} seen)`,
+    );
+  }
+}
+
 const dir = await mkdtemp(path.join(os.tmpdir(), 'dt-bench-ocr-'));
 try {
   const scanned = await makeScannedPdf(dir, pages, { dpi });
@@ -135,6 +184,7 @@ try {
   console.log(
     `text layer: ${textPages} born-digital pages in ${textSec.toFixed(2)} s = ${(textPages / textSec).toFixed(0)} pages/s`,
   );
+  if (longPages > 0) await measureMemory(dir, longPages);
   if (ratio < 0.9) process.exitCode = 1;
 } finally {
   await rm(dir, { recursive: true, force: true });

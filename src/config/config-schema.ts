@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   CONTENT_SUBTYPES,
   OCR_ENGINES,
+  OCR_MAX_BATCH_PAGES,
   OCR_POLICIES,
   OCR_PSM_MODES,
   type OcrEngineName,
@@ -156,6 +157,7 @@ export const envSchema = z.object({
   OCR_ENGINE_BY_SUBTYPE: engineBySubtype,
   OCR_PSM: z.enum(OCR_PSM_MODES).default('auto'),
   OCR_PAGES_IN_FLIGHT: int(0, 256).default(0),
+  OCR_CLOUD_BATCH_PAGES: int(1, OCR_MAX_BATCH_PAGES).default(1),
   OCR_SEARCHABLE_PDF: bool().default(true),
   OCR_HOCR: bool().default(false),
   OCR_MAX_PAGES: int(1, 1_000_000).default(5000),
@@ -305,6 +307,8 @@ export interface Config {
     psm: Env['OCR_PSM'];
     /** Pages OCRed at once per job (one tesseract process each). */
     pagesInFlight: number;
+    /** Pages per request to a cloud engine (Gemini). */
+    cloudBatchPages: number;
     searchablePdf: boolean;
     hocr: boolean;
     maxPages: number;
@@ -402,6 +406,7 @@ export function configFromEnv(env: Env): Config {
       engineBySubtype: env.OCR_ENGINE_BY_SUBTYPE,
       psm: env.OCR_PSM,
       pagesInFlight: env.OCR_PAGES_IN_FLIGHT === 0 ? os.availableParallelism() : env.OCR_PAGES_IN_FLIGHT,
+      cloudBatchPages: env.OCR_CLOUD_BATCH_PAGES,
       searchablePdf: env.OCR_SEARCHABLE_PDF,
       hocr: env.OCR_HOCR,
       maxPages: env.OCR_MAX_PAGES,

@@ -14,6 +14,12 @@ describe('loadConfig', () => {
     expect(config.worker.queues).toEqual(['ocr', 'transcription']);
   });
 
+  it('sends one page per Gemini request unless OCR_CLOUD_BATCH_PAGES says more, up to 20', () => {
+    expect(loadConfig({}).ocr.cloudBatchPages).toBe(1);
+    expect(loadConfig({ OCR_CLOUD_BATCH_PAGES: '4' }).ocr.cloudBatchPages).toBe(4);
+    expect(() => loadConfig({ OCR_CLOUD_BATCH_PAGES: '21' })).toThrow(/OCR_CLOUD_BATCH_PAGES/);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ PORT: '' }).http.port).toBe(8080);
   });

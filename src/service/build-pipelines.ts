@@ -53,6 +53,7 @@ export function buildPipelines(
         dpi: config.ocr.dpi,
         psm: config.ocr.psm,
         pagesInFlight: config.ocr.pagesInFlight,
+        cloudBatchPages: config.ocr.cloudBatchPages,
         pageTimeoutSec: config.ocr.pageTimeoutSec,
         searchablePdf: config.ocr.searchablePdf,
         hocr: config.ocr.hocr,

@@ -4,10 +4,15 @@ import type { AddressInfo } from 'node:net';
 /** One scripted answer of the loopback server, in the Gemini REST wire format. */
 export type GeminiReply =
   | { text: string; finishReason?: 'STOP' | 'MAX_TOKENS' }
-  | { status: number; error: { code: number; message: string; status: string } };
+  | {
+      status: number;
+      error: { code: number; message: string; status: string; details?: Array<Record<string, unknown>> };
+    };
 
 export interface RecordedRequest {
   path: string;
+  /** Date.now() when the request arrived. */
+  receivedAt: number;
   apiKey: string | undefined;
   body: {
     contents: Array<{
@@ -55,6 +60,7 @@ export async function startGeminiLoopback(): Promise<GeminiLoopback> {
       }
       state.requests.push({
         path: request.url ?? '',
+        receivedAt: Date.now(),
         apiKey: request.headers['x-goog-api-key'] as string | undefined,
         body: JSON.parse(body) as RecordedRequest['body'],
       });

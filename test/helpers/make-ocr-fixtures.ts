@@ -242,3 +242,63 @@ export async function truncateFile(source: string, target: string, share: number
   await writeFile(target, bytes.subarray(0, Math.floor(size * share)));
   return target;
 }
+
+export type MixedPageKind = 'digital-en' | 'digital-hi' | 'scan-clean' | 'scan-noisy';
+
+/**
+ * A 30-page mixed volume, in a repeating pattern of five pages: born-digital English, a clean
+ * scan (slightly rotated), born-digital Devanagari, born-digital English, a noisy scan (rotated
+ * more, with grain). English pages carry their page number so a shuffled page would show.
+ */
+export async function makeThirtyPageMixedPdf(
+  dir: string,
+  options: { scanDpi: number },
+): Promise<{ path: string; pages: Array<{ text: string; kind: MixedPageKind }> }> {
+  const pattern: MixedPageKind[] = ['digital-en', 'scan-clean', 'digital-hi', 'digital-en', 'scan-noisy'];
+  const pages: Array<{ text: string; kind: MixedPageKind }> = [];
+  const content: FixturePage[] = [];
+  for (let i = 0; i < 30; i++) {
+    const kind = pattern[i % pattern.length] as MixedPageKind;
+    const text =
+      kind === 'digital-hi'
+        ? (HINDI_PAGES[Math.floor(i / 5) % HINDI_PAGES.length] as string)
+        : `${ENGLISH_PAGES[i % ENGLISH_PAGES.length]} This is page ${i + 1} of the volume.`;
+    pages.push({ text, kind });
+    if (kind === 'digital-en') content.push({ text, font: LATIN_FONT, fontSize: 13 });
+    else if (kind === 'digital-hi') content.push({ text, font: DEVANAGARI_FONT, fontSize: 13 });
+    else {
+      // Sheets laid askew either way; the noisy ones more so, with an old scan's grain.
+      const sign = i % 2 === 0 ? 1 : -1;
+      const scan: ScanOptions =
+        kind === 'scan-clean'
+          ? { dpi: options.scanDpi, rotateDeg: sign * 0.3 }
+          : { dpi: options.scanDpi, rotateDeg: sign * 0.8, noise: 18 };
+      content.push({ image: await makeScanImage(dir, `mixed30-${i + 1}`, text, LATIN_FONT, scan) });
+    }
+  }
+  const filePath = path.join(dir, 'mixed-30.pdf');
+  await writePdf(filePath, content, { size: A6 });
+  return { path: filePath, pages };
+}
+
+/**
+ * A long scanned PDF made quickly: four distinct scan images, each embedded once and shown on
+ * every fourth page (pdfkit reuses an image it has seen), so 500 pages cost four renders to make.
+ */
+export async function makeLongScannedPdf(
+  dir: string,
+  count: number,
+  scan: ScanOptions = {},
+): Promise<{ path: string; texts: string[] }> {
+  const images: string[] = [];
+  for (const [i, text] of ENGLISH_PAGES.entries())
+    images.push(await makeScanImage(dir, `long-scan-${i}`, text, LATIN_FONT, scan));
+  const texts = Array.from({ length: count }, (_, i) => ENGLISH_PAGES[i % ENGLISH_PAGES.length] as string);
+  const filePath = path.join(dir, `long-scanned-${count}.pdf`);
+  await writePdf(
+    filePath,
+    texts.map((_, i) => ({ image: images[i % images.length] as string })),
+    { size: A6 },
+  );
+  return { path: filePath, texts };
+}

@@ -40,7 +40,7 @@ function defaultPromptDir(): string {
 }
 
 /**
- * Gemini through the official SDK: one page image per request, the prompt of the job's content
+ * Gemini through the official SDK: one page image per request (several with `recognizeBatch`), the prompt of the job's content
  * subtype, temperature 0. A truncated answer (MAX_TOKENS) is kept and flagged; an empty answer is
  * asked once more, then flagged; 429 becomes ENGINE_RATE_LIMITED for the worker's retry policy
  * (no waiting inside the job).
@@ -123,16 +123,51 @@ export class GeminiEngine implements OcrEngine {
   }
 
   async recognize(imagePath: string, options: RecognizeOptions): Promise<RecognizedPage> {
-    const prompt = await this.prompt(options.contentSubtype ?? 'general');
+    const prompt = await this.fullPrompt(options);
     const image = await this.inlineImage(imagePath, options);
-    const languageHint = `\n\nExpected languages (tesseract codes): ${options.languages}.`;
-    let answer = await this.ask(`${prompt}${languageHint}`, image, options.signal);
+    let answer = await this.ask([{ text: prompt }, { inlineData: image }], options.signal);
     if (answer.text.trim() === '' && !answer.truncated) {
-      answer = await this.ask(`${prompt}${languageHint}`, image, options.signal);
+      answer = await this.ask([{ text: prompt }, { inlineData: image }], options.signal);
     }
-    const text = answer.text.trim();
+    return this.page(answer.text, answer.truncated, options);
+  }
+
+  /**
+   * Several pages in one request: each image is introduced by its number and the answer must give
+   * each page under a `=== PAGE k ===` line, in order. The answer is split on those lines and
+   * checked: a page missing, repeated or out of order, the page a truncated answer stopped in, and
+   * the pages after it, and an empty page are each asked again alone (with the single-page checks).
+   */
+  async recognizeBatch(imagePaths: readonly string[], options: RecognizeOptions): Promise<RecognizedPage[]> {
+    if (imagePaths.length === 1) return [await this.recognize(imagePaths[0] as string, options)];
+    const prompt = await this.fullPrompt(options);
+    const parts: GeminiPart[] = [{ text: `${prompt}${batchInstructions(imagePaths.length)}` }];
+    for (const [i, imagePath] of imagePaths.entries()) {
+      parts.push({ text: `Page ${i + 1}:` }, { inlineData: await this.inlineImage(imagePath, options) });
+    }
+    const answer = await this.ask(parts, options.signal);
+    const split = splitBatchAnswer(answer.text, imagePaths.length, answer.truncated);
+    const pages: RecognizedPage[] = [];
+    for (const [i, imagePath] of imagePaths.entries()) {
+      const text = split[i];
+      pages.push(
+        text === undefined || text.trim() === ''
+          ? await this.recognize(imagePath, options)
+          : this.page(text, false, options),
+      );
+    }
+    return pages;
+  }
+
+  private async fullPrompt(options: RecognizeOptions): Promise<string> {
+    const prompt = await this.prompt(options.contentSubtype ?? 'general');
+    return `${prompt}\n\nExpected languages (tesseract codes): ${options.languages}.`;
+  }
+
+  private page(answerText: string, truncated: boolean, options: RecognizeOptions): RecognizedPage {
+    const text = answerText.trim();
     const warnings: string[] = [];
-    if (answer.truncated) warnings.push('truncated');
+    if (truncated) warnings.push('truncated');
     if (text === '') warnings.push('empty_answer');
     return {
       text,
@@ -145,14 +180,13 @@ export class GeminiEngine implements OcrEngine {
   }
 
   private async ask(
-    prompt: string,
-    image: { data: string; mimeType: string },
+    parts: GeminiPart[],
     signal: AbortSignal | undefined,
   ): Promise<{ text: string; truncated: boolean }> {
     try {
       const response = await this.client.models.generateContent({
         model: this.options.model,
-        contents: [{ role: 'user', parts: [{ text: prompt }, { inlineData: image }] }],
+        contents: [{ role: 'user', parts }],
         config: {
           temperature: 0,
           maxOutputTokens: this.options.maxOutputTokens,
@@ -192,6 +226,46 @@ export class GeminiEngine implements OcrEngine {
       throw new AppError('OCR_ENGINE_FAILED', 'Gemini could not be reached.', { cause: error });
     }
   }
+}
+
+type GeminiPart = { text: string } | { inlineData: { data: string; mimeType: string } };
+
+const PAGE_MARKER = /^=== PAGE (\d+) ===[ \t]*$/gm;
+
+function batchInstructions(pages: number): string {
+  return [
+    '',
+    '',
+    `You are given ${pages} page images, numbered 1 to ${pages}. Transcribe each of them as above.`,
+    'Start the transcription of page k with a line `=== PAGE k ===` on its own (k from 1, in order),',
+    'even when a page is blank, and write nothing before the first such line.',
+  ].join('\n');
+}
+
+/**
+ * The text of each page of a batch answer, or undefined for a page that must be asked again: all
+ * of them when the markers are not exactly 1..n in order; with a truncated answer, the page it
+ * stopped in and the ones after it.
+ */
+export function splitBatchAnswer(
+  answer: string,
+  pages: number,
+  truncated: boolean,
+): Array<string | undefined> {
+  const markers = [...answer.matchAll(PAGE_MARKER)];
+  const numbers = markers.map((m) => Number(m[1]));
+  const inOrder = numbers.every((n, i) => n === i + 1);
+  const complete = truncated ? numbers.length <= pages : numbers.length === pages;
+  const texts: Array<string | undefined> = Array.from({ length: pages }, () => undefined);
+  if (!inOrder || !complete || answer.slice(0, markers[0]?.index ?? 0).trim() !== '') return texts;
+  for (const [i, marker] of markers.entries()) {
+    const start = (marker.index ?? 0) + marker[0].length;
+    const end = markers[i + 1]?.index ?? answer.length;
+    texts[i] = answer.slice(start, end).trim();
+  }
+  // A truncated answer stopped inside its last page: that page is asked again.
+  if (truncated && markers.length > 0) texts[markers.length - 1] = undefined;
+  return texts;
 }
 
 function retryAfter(ms: number | undefined): { retry_after_ms?: number } {

@@ -46,4 +46,9 @@ export interface OcrEngine {
   /** Fails with OCR_LANGUAGE_UNAVAILABLE, before any page is read, when a language is missing. */
   assertLanguages(languages: string): Promise<void>;
   recognize(imagePath: string, options: RecognizeOptions): Promise<RecognizedPage>;
+  /**
+   * Cloud engines only: several page images in one request, one reading per image, in order.
+   * `artefacts` are not made here (the pipeline builds a page-level text layer instead).
+   */
+  recognizeBatch?(imagePaths: readonly string[], options: RecognizeOptions): Promise<RecognizedPage[]>;
 }

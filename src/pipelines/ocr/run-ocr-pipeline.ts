@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
@@ -11,7 +11,8 @@ import {
   type OcrPsmMode,
   type PagesBySource,
 } from '../../contract/index.js';
-import type { OcrEngine, RecognizedPage } from '../../engines/ocr/ocr-engine.js';
+import type { OcrEngine, RecognizedPage, RecognizeOptions } from '../../engines/ocr/ocr-engine.js';
+import { imageToPdf } from '../../media/image/image-to-pdf.js';
 import { readImagePixels } from '../../media/image/read-image-pixels.js';
 import { splitTiff } from '../../media/image/split-tiff.js';
 import { joinPdfs, overlayTextLayers } from '../../media/pdf/build-searchable-pdf.js';
@@ -20,12 +21,14 @@ import { listPdfFonts } from '../../media/pdf/list-pdf-fonts.js';
 import { readPdfInfo } from '../../media/pdf/read-pdf-info.js';
 import { readPdfPageSize } from '../../media/pdf/read-pdf-page-size.js';
 import { renderPdfPage } from '../../media/pdf/render-pdf-page.js';
+import { writeTextLayerPdf } from '../../media/pdf/write-text-layer-pdf.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import type { Pipeline, PipelineContext, PipelineInput, PipelineResult } from '../pipeline.js';
 import { stopOnCancel } from '../stop-on-cancel.js';
 import { assessTextLayer, isLegacyDevanagariFont, type TextLayerVerdict } from './assess-text-layer.js';
 import { PageCheckpoints, type PageResult } from './page-checkpoints.js';
 import { hintsForPage, type PageHintProbe, summariseHints } from './page-hints.js';
+import { pageTimeoutMs } from './page-timeout.js';
 import { mergeHocr, renderOcrJson, renderOcrText } from './render-ocr-outputs.js';
 import { runPagePool } from './run-page-pool.js';
 
@@ -44,8 +47,6 @@ function isLowConfidence(page: PageResult): boolean {
 
 /** Pages of text layer read per pdftotext run. */
 const TEXT_BATCH_PAGES = 50;
-/** Pixels of an A4 page at 300 dpi: the page size `pageTimeoutSec` is meant for. */
-const REFERENCE_PAGE_PIXELS = 2480 * 3508;
 
 export interface OcrDefaults {
   policy: OcrPolicy;
@@ -54,8 +55,10 @@ export interface OcrDefaults {
   engineBySubtype: Partial<Record<string, OcrEngineName>>;
   dpi: number;
   psm: OcrPsmMode;
-  /** Pages read at once (one engine process each). */
+  /** Pages read at once (one engine process each); for a cloud engine, requests in flight. */
   pagesInFlight: number;
+  /** Pages per request to an engine that reads several at once (Gemini); 1: one page per request. */
+  cloudBatchPages: number;
   /** Timeout of an A4 page at 300 dpi; larger or smaller pages get proportionally more or less. */
   pageTimeoutSec: number;
   /** Produce a searchable PDF when the engine can (tesseract). */
@@ -84,6 +87,7 @@ export const DEFAULT_OCR_OPTIONS: OcrDefaults = {
   dpi: 300,
   psm: 'auto',
   pagesInFlight: 1,
+  cloudBatchPages: 1,
   pageTimeoutSec: 180,
   searchablePdf: true,
   hocr: false,
@@ -117,6 +121,7 @@ interface ResolvedJobOptions {
   engineName: OcrEngineName;
   dpi: number;
   psm: OcrPsmMode;
+  batchPages: number;
 }
 
 function resolveOptions(deps: OcrPipelineDeps, input: PipelineInput): ResolvedJobOptions {
@@ -126,6 +131,7 @@ function resolveOptions(deps: OcrPipelineDeps, input: PipelineInput): ResolvedJo
     engineName: input.ocr?.engine ?? d.engineBySubtype[input.contentSubtype] ?? d.engine,
     dpi: input.ocr?.dpi ?? d.dpi,
     psm: input.ocr?.psm ?? d.psm,
+    batchPages: input.ocr?.batch_pages ?? d.cloudBatchPages,
   };
 }
 
@@ -192,23 +198,9 @@ async function openSource(
   };
 }
 
-/** Width × height of a PNG from its header, or null for anything else. */
-async function pngPixels(filePath: string): Promise<number | null> {
-  const handle = await open(filePath, 'r');
-  try {
-    const header = Buffer.alloc(24);
-    await handle.read(header, 0, 24, 0);
-    if (header.readUInt32BE(0) !== 0x89504e47) return null;
-    return header.readUInt32BE(16) * header.readUInt32BE(20);
-  } finally {
-    await handle.close();
-  }
-}
-
-async function pageTimeoutMs(image: PageImage, pageTimeoutSec: number): Promise<number> {
-  const pixels = await pngPixels(image.path).catch(() => null);
-  const scale = pixels === null ? 1 : Math.max(0.25, pixels / REFERENCE_PAGE_PIXELS);
-  return Math.round(pageTimeoutSec * 1000 * scale);
+/** The page's timeout from its pixels, read from the image header whatever its format. */
+async function imageTimeoutMs(image: PageImage, pageTimeoutSec: number): Promise<number> {
+  return pageTimeoutMs(await readImagePixels(image.path).catch(() => null), pageTimeoutSec);
 }
 
 interface OcrTask {
@@ -329,54 +321,69 @@ async function recognizeDocument(
   if (done > 0) await report();
 
   const engineLabel = `${engine.name} ${await engine.version()}`;
-  const recognizeOne = async (task: OcrTask) => {
-    const { page, reason } = task;
+  const pageJob = { deps, engine, source, input, options, artefactDir, signal };
+  const resume = async (page: number): Promise<boolean> => {
     const saved = checkpoints ? await checkpoints.load(page) : null;
-    if (saved && checkpoints) {
-      const pdfPath = path.join(artefactDir, `resumed-${page}.pdf`);
-      if (await checkpoints.restore(page, 'pdf', pdfPath)) layers.push({ page, pdfPath });
-      const hocrPath = path.join(artefactDir, `resumed-${page}.hocr`);
-      if (await checkpoints.restore(page, 'hocr', hocrPath)) hocrPages.push({ page, hocrPath });
-      results.set(page, saved);
-      resumed++;
-      done++;
-      logger.info({ event: 'ocr.page.resumed', page }, 'page taken from checkpoint');
-      await report();
-      return;
-    }
-    const started = performance.now();
-    const result = await recognizePage(deps, engine, source, input, options, {
-      ...task,
-      artefactDir,
-      signal,
-    });
-    result.result.engine = engineLabel;
-    if (checkpoints) await checkpoints.save(result.result, result.artefacts);
-    if (result.artefacts.pdfPath) layers.push({ page, pdfPath: result.artefacts.pdfPath });
-    if (result.artefacts.hocrPath) hocrPages.push({ page, hocrPath: result.artefacts.hocrPath });
-    results.set(page, result.result);
+    if (!saved || !checkpoints) return false;
+    const pdfPath = path.join(artefactDir, `resumed-${page}.pdf`);
+    if (await checkpoints.restore(page, 'pdf', pdfPath)) layers.push({ page, pdfPath });
+    const hocrPath = path.join(artefactDir, `resumed-${page}.hocr`);
+    if (await checkpoints.restore(page, 'hocr', hocrPath)) hocrPages.push({ page, hocrPath });
+    results.set(page, saved);
+    resumed++;
+    done++;
+    logger.info({ event: 'ocr.page.resumed', page }, 'page taken from checkpoint');
+    await report();
+    return true;
+  };
+  const finish = async (task: OcrTask, read: PageReading, durationMs: number) => {
+    const { page } = task;
+    read.result.engine = read.result.source === 'ocr' ? engineLabel : null;
+    if (checkpoints) await checkpoints.save(read.result, read.artefacts);
+    if (read.artefacts.pdfPath) layers.push({ page, pdfPath: read.artefacts.pdfPath });
+    if (read.artefacts.hocrPath) hocrPages.push({ page, hocrPath: read.artefacts.hocrPath });
+    results.set(page, read.result);
     done++;
     context.observeUnit?.('page', (performance.now() - started) / 1000);
     logger.info(
       {
         event: 'ocr.page.done',
         page,
-        source: result.result.source,
-        reason,
-        chars: result.result.text.length,
-        confidence: result.result.confidence,
-        languages: result.result.languages,
-        psm: result.result.psm,
-        hints: result.result.hints,
-        duration_ms: Math.round(performance.now() - started),
+        source: read.result.source,
+        reason: task.reason,
+        chars: read.result.text.length,
+        confidence: read.result.confidence,
+        languages: read.result.languages,
+        psm: read.result.psm,
+        hints: read.result.hints,
+        duration_ms: Math.round(durationMs),
       },
       'page recognised',
     );
     await report();
   };
+  const recognizeGroup = async (group: readonly OcrTask[]) => {
+    const pending: OcrTask[] = [];
+    for (const task of group) if (!(await resume(task.page))) pending.push(task);
+    if (pending.length === 0) return;
+    const started = performance.now();
+    if (pending.length === 1) {
+      const task = pending[0] as OcrTask;
+      await finish(task, await recognizePage(pageJob, task), performance.now() - started);
+      return;
+    }
+    const reads = await recognizeBatch(pageJob, pending);
+    // The request's time shared by its pages, so per-page durations stay comparable.
+    const share = (performance.now() - started) / pending.length;
+    for (const [i, task] of pending.entries()) await finish(task, reads[i] as PageReading, share);
+  };
 
+  // Engines that read several pages per request get them in groups; the pool then bounds requests.
+  const groupSize = engine.recognizeBatch ? Math.max(1, options.batchPages) : 1;
+  const groups: OcrTask[][] = [];
+  for (let i = 0; i < ocrQueue.length; i += groupSize) groups.push(ocrQueue.slice(i, i + groupSize));
   try {
-    await runPagePool(ocrQueue, deps.defaults.pagesInFlight, signal, recognizeOne);
+    await runPagePool(groups, deps.defaults.pagesInFlight, signal, recognizeGroup);
   } catch (error) {
     // State for a retry is worth keeping only when a retry may follow.
     const retryable = isAppError(error) && error.retryable && !signal.aborted;
@@ -429,91 +436,208 @@ async function recognizeDocument(
   };
 }
 
-async function recognizePage(
-  deps: OcrPipelineDeps,
-  engine: OcrEngine,
-  source: PageSource,
-  input: PipelineInput,
-  options: ResolvedJobOptions,
-  job: OcrTask & { artefactDir: string; signal: AbortSignal },
-): Promise<{ result: PageResult; artefacts: { pdfPath?: string; hocrPath?: string } }> {
-  const { page, reason, signal } = job;
-  let image: PageImage;
+interface PageJob {
+  deps: OcrPipelineDeps;
+  engine: OcrEngine;
+  source: PageSource;
+  input: PipelineInput;
+  options: ResolvedJobOptions;
+  artefactDir: string;
+  signal: AbortSignal;
+}
+
+interface PageReading {
+  result: PageResult;
+  artefacts: { pdfPath?: string; hocrPath?: string };
+}
+
+function unrenderable(task: OcrTask): PageReading {
+  return {
+    result: {
+      page: task.page,
+      source: 'none',
+      text: '',
+      confidence: null,
+      engine: null,
+      reason: task.reason,
+      hints: ['render_failed'],
+    },
+    artefacts: {},
+  };
+}
+
+/** The page's image, or null when this one PDF page cannot be rendered (the document goes on). */
+async function pageImage(job: PageJob, task: OcrTask): Promise<PageImage | null> {
   try {
-    image = await source.image(page, signal);
+    return await job.source.image(task.page, job.signal);
   } catch (error) {
-    // One page that cannot be rendered does not sink the document; it is reported on the page.
-    if (isAppError(error) && error.code === 'INPUT_UNREADABLE' && source.kind === 'pdf') {
-      return {
-        result: {
-          page,
-          source: 'none',
-          text: '',
-          confidence: null,
-          engine: null,
-          reason,
-          hints: ['render_failed'],
-        },
-        artefacts: {},
-      };
-    }
+    if (isAppError(error) && error.code === 'INPUT_UNREADABLE' && job.source.kind === 'pdf') return null;
     throw error;
   }
+}
+
+function recognizeOptions(job: PageJob, timeoutMs: number, image: PageImage | undefined): RecognizeOptions {
+  return {
+    languages: job.input.language,
+    signal: job.signal,
+    timeoutMs,
+    psm: job.options.psm,
+    contentSubtype: job.input.contentSubtype,
+    ...(image?.dpi ? { dpi: image.dpi } : {}),
+  };
+}
+
+/** An uploaded image passed content sniffing, so an engine that cannot open it means damage. */
+function damagedImage(job: PageJob, error: unknown): unknown {
+  if (job.source.kind === 'image' && isAppError(error) && error.code === 'OCR_ENGINE_FAILED') {
+    return new AppError('INPUT_UNREADABLE', 'The image is damaged and could not be read.', { cause: error });
+  }
+  return error;
+}
+
+async function recognizePage(job: PageJob, task: OcrTask): Promise<PageReading> {
+  const { deps, engine, source } = job;
+  const image = await pageImage(job, task);
+  if (!image) return unrenderable(task);
   try {
     let recognized: RecognizedPage;
     try {
       recognized = await engine.recognize(image.path, {
-        languages: input.language,
-        signal,
-        timeoutMs: await pageTimeoutMs(image, deps.defaults.pageTimeoutSec),
-        psm: options.psm,
-        contentSubtype: input.contentSubtype,
-        ...(image.dpi ? { dpi: image.dpi } : {}),
+        ...recognizeOptions(job, await imageTimeoutMs(image, deps.defaults.pageTimeoutSec), image),
         artefacts: {
           dir: job.artefactDir,
-          ...(deps.defaults.searchablePdf && job.overlay
+          ...(deps.defaults.searchablePdf && task.overlay
             ? { searchablePdf: source.kind === 'pdf' ? ('text_only' as const) : ('with_image' as const) }
             : {}),
           hocr: deps.defaults.hocr,
         },
       });
     } catch (error) {
-      // An uploaded image passed content sniffing, so an engine that cannot open it means damage.
-      if (source.kind === 'image' && isAppError(error) && error.code === 'OCR_ENGINE_FAILED') {
-        throw new AppError('INPUT_UNREADABLE', 'The image is damaged and could not be read.', {
-          cause: error,
-        });
-      }
-      throw error;
+      throw damagedImage(job, error);
     }
-    const hints = await hintsForPage(recognized, {
-      imagePath: image.path,
-      languages: input.language,
-      lowConfidence: LOW_CONFIDENCE,
-      signal,
-      ...(deps.hintProbe ? { probe: deps.hintProbe } : {}),
-    });
-    return {
-      result: {
-        page,
-        source: 'ocr',
-        text: recognized.text,
-        confidence: recognized.meanConfidence,
-        engine: engine.name,
-        reason,
-        languages: recognized.languagesUsed,
-        ...(recognized.psm ? { psm: recognized.psm } : {}),
-        words: recognized.wordCount,
-        hints,
-      },
-      artefacts: {
-        ...(recognized.pdfPath ? { pdfPath: recognized.pdfPath } : {}),
-        ...(recognized.hocrPath ? { hocrPath: recognized.hocrPath } : {}),
-      },
-    };
+    return await readingOf(job, task, image, recognized);
   } finally {
     if (image.temporary) await rm(image.path, { force: true });
   }
+}
+
+/** Several pages in one engine request; pages that cannot be rendered are reported on their own. */
+async function recognizeBatch(job: PageJob, tasks: readonly OcrTask[]): Promise<PageReading[]> {
+  const { deps, engine } = job;
+  const images = new Map<number, PageImage>();
+  try {
+    for (const task of tasks) {
+      const image = await pageImage(job, task);
+      if (image) images.set(task.page, image);
+    }
+    const readable = tasks.filter((t) => images.has(t.page));
+    let timeoutMs = 0;
+    for (const task of readable) {
+      timeoutMs += await imageTimeoutMs(images.get(task.page) as PageImage, deps.defaults.pageTimeoutSec);
+    }
+    let recognized: RecognizedPage[] = [];
+    if (readable.length > 0 && engine.recognizeBatch) {
+      const paths = readable.map((t) => (images.get(t.page) as PageImage).path);
+      try {
+        recognized = await engine.recognizeBatch(
+          paths,
+          recognizeOptions(job, timeoutMs, images.get(readable[0]?.page ?? 0)),
+        );
+      } catch (error) {
+        throw damagedImage(job, error);
+      }
+      if (recognized.length !== readable.length) {
+        throw new AppError(
+          'OCR_ENGINE_FAILED',
+          `${engine.name} answered ${recognized.length} pages for ${readable.length}.`,
+        );
+      }
+    }
+    const readings: PageReading[] = [];
+    for (const task of tasks) {
+      const image = images.get(task.page);
+      const index = readable.indexOf(task);
+      readings.push(
+        image ? await readingOf(job, task, image, recognized[index] as RecognizedPage) : unrenderable(task),
+      );
+    }
+    return readings;
+  } finally {
+    for (const image of images.values()) if (image.temporary) await rm(image.path, { force: true });
+  }
+}
+
+/** The page's result from what the engine read, with hints, and its searchable layer. */
+async function readingOf(
+  job: PageJob,
+  task: OcrTask,
+  image: PageImage,
+  recognized: RecognizedPage,
+): Promise<PageReading> {
+  const { deps, input } = job;
+  const hints = await hintsForPage(recognized, {
+    imagePath: image.path,
+    languages: input.language,
+    lowConfidence: LOW_CONFIDENCE,
+    signal: job.signal,
+    ...(deps.hintProbe ? { probe: deps.hintProbe } : {}),
+  });
+  const pdfPath = recognized.pdfPath ?? (await textLayerFromText(job, task, image, recognized.text));
+  return {
+    result: {
+      page: task.page,
+      source: 'ocr',
+      text: recognized.text,
+      confidence: recognized.meanConfidence,
+      engine: job.engine.name,
+      reason: task.reason,
+      languages: recognized.languagesUsed,
+      ...(recognized.psm ? { psm: recognized.psm } : {}),
+      words: recognized.wordCount,
+      hints,
+    },
+    artefacts: {
+      ...(pdfPath ? { pdfPath } : {}),
+      ...(recognized.hocrPath ? { hocrPath: recognized.hocrPath } : {}),
+    },
+  };
+}
+
+/**
+ * For engines that give text without word boxes (Gemini, tesseract.js): a page-level invisible text
+ * layer (see write-text-layer-pdf.ts), so every scanned input gets its searchable PDF whatever the
+ * engine. PDF input: the layer alone, laid over the original page later. Image input: the image as a
+ * PDF page with the layer over it. Undefined when no layer is wanted for this page.
+ */
+async function textLayerFromText(
+  job: PageJob,
+  task: OcrTask,
+  image: PageImage,
+  text: string,
+): Promise<string | undefined> {
+  if (!job.deps.defaults.searchablePdf || !task.overlay) return undefined;
+  const { signal, artefactDir, source, input } = job;
+  const layer = path.join(artefactDir, `text-layer-${task.page}.pdf`);
+  if (source.kind === 'pdf') {
+    if (text.trim() === '') return undefined;
+    const size = await readPdfPageSize(input.inputPath, task.page, { signal });
+    return size ? await writeTextLayerPdf(layer, text, size) : undefined;
+  }
+  // An image page is always part of the searchable PDF, even when nothing was read on it.
+  const pageDir = path.join(artefactDir, `image-page-${task.page}`);
+  await mkdir(pageDir, { recursive: true });
+  const imagePdf = await imageToPdf(image.path, path.join(pageDir, 'image.pdf'), {
+    dpi: image.dpi ?? 300,
+    signal,
+  });
+  const size = await readPdfPageSize(imagePdf, 1, { signal });
+  if (!size) throw new AppError('OCR_ENGINE_FAILED', `Page ${task.page} could not be made into a PDF page.`);
+  await writeTextLayerPdf(layer, text, size);
+  const out = await overlayTextLayers(imagePdf, [{ page: 1, pdfPath: layer }], { workDir: pageDir, signal });
+  const kept = path.join(artefactDir, `searchable-${task.page}.pdf`);
+  await rename(out, kept);
+  await rm(pageDir, { recursive: true, force: true });
+  return kept;
 }
 
 async function buildSearchablePdf(
