@@ -27,8 +27,6 @@ export interface GcsStorageOptions {
   /** A service account key, for tests; otherwise Application Default Credentials are used. */
   credentials?: { client_email: string; private_key: string };
   projectId?: string;
-  /** First retry delay in seconds (the SDK doubles it per retry). */
-  retryDelaySec?: number;
 }
 
 /**
@@ -50,7 +48,6 @@ export class GcsStorage implements ObjectStorage {
         autoRetry: true,
         maxRetries: 3,
         retryDelayMultiplier: 2,
-        ...(options.retryDelaySec === undefined ? {} : { maxRetryDelay: options.retryDelaySec * 8 }),
         // Every key is written by one job step at a time, so repeating a write is safe.
         idempotencyStrategy: IdempotencyStrategy.RetryAlways,
       },
