@@ -17,6 +17,7 @@ import type { JobRecord } from '../src/jobs/job-record.js';
 import { newJobId } from '../src/jobs/new-job-id.js';
 import { createLogger } from '../src/observability/logger.js';
 import { type RunningService, startService } from '../src/service/start-service.js';
+import { recordResult } from './shared/bench-results.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const LARGE = Number(process.env.HISTORY_BENCH_JOBS ?? 100_000);
@@ -123,6 +124,7 @@ async function cleanup(deployment: Deployment) {
   await rm(deployment.dataDir, { recursive: true, force: true });
 }
 
+const results: string[] = [];
 const small = await deploy('small', SMALL);
 const large = await deploy('large', LARGE);
 try {
@@ -142,12 +144,13 @@ try {
       }),
     );
     const ratio = (stats.large?.p99 ?? 0) / (stats.small?.p99 ?? 1);
-    console.log(
+    const line =
       `GET /v1/jobs?${query} (${REQUESTS} requests each, sequential): ` +
-        `${SMALL} jobs (${itemsSeen.small} items/page) p50 ${stats.small?.p50.toFixed(2)} ms p99 ${stats.small?.p99.toFixed(2)} ms | ` +
-        `${LARGE} jobs (${itemsSeen.large} items/page) p50 ${stats.large?.p50.toFixed(2)} ms p99 ${stats.large?.p99.toFixed(2)} ms | ` +
-        `p99 ratio ${ratio.toFixed(2)} (target ≤ 1.5)`,
-    );
+      `${SMALL} jobs (${itemsSeen.small} items/page) p50 ${stats.small?.p50.toFixed(2)} ms p99 ${stats.small?.p99.toFixed(2)} ms | ` +
+      `${LARGE} jobs (${itemsSeen.large} items/page) p50 ${stats.large?.p50.toFixed(2)} ms p99 ${stats.large?.p99.toFixed(2)} ms | ` +
+      `p99 ratio ${ratio.toFixed(2)} (target ≤ 1.5)`;
+    console.log(line);
+    results.push(`- ${line}`);
   }
 
   const result = await autocannon({
@@ -155,10 +158,12 @@ try {
     connections: 50,
     duration: Number(process.env.HISTORY_BENCH_SECONDS ?? 10),
   });
-  console.log(
+  const line =
     `GET /v1/jobs/:id, 50 connections, ${result.duration} s: ${Math.round(result.requests.average)} req/s, ` +
-      `latency p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`,
-  );
+    `latency p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`;
+  console.log(line);
+  results.push(`- ${line}`);
+  await recordResult('History', 'npm run bench:history', results);
 } finally {
   await cleanup(small);
   await cleanup(large);

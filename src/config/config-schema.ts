@@ -143,7 +143,17 @@ export const envSchema = z.object({
   IDEMPOTENCY_TTL_SEC: int(60, 30 * 24 * 3600).default(24 * 3600),
   IDEMPOTENCY_LOCK_SEC: int(10, 24 * 3600).default(3600),
   SSE_HEARTBEAT_SEC: int(1, 300).default(15),
-  STORAGE_DRIVER: z.enum(['local']).default('local'),
+  STORAGE_DRIVER: z.enum(['local', 'gcs', 's3']).default('local'),
+  STORAGE_BUCKET: z.string().min(1).optional(),
+  STORAGE_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)*$/, 'path segments each ending in "/", e.g. tenant-a/')
+    .default(''),
+  STORAGE_ENDPOINT: z.url().optional(),
+  STORAGE_REGION: z.string().min(1).default('us-east-1'),
+  STORAGE_FORCE_PATH_STYLE: bool().default(false),
+  STORAGE_PART_SIZE_MB: int(5, 512).default(8),
+  STORAGE_SIGNED_URL_TTL_SEC: int(0, 7 * 24 * 3600).default(300),
   UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
   OCR_LANGUAGES: z
     .string()
@@ -267,6 +277,9 @@ export function crossFieldProblems(env: Env): string[] {
   if (env.TRANSCRIPTION_ENGINE === 'openai' && !env.OPENAI_API_KEY) {
     problems.push('TRANSCRIPTION_ENGINE ("openai"): needs OPENAI_API_KEY');
   }
+  if (env.STORAGE_DRIVER !== 'local' && !env.STORAGE_BUCKET) {
+    problems.push(`STORAGE_BUCKET (unset): required with STORAGE_DRIVER=${env.STORAGE_DRIVER}`);
+  }
   if (env.CORS_ALLOW_CREDENTIALS && env.CORS_ORIGINS.includes('*')) {
     problems.push(
       'CORS_ORIGINS ("*"): a wildcard origin cannot be combined with CORS_ALLOW_CREDENTIALS=true',
@@ -291,7 +304,7 @@ export interface Config {
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];
   redis: { url: string; keyPrefix: string };
-  storage: { driver: 'local'; rootDir: string };
+  storage: StorageConfig;
   uploads: { maxBytes: number };
   idempotency: { ttlSec: number; lockSec: number };
   events: { heartbeatMs: number };
@@ -361,6 +374,23 @@ export interface Config {
   quota: { activeJobs: number; jobsPerDay: number };
 }
 
+/** Where objects live: the local disk of this machine, or a bucket shared by every machine. */
+export type StorageConfig =
+  | { driver: 'local'; rootDir: string }
+  | {
+      driver: 'gcs' | 's3';
+      /** Still made: scratch space lives under DATA_DIR. */
+      rootDir: string;
+      bucket: string;
+      prefix: string;
+      endpoint?: string;
+      region: string;
+      forcePathStyle: boolean;
+      partSizeBytes: number;
+      /** 0: downloads stream through the API instead of redirecting to a signed URL. */
+      signedUrlTtlSec: number;
+    };
+
 export interface OidcConfig {
   issuer: string;
   clientId: string;
@@ -392,7 +422,20 @@ export function configFromEnv(env: Env): Config {
     dataDir,
     logLevel: env.LOG_LEVEL,
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
-    storage: { driver: env.STORAGE_DRIVER, rootDir: path.join(dataDir, 'storage') },
+    storage:
+      env.STORAGE_DRIVER === 'local'
+        ? { driver: 'local', rootDir: path.join(dataDir, 'storage') }
+        : {
+            driver: env.STORAGE_DRIVER,
+            rootDir: path.join(dataDir, 'storage'),
+            bucket: env.STORAGE_BUCKET ?? '',
+            prefix: env.STORAGE_PREFIX,
+            ...(env.STORAGE_ENDPOINT ? { endpoint: env.STORAGE_ENDPOINT } : {}),
+            region: env.STORAGE_REGION,
+            forcePathStyle: env.STORAGE_FORCE_PATH_STYLE,
+            partSizeBytes: env.STORAGE_PART_SIZE_MB * 1024 * 1024,
+            signedUrlTtlSec: env.STORAGE_SIGNED_URL_TTL_SEC,
+          },
     uploads: { maxBytes: env.UPLOAD_MAX_BYTES },
     idempotency: { ttlSec: env.IDEMPOTENCY_TTL_SEC, lockSec: env.IDEMPOTENCY_LOCK_SEC },
     events: { heartbeatMs: env.SSE_HEARTBEAT_SEC * 1000 },

@@ -18,7 +18,7 @@ import {
 } from '../contract/index.js';
 import { type JobMetrics, NO_JOB_METRICS } from '../observability/job-metrics.js';
 import type { Logger } from '../observability/logger.js';
-import type { ObjectStorage } from '../storage/object-storage.js';
+import type { ObjectStorage, SignedDownloadOptions } from '../storage/object-storage.js';
 import { estimateSecondsLeft } from './estimate-seconds-left.js';
 import { decodeHistoryCursor, encodeHistoryCursor } from './history-cursor.js';
 import type { IdempotencyStore } from './idempotency-store.js';
@@ -378,9 +378,20 @@ export class JobService {
     );
   }
 
-  async openInput(jobId: string, ownerId: string): Promise<{ record: JobRecord; body: Readable }> {
+  async openInput(
+    jobId: string,
+    ownerId: string,
+    download?: DownloadHeaders,
+  ): Promise<
+    | { record: JobRecord; body: Readable; redirectUrl?: undefined }
+    | { record: JobRecord; redirectUrl: string }
+  > {
     const record = await this.get(jobId, ownerId);
     try {
+      const redirectUrl = download
+        ? await this.storage.signedDownloadUrl(record.input_key, download(record))
+        : null;
+      if (redirectUrl) return { record, redirectUrl };
       return { record, body: await this.storage.get(record.input_key) };
     } catch (error) {
       throw new AppError('STORAGE_UNAVAILABLE', undefined, { cause: error });
@@ -391,7 +402,11 @@ export class JobService {
     jobId: string,
     ownerId: string,
     format: OutputFormat,
-  ): Promise<{ record: JobRecord; body: Readable; sizeBytes: number }> {
+    download?: DownloadHeaders,
+  ): Promise<
+    | { record: JobRecord; body: Readable; sizeBytes: number; redirectUrl?: undefined }
+    | { record: JobRecord; sizeBytes: number; redirectUrl: string }
+  > {
     const record = await this.get(jobId, ownerId);
     if (record.status !== 'COMPLETED') {
       throw new AppError(
@@ -407,12 +422,21 @@ export class JobService {
       );
     }
     try {
-      return { record, body: await this.storage.get(storageKeys.output(jobId, format)), sizeBytes };
+      const key = storageKeys.output(jobId, format);
+      const redirectUrl = download ? await this.storage.signedDownloadUrl(key, download(record)) : null;
+      if (redirectUrl) return { record, sizeBytes, redirectUrl };
+      return { record, body: await this.storage.get(key), sizeBytes };
     } catch (error) {
       throw new AppError('STORAGE_UNAVAILABLE', undefined, { cause: error });
     }
   }
 }
+
+/**
+ * The headers a signed download URL must make the store answer with; given, the download may be
+ * redirected to the store (when it can sign), so the bytes never pass through the API.
+ */
+export type DownloadHeaders = (record: JobRecord) => SignedDownloadOptions;
 
 /** What an Idempotency-Key is bound to: the file's content and every request field. */
 function fingerprintOf(submission: Submission): string {

@@ -1,15 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  type ObjectStorage,
-  ObjectTooLargeError,
-  type PutOptions,
-  type StoredObject,
-} from './object-storage.js';
+import { ObjectMeter } from './object-meter.js';
+import type { ObjectStorage, PutOptions, StoredObject } from './object-storage.js';
 
 const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 
@@ -30,19 +26,7 @@ export class LocalDiskStorage implements ObjectStorage {
     const target = this.pathOf(key);
     await mkdir(path.dirname(target), { recursive: true });
     const temp = `${target}.${randomUUID()}.partial`;
-    const hash = createHash('sha256');
-    let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        size += chunk.length;
-        if (options.maxBytes !== undefined && size > options.maxBytes) {
-          callback(new ObjectTooLargeError(options.maxBytes));
-          return;
-        }
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
+    const meter = new ObjectMeter(options.maxBytes);
     const source =
       typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
     try {
@@ -52,7 +36,7 @@ export class LocalDiskStorage implements ObjectStorage {
       await rm(temp, { force: true });
       throw error;
     }
-    return { sizeBytes: size, sha256: hash.digest('hex') };
+    return meter.result();
   }
 
   async get(key: string): Promise<Readable> {
@@ -63,6 +47,11 @@ export class LocalDiskStorage implements ObjectStorage {
 
   async download(key: string, filePath: string): Promise<void> {
     await copyFile(this.pathOf(key), filePath);
+  }
+
+  /** Local files have no URL of their own: the API streams them. */
+  async signedDownloadUrl(): Promise<string | null> {
+    return null;
   }
 
   async exists(key: string): Promise<boolean> {

@@ -141,7 +141,16 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
   });
 
   app.get('/v1/jobs/:id/input', async (request, reply) => {
-    const { record, body } = await deps.jobs.openInput(jobIdOf(request.params), principalOf(request).userId);
+    const opened = await deps.jobs.openInput(
+      jobIdOf(request.params),
+      principalOf(request).userId,
+      (record) => ({
+        contentDisposition: contentDisposition(record.input_filename),
+        contentType: record.input_mime,
+      }),
+    );
+    if (opened.redirectUrl !== undefined) return reply.redirect(opened.redirectUrl, 302);
+    const { record, body } = opened;
     return reply
       .type(record.input_mime)
       .header('content-length', record.input_size_bytes)
@@ -163,7 +172,17 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
 
   app.get('/v1/jobs/:id/result', async (request, reply) => {
     const { format } = parseOrThrow(resultQuerySchema, request.query);
-    const result = await deps.jobs.openResult(jobIdOf(request.params), principalOf(request).userId, format);
+    const result = await deps.jobs.openResult(
+      jobIdOf(request.params),
+      principalOf(request).userId,
+      format,
+      (record) => ({
+        contentDisposition: contentDisposition(resultFilename(record.input_filename, format)),
+        contentType: OUTPUT_MEDIA_TYPES[format],
+      }),
+    );
+    // Stores that sign URLs serve the bytes themselves (short-lived URL); local disk streams here.
+    if (result.redirectUrl !== undefined) return reply.redirect(result.redirectUrl, 302);
     return reply
       .type(OUTPUT_MEDIA_TYPES[format])
       .header('content-length', result.sizeBytes)

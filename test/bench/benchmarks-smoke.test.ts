@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_REDIS_URL } from '../helpers/test-redis.js';
+
+/**
+ * Each benchmark once, in a tiny configuration, only to prove it still runs and prints its
+ * figures; results go to a temporary file so the repository stays clean. No time is asserted.
+ */
+let dir: string;
+let resultsFile: string;
+
+function runBench(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, REDIS_URL: TEST_REDIS_URL, BENCH_RESULTS_FILE: resultsFile, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'dt-bench-smoke-'));
+  resultsFile = path.join(dir, 'benchmarks.md');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the benchmarks, in a tiny configuration', () => {
+  it('api-load loads submit, status and history and measures submit-to-start', async () => {
+    const run = await runBench('bench/api-load.ts', {
+      API_BENCH_CONNECTIONS: '2',
+      API_BENCH_DURATION_SEC: '1',
+      API_BENCH_IDLE_JOBS: '2',
+    });
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain('GET /v1/jobs/:id | 2 |');
+    expect(await readFile(resultsFile, 'utf8')).toContain('### API load');
+  });
+
+  it('upload-memory streams an upload to a separate API process and reads its peak RSS', async () => {
+    const run = await runBench('bench/upload-memory.ts', { UPLOAD_BENCH_MB: '8' });
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/8 MiB, generated on the fly \| 201 \|/);
+  });
+
+  it('scale-out runs a batch on one and two worker processes with no job lost or run twice', async () => {
+    const run = await runBench('bench/scale-out.ts', { SCALE_BENCH_WORKERS: '1,2', SCALE_BENCH_JOBS: '2' });
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain('| 2/2 | 0 | 0 |');
+  });
+
+  it('history compares a small and a large history page', async () => {
+    const run = await runBench('bench/history.ts', {
+      HISTORY_BENCH_JOBS: '300',
+      HISTORY_BENCH_REQUESTS: '5',
+      HISTORY_BENCH_SECONDS: '1',
+    });
+    expect(run.code, run.output).toBe(0);
+    expect(await readFile(resultsFile, 'utf8')).toContain('### History');
+  });
+});
