@@ -17,7 +17,10 @@ import { SubmitQuota } from '../jobs/submit-quota.js';
 import { type Logger, redactUrl } from '../observability/logger.js';
 import { watchRedisConnection } from '../observability/watch-redis-connection.js';
 import { createStorage } from '../storage/create-storage.js';
+import { WebhookQueue } from '../webhooks/webhook-queue.js';
+import { WebhookStore } from '../webhooks/webhook-store.js';
 import { type RunningWorker, startWorker } from '../worker/start-worker.js';
+import { WebhookWorker } from '../worker/webhook-worker.js';
 import { buildPipelines } from './build-pipelines.js';
 
 export interface RunningService {
@@ -50,7 +53,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
 
   const keys = new RedisKeys(config.redis.keyPrefix);
-  const store = new JobStore(redis, keys);
+  const webhooks = new WebhookStore(redis, keys);
+  const webhookQueue = new WebhookQueue(redis, keys, webhooks, logger);
+  // Every final transition (worker outcomes, cancels of queued jobs) queues its webhooks.
+  const store = new JobStore(redis, keys, { onFinal: webhookQueue.listener() });
   const storage = createStorage(config.storage);
   const queues = new JobQueues(redis, keys);
 
@@ -58,6 +64,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let url: string | null = null;
   let worker: RunningWorker | null = null;
   let feed: JobEventFeed | null = null;
+  let webhookWorker: WebhookWorker | null = null;
 
   if (config.role === 'worker' || config.role === 'all') {
     worker = await startWorker({
@@ -76,6 +83,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       reconcilerIntervalMs: config.worker.reconcilerIntervalMs,
       logger,
     });
+    webhookWorker = new WebhookWorker(
+      { connection: redis, store, webhooks, config: config.webhooks, logger },
+      keys.queuePrefix(),
+    );
   }
 
   if (config.role === 'api' || config.role === 'all') {
@@ -109,6 +120,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       storage,
       maxUploadBytes: config.uploads.maxBytes,
       quota: new SubmitQuota(redis, keys, config.quota),
+      webhooks,
+      webhookTargets: { allowPrivate: config.webhooks.allowPrivateTargets },
+      openaiCompat: { waitMs: config.openaiCompat.waitMs, speechEngine: config.transcription.engine },
       auth: config.auth,
       apiKeys: new ApiKeyStore(redis, keys),
       verifier: config.auth.oidc ? new OidcVerifier(config.auth.oidc) : null,
@@ -146,6 +160,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       }
       if (feed) await feed.close();
       if (worker) await worker.close(config.shutdownTimeoutMs);
+      if (webhookWorker) await webhookWorker.close();
+      await webhookQueue.close();
       await queues.close();
       await redis.quit();
       logger.info({ event: 'service.stopped' }, 'stopped');
