@@ -11,6 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import { type PrometheusMetrics, UNMATCHED_ROUTE } from '../observability/prometheus-metrics.js';
 import type { Readiness } from '../observability/readiness.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
+import type { WebhookStore } from '../webhooks/webhook-store.js';
 import { registerApiKeyRoutes } from './auth/api-key-routes.js';
 import type { ApiKeyStore } from './auth/api-key-store.js';
 import { registerAuth } from './auth/auth-plugin.js';
@@ -26,7 +27,9 @@ import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerIntakeRoutes } from './routes/intake-routes.js';
 import { registerJobsRoutes } from './routes/jobs-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
+import { registerOpenAiTranscriptionRoutes } from './routes/openai-transcription-routes.js';
 import { registerOpenApiRoutes } from './routes/openapi-routes.js';
+import { registerWebhookRoutes } from './routes/webhook-routes.js';
 import { DEFAULT_WEB_ROOT, serveWebApp } from './serve-web-app.js';
 
 export interface ApiDeps {
@@ -55,6 +58,11 @@ export interface ApiDeps {
   verifier: OidcVerifier | null;
   cors: { origins: string[]; allowCredentials: boolean };
   rateLimit: RateLimitOptions;
+  webhooks: WebhookStore;
+  /** Whether webhooks may target loopback/private addresses (WEBHOOK_ALLOW_PRIVATE_TARGETS). */
+  webhookTargets: { allowPrivate: boolean };
+  /** `POST /v1/audio/transcriptions`: how long to wait, and what `whisper-1` maps to. */
+  openaiCompat: { waitMs: number; speechEngine: string };
 }
 
 /** The HTTP API: wiring only; the work happens in the job service. */
@@ -132,6 +140,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerIntakeRoutes(app, deps);
   registerDeadLettersRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
+  registerWebhookRoutes(app, deps);
+  await registerOpenAiTranscriptionRoutes(app, deps);
   await registerOpenApiRoutes(app);
   assertRoutesDocumented(served);
   // The page comes last: its fallback route is not part of the API.

@@ -244,6 +244,13 @@ export const envSchema = z.object({
   RATE_LIMIT_WINDOW_SEC: int(1, 24 * 3600).default(60),
   QUOTA_ACTIVE_JOBS: int(0, 1_000_000).default(500),
   QUOTA_JOBS_PER_DAY: int(0, 10_000_000).default(5000),
+  WEBHOOK_MAX_ATTEMPTS: int(1, 50).default(10),
+  WEBHOOK_BASE_DELAY_MS: int(10, 3_600_000).default(2000),
+  WEBHOOK_MAX_DELAY_MS: int(10, 24 * 3_600_000).default(3_600_000),
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: bool().default(false),
+  WEBHOOK_CONCURRENCY: int(1, 256).default(8),
+  OPENAI_COMPAT_WAIT_MS: int(0, 3_600_000).default(300_000),
 });
 
 /**
@@ -296,6 +303,19 @@ export interface RetryConfig {
   baseDelayMs: number;
   rateLimitBaseDelayMs: number;
   maxDelayMs: number;
+}
+
+/** Delivery of job events to callback URLs (docs/webhooks.md). */
+export interface WebhookConfig {
+  /** Attempts per delivery, the first included. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Per attempt: connect, send and read the answer. */
+  timeoutMs: number;
+  /** Loopback, private and link-local targets are refused unless this is set (tests, closed networks). */
+  allowPrivateTargets: boolean;
+  concurrency: number;
 }
 
 export interface Config {
@@ -372,6 +392,9 @@ export interface Config {
   rateLimit: { max: number; anonymousMax: number; windowMs: number };
   /** Per-user submission limits; 0 turns one off. */
   quota: { activeJobs: number; jobsPerDay: number };
+  webhooks: WebhookConfig;
+  /** How long `POST /v1/audio/transcriptions` waits for its job before answering 202. */
+  openaiCompat: { waitMs: number };
 }
 
 /** Where objects live: the local disk of this machine, or a bucket shared by every machine. */
@@ -534,5 +557,14 @@ export function configFromEnv(env: Env): Config {
       windowMs: env.RATE_LIMIT_WINDOW_SEC * 1000,
     },
     quota: { activeJobs: env.QUOTA_ACTIVE_JOBS, jobsPerDay: env.QUOTA_JOBS_PER_DAY },
+    webhooks: {
+      maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
+      baseDelayMs: env.WEBHOOK_BASE_DELAY_MS,
+      maxDelayMs: env.WEBHOOK_MAX_DELAY_MS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      concurrency: env.WEBHOOK_CONCURRENCY,
+    },
+    openaiCompat: { waitMs: env.OPENAI_COMPAT_WAIT_MS },
   };
 }

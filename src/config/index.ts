@@ -1,2 +1,3 @@
+export * from './client-config-schema.js';
 export * from './config-schema.js';
 export * from './load-config.js';

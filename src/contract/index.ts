@@ -9,5 +9,7 @@ export * from './job-events.js';
 export * from './job-kinds.js';
 export * from './job-status.js';
 export * from './ocr-options.js';
+export * from './openai-transcription.js';
 export * from './openapi-document.js';
 export * from './transcription-options.js';
+export * from './webhooks.js';

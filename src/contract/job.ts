@@ -92,6 +92,10 @@ export const jobSchema = z.object({
   pages_by_source: pagesBySourceSchema
     .optional()
     .describe('OCR: how many pages came from the PDF text layer, from OCR, or have no text'),
+  callback_url: z
+    .string()
+    .optional()
+    .describe('Where job.completed / job.failed / job.cancelled is POSTed for this job (docs/webhooks.md)'),
 });
 export type Job = z.infer<typeof jobSchema>;
 export type JobQuality = z.infer<typeof jobQualitySchema>;
@@ -147,6 +151,11 @@ export const submitJobFieldsSchema = z.object({
     .optional(),
   ...ocrSubmitFieldsShape,
   ...transcriptionSubmitFieldsShape,
+  callback_url: z
+    .string()
+    .max(2048)
+    .optional()
+    .describe('A webhook for this job only, signed with your webhook secret (PUT /v1/webhook)'),
 });
 export type SubmitJobFields = z.infer<typeof submitJobFieldsSchema>;
 

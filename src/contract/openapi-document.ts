@@ -21,6 +21,20 @@ import {
 import { SSE_EVENTS } from './job-events.js';
 import { JOB_TYPES, OUTPUT_FORMATS } from './job-kinds.js';
 import { JOB_STATUSES } from './job-status.js';
+import {
+  OPENAI_RESPONSE_FORMATS,
+  openAiErrorSchema,
+  openAiPendingSchema,
+  openAiTranscriptionSchema,
+  openAiVerboseTranscriptionSchema,
+} from './openai-transcription.js';
+import {
+  putWebhookBodySchema,
+  savedWebhookSchema,
+  webhookDeliveryListSchema,
+  webhookPayloadSchema,
+  webhookSchema,
+} from './webhooks.js';
 
 /** JSON Schema (2020-12, as OpenAPI 3.1 uses) of a contract schema, ready for `components`. */
 function componentOf(schema: z.ZodType, io: 'input' | 'output' = 'output') {
@@ -106,6 +120,8 @@ export function buildOpenApiDocument() {
       { name: 'jobs' },
       { name: 'events' },
       { name: 'api-keys' },
+      { name: 'webhooks' },
+      { name: 'openai-compatible' },
       { name: 'operations' },
       { name: 'admin' },
     ],
@@ -182,6 +198,92 @@ export function buildOpenApiDocument() {
           summary: 'Revoke an API key at once',
           parameters: [apiKeyIdParameter],
           responses: { '204': { description: 'Revoked' }, ...problems(404, 503) },
+        },
+      },
+      '/v1/webhook': {
+        put: {
+          tags: ['webhooks'],
+          summary:
+            "Set the caller's webhook URL (all their jobs' job.* events); the signing secret is in the answer when created or rotated",
+          requestBody: { required: true, content: json(ref('PutWebhook')) },
+          responses: {
+            '200': { description: 'The webhook (secret only when new)', content: json(ref('SavedWebhook')) },
+            ...problems(400, 503),
+          },
+        },
+        get: {
+          tags: ['webhooks'],
+          summary: "The caller's webhook (never the secret)",
+          responses: {
+            '200': { description: 'The webhook', content: json(ref('Webhook')) },
+            ...problems(404, 503),
+          },
+        },
+        delete: {
+          tags: ['webhooks'],
+          summary: 'Remove the webhook and its secret; pending deliveries are dropped',
+          responses: { '204': { description: 'Removed' }, ...problems(404, 503) },
+        },
+      },
+      '/v1/webhook/deliveries': {
+        get: {
+          tags: ['webhooks'],
+          summary: 'How recent deliveries ended (delivered or failed for good), newest first',
+          responses: {
+            '200': { description: 'Deliveries', content: json(ref('WebhookDeliveryList')) },
+            ...problems(503),
+          },
+        },
+      },
+      '/v1/audio/transcriptions': {
+        post: {
+          tags: ['openai-compatible'],
+          summary:
+            'OpenAI-compatible transcription: a TRANSCRIPTION job answered in OpenAI shapes once done (errors in OpenAI’s envelope)',
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': {
+                schema: {
+                  type: 'object',
+                  required: ['file', 'model'],
+                  properties: {
+                    file: { type: 'string', format: 'binary' },
+                    model: {
+                      type: 'string',
+                      description: 'whisper-1 (any listed model runs the configured engine)',
+                    },
+                    language: { type: 'string' },
+                    prompt: { type: 'string' },
+                    response_format: { type: 'string', enum: [...OPENAI_RESPONSE_FORMATS] },
+                    'timestamp_granularities[]': { type: 'string', enum: ['segment', 'word'] },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '200': {
+              description: 'json: {text}; verbose_json: segments; text, srt, vtt: plain text',
+              content: {
+                'application/json': {
+                  schema: { oneOf: [ref('OpenAiTranscription'), ref('OpenAiVerboseTranscription')] },
+                },
+                'text/plain': { schema: { type: 'string' } },
+                'text/vtt': { schema: { type: 'string' } },
+              },
+            },
+            '202': {
+              description: 'Still running after OPENAI_COMPAT_WAIT_MS: fetch the result from the job routes',
+              content: json(ref('OpenAiPending')),
+            },
+            ...Object.fromEntries(
+              ['400', '401', '403', '409', '413', '415', '422', '429', '500', '503'].map((status) => [
+                status,
+                { description: 'OpenAI error envelope', content: json(ref('OpenAiError')) },
+              ]),
+            ),
+          },
         },
       },
       '/v1/queues': {
@@ -476,6 +578,15 @@ export function buildOpenApiDocument() {
         CreateApiKey: componentOf(createApiKeySchema, 'input'),
         CreatedApiKey: componentOf(createdApiKeySchema),
         ApiKeyList: componentOf(apiKeyListSchema),
+        PutWebhook: componentOf(putWebhookBodySchema, 'input'),
+        Webhook: componentOf(webhookSchema),
+        SavedWebhook: componentOf(savedWebhookSchema),
+        WebhookDeliveryList: componentOf(webhookDeliveryListSchema),
+        WebhookPayload: componentOf(webhookPayloadSchema),
+        OpenAiTranscription: componentOf(openAiTranscriptionSchema),
+        OpenAiVerboseTranscription: componentOf(openAiVerboseTranscriptionSchema),
+        OpenAiPending: componentOf(openAiPendingSchema),
+        OpenAiError: componentOf(openAiErrorSchema),
         Problem: componentOf(problemSchema),
         ErrorCode: { type: 'string', enum: ERROR_CODES },
       },

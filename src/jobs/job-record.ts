@@ -84,6 +84,7 @@ export function decodeRecord(hash: Record<string, string>): JobRecord {
     ocr_options: value('ocr_options') ?? undefined,
     transcription_options: value('transcription_options') ?? undefined,
     pages_by_source: value('pages_by_source') ?? undefined,
+    callback_url: value('callback_url') ?? undefined,
   });
   return {
     ...job,

@@ -42,6 +42,8 @@ interface InputAndOptions {
   ocrOptions?: OcrOptions | undefined;
   /** Transcription options named at submission. */
   transcriptionOptions?: TranscriptionOptions | undefined;
+  /** This job's own webhook, already checked against the SSRF guard. */
+  callbackUrl?: string | undefined;
 }
 
 export interface StoredUpload extends InputAndOptions {
@@ -229,6 +231,7 @@ export class JobService {
       input_sha256: upload.sha256,
       ...(upload.ocrOptions ? { ocr_options: upload.ocrOptions } : {}),
       ...(upload.transcriptionOptions ? { transcription_options: upload.transcriptionOptions } : {}),
+      ...(upload.callbackUrl ? { callback_url: upload.callbackUrl } : {}),
     };
     const log = this.logger.child({ job_id: record.job_id, request_id: record.request_id });
     await this.store.create(record);
@@ -340,6 +343,7 @@ export class JobService {
       language: overrides.language ?? original.language,
       ocrOptions: original.ocr_options,
       transcriptionOptions: original.transcription_options,
+      callbackUrl: original.callback_url,
       retryOfJobId: original.job_id,
     });
     this.logger.info(

@@ -21,6 +21,11 @@ export type TransitionResult =
   | { ok: false; reason: 'missing' }
   | { ok: false; reason: 'refused'; current: JobStatus };
 
+/** Told of every job that reached COMPLETED, FAILED or CANCELLED, right after the write. */
+export type FinalStatusListener = (record: JobRecord) => Promise<void>;
+
+const FINAL_STATUSES: readonly JobStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
+
 export type CancelOutcome = 'cancelled' | 'requested' | 'final' | 'missing';
 
 export interface HistoryQuery {
@@ -75,6 +80,7 @@ export class JobStore {
   constructor(
     private readonly redis: Redis,
     readonly keys: RedisKeys,
+    private readonly hooks: { onFinal?: FinalStatusListener } = {},
   ) {}
 
   async create(record: JobRecord): Promise<void> {
@@ -232,7 +238,15 @@ export class JobStore {
     )) as [number, string];
     if (code === -1) return { ok: false, reason: 'missing' };
     if (code === 0) return { ok: false, reason: 'refused', current: status as JobStatus };
+    if (FINAL_STATUSES.includes(to)) await this.announceFinal(jobId);
     return { ok: true, from: status as JobStatus };
+  }
+
+  /** Every final transition passes through this store, so this is where webhooks are queued. */
+  private async announceFinal(jobId: string): Promise<void> {
+    if (!this.hooks.onFinal) return;
+    const record = await this.get(jobId);
+    if (record) await this.hooks.onFinal(record);
   }
 
   /** Saves progress while the job is PROCESSING; tells the caller whether a cancel was requested. */
@@ -273,6 +287,7 @@ export class JobStore {
       jobId,
       'The job was cancelled.',
     )) as [CancelOutcome, string];
+    if (outcome === 'cancelled') await this.announceFinal(jobId);
     return { outcome, status: status ? (status as JobStatus) : null };
   }
 

@@ -79,6 +79,16 @@ export class RedisKeys {
     return `${this.prefix}:user:${ownerId}:apikeys`;
   }
 
+  /** Hash: the user's webhook (url, signing secret, times). */
+  userWebhook(ownerId: string): string {
+    return `${this.prefix}:user:${ownerId}:webhook`;
+  }
+
+  /** List (JSON, newest first, capped): how the user's recent webhook deliveries ended. */
+  userWebhookDeliveries(ownerId: string): string {
+    return `${this.prefix}:user:${ownerId}:webhook:deliveries`;
+  }
+
   /** Submits of the user that are still uploading: counted as active jobs by the quota. */
   userPendingSubmits(ownerId: string): string {
     return `${this.prefix}:user:${ownerId}:quota:pending`;

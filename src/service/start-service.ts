@@ -23,7 +23,10 @@ import { Readiness, type ReadinessChecks } from '../observability/readiness.js';
 import { redactConfig } from '../observability/redact-config.js';
 import { watchRedisConnection } from '../observability/watch-redis-connection.js';
 import { createStorage } from '../storage/create-storage.js';
+import { WebhookQueue } from '../webhooks/webhook-queue.js';
+import { WebhookStore } from '../webhooks/webhook-store.js';
 import { type RunningWorker, startWorker } from '../worker/start-worker.js';
+import { WebhookWorker } from '../worker/webhook-worker.js';
 import { buildPipelines } from './build-pipelines.js';
 import {
   consumersCheck,
@@ -67,7 +70,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
 
   const keys = new RedisKeys(config.redis.keyPrefix);
-  const store = new JobStore(redis, keys);
+  const webhooks = new WebhookStore(redis, keys);
+  const webhookQueue = new WebhookQueue(redis, keys, webhooks, logger);
+  // Every final transition (worker outcomes, cancels of queued jobs) queues its webhooks.
+  const store = new JobStore(redis, keys, { onFinal: webhookQueue.listener() });
   const storage = createStorage(config.storage);
   const queues = new JobQueues(redis, keys);
   const metrics = new PrometheusMetrics(config.role);
@@ -87,6 +93,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let worker: RunningWorker | null = null;
   let feed: JobEventFeed | null = null;
   let metricsServer: MetricsServer | null = null;
+  let webhookWorker: WebhookWorker | null = null;
 
   if (config.role === 'worker' || config.role === 'all') {
     worker = await startWorker({
@@ -122,6 +129,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         logger,
       });
     }
+    webhookWorker = new WebhookWorker(
+      { connection: redis, store, webhooks, config: config.webhooks, logger },
+      keys.queuePrefix(),
+    );
   }
 
   if (config.role === 'api' || config.role === 'all') {
@@ -158,6 +169,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       storage,
       maxUploadBytes: config.uploads.maxBytes,
       quota: new SubmitQuota(redis, keys, config.quota),
+      webhooks,
+      webhookTargets: { allowPrivate: config.webhooks.allowPrivateTargets },
+      openaiCompat: { waitMs: config.openaiCompat.waitMs, speechEngine: config.transcription.engine },
       auth: config.auth,
       apiKeys: new ApiKeyStore(redis, keys),
       verifier: config.auth.oidc ? new OidcVerifier(config.auth.oidc) : null,
@@ -197,6 +211,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       }
       if (feed) await feed.close();
       if (worker) await worker.close(config.shutdownTimeoutMs);
+      if (webhookWorker) await webhookWorker.close();
+      await webhookQueue.close();
       await queues.close();
       await redis.quit();
       logger.info({ event: 'service.stopped' }, 'stopped');

@@ -13,6 +13,8 @@ import {
 import type { JobService } from '../../jobs/job-service.js';
 import type { SubmitQuota } from '../../jobs/submit-quota.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
+import { checkWebhookTarget } from '../../webhooks/check-webhook-target.js';
+import type { WebhookStore } from '../../webhooks/webhook-store.js';
 import { contentDisposition, resultFilename } from '../content-disposition.js';
 import { principalOf, requireAdmin } from '../principal.js';
 import { receiveUpload } from '../receive-upload.js';
@@ -24,6 +26,23 @@ export interface JobsRoutesDeps {
   maxUploadBytes: number;
   /** Per-user active and daily job limits, taken before the upload is read. */
   quota: SubmitQuota;
+  webhooks: WebhookStore;
+  webhookTargets: { allowPrivate: boolean };
+}
+
+/**
+ * A per-job callback is refused at submit when its target is private (the delivery checks again)
+ * or when the caller has no signing secret to sign it with.
+ */
+export async function checkJobCallback(
+  deps: Pick<JobsRoutesDeps, 'webhooks' | 'webhookTargets'>,
+  ownerId: string,
+  url: string | undefined,
+): Promise<string | undefined> {
+  if (!url) return undefined;
+  const checked = await checkWebhookTarget(url, deps.webhookTargets.allowPrivate);
+  if (!(await deps.webhooks.signingTarget(ownerId))) throw new AppError('WEBHOOK_SECRET_MISSING');
+  return checked.href;
 }
 
 const resultQuerySchema = z.object({ format: z.enum(OUTPUT_FORMATS).default('txt') });
@@ -73,7 +92,9 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
               `job_type ${fields.job_type} was requested but the file is ${upload.file.input.mime} (${upload.file.input.jobType}).`,
             );
           }
+          const callbackUrl = await checkJobCallback(deps, principal.userId, fields.callback_url);
           return {
+            callbackUrl,
             filename: upload.file.filename,
             mime: upload.file.input.mime,
             jobType: upload.file.input.jobType,

@@ -344,7 +344,7 @@ async function recognizeDocument(
     if (read.artefacts.hocrPath) hocrPages.push({ page, hocrPath: read.artefacts.hocrPath });
     results.set(page, read.result);
     done++;
-    context.observeUnit?.('page', (performance.now() - started) / 1000);
+    context.observeUnit?.('page', durationMs / 1000);
     logger.info(
       {
         event: 'ocr.page.done',
