@@ -12,6 +12,7 @@ import type { ObjectStorage } from '../storage/object-storage.js';
 import { registerApiKeyRoutes } from './auth/api-key-routes.js';
 import type { ApiKeyStore } from './auth/api-key-store.js';
 import { registerAuth } from './auth/auth-plugin.js';
+import { OidcSignIn } from './auth/oidc-sign-in.js';
 import type { OidcVerifier } from './auth/oidc-verifier.js';
 import { type RateLimitOptions, registerRateLimit } from './auth/rate-limit-by-caller.js';
 import { registerHttpSecurity } from './http-security.js';
@@ -24,6 +25,7 @@ import { type ReadinessChecks, registerHealthRoutes } from './routes/health-rout
 import { registerIntakeRoutes } from './routes/intake-routes.js';
 import { registerJobsRoutes } from './routes/jobs-routes.js';
 import { registerOpenApiRoutes } from './routes/openapi-routes.js';
+import { registerSessionRoutes } from './routes/session-routes.js';
 import { DEFAULT_WEB_ROOT, serveWebApp } from './serve-web-app.js';
 
 export interface ApiDeps {
@@ -110,6 +112,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerIntakeRoutes(app, deps);
   registerDeadLettersRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
+  registerSessionRoutes(app, {
+    auth: deps.auth,
+    verifier: deps.verifier,
+    signIn: deps.auth.oidc && deps.verifier ? new OidcSignIn(deps.auth.oidc, deps.verifier) : null,
+  });
   await registerOpenApiRoutes(app);
   assertRoutesDocumented(served);
   // The page comes last: its fallback route is not part of the API.

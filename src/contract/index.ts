@@ -10,4 +10,5 @@ export * from './job-kinds.js';
 export * from './job-status.js';
 export * from './ocr-options.js';
 export * from './openapi-document.js';
+export * from './session.js';
 export * from './transcription-options.js';

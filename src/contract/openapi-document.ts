@@ -21,6 +21,7 @@ import {
 import { SSE_EVENTS } from './job-events.js';
 import { JOB_TYPES, OUTPUT_FORMATS } from './job-kinds.js';
 import { JOB_STATUSES } from './job-status.js';
+import { authConfigSchema, tokenRequestSchema, tokenSetSchema, whoAmISchema } from './session.js';
 
 /** JSON Schema (2020-12, as OpenAPI 3.1 uses) of a contract schema, ready for `components`. */
 function componentOf(schema: z.ZodType, io: 'input' | 'output' = 'output') {
@@ -167,6 +168,38 @@ export function buildOpenApiDocument() {
           summary: 'Revoke an API key at once',
           parameters: [apiKeyIdParameter],
           responses: { '204': { description: 'Revoked' }, ...problems(404, 503) },
+        },
+      },
+      '/v1/auth/config': {
+        get: {
+          tags: ['api-keys'],
+          summary:
+            'How the page signs in: local mode, or the identity provider and its authorization endpoint',
+          security: [],
+          responses: {
+            '200': { description: 'Sign-in settings', content: json(ref('AuthConfig')) },
+            ...problems(503),
+          },
+        },
+      },
+      '/v1/auth/token': {
+        post: {
+          tags: ['api-keys'],
+          summary:
+            "Trade the page's authorization code (PKCE) or a refresh token for an ID token, through the API",
+          security: [],
+          requestBody: { required: true, content: json(ref('TokenRequest')) },
+          responses: {
+            '200': { description: 'Tokens to keep in memory', content: json(ref('TokenSet')) },
+            ...problems(400, 404, 503),
+          },
+        },
+      },
+      '/v1/me': {
+        get: {
+          tags: ['api-keys'],
+          summary: 'The caller: user id, email, roles and how they signed in',
+          responses: { '200': { description: 'The caller', content: json(ref('WhoAmI')) }, ...problems(503) },
         },
       },
       '/v1/queues': {
@@ -460,6 +493,10 @@ export function buildOpenApiDocument() {
         PrecheckResult: componentOf(precheckResultSchema),
         CreateApiKey: componentOf(createApiKeySchema, 'input'),
         CreatedApiKey: componentOf(createdApiKeySchema),
+        AuthConfig: componentOf(authConfigSchema),
+        TokenRequest: componentOf(tokenRequestSchema, 'input'),
+        TokenSet: componentOf(tokenSetSchema),
+        WhoAmI: componentOf(whoAmISchema),
         ApiKeyList: componentOf(apiKeyListSchema),
         Problem: componentOf(problemSchema),
         ErrorCode: { type: 'string', enum: ERROR_CODES },

@@ -59,6 +59,8 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   AUTH_USER_NOT_ALLOWED: 'next.askAccess',
   AUTH_FORBIDDEN: 'next.askAccess',
   AUTH_PROVIDER_UNAVAILABLE: 'next.tryLater',
+  AUTH_SIGN_IN_FAILED: 'next.signIn',
+  AUTH_NOT_CONFIGURED: 'next.reload',
   API_KEY_NOT_FOUND: 'next.reload',
   RATE_LIMITED: 'next.tryAgainSoon',
   INPUT_TOO_COMPLEX: 'next.smallerFile',
