@@ -25,6 +25,7 @@ export interface MintOptions {
 /** A code handed out by `/authorize`, waiting for its exchange at `/token`. */
 interface PendingCode {
   subject: string;
+  nonce: string | null;
   redirectUri: string;
   codeChallenge: string;
 }
@@ -170,7 +171,12 @@ export class OidcLoopbackIssuer {
       return;
     }
     const code = randomUUID();
-    this.codes.set(code, { subject: this.signInSubject, redirectUri, codeChallenge: challenge });
+    this.codes.set(code, {
+      subject: this.signInSubject,
+      nonce: url.searchParams.get('nonce'),
+      redirectUri,
+      codeChallenge: challenge,
+    });
     const back = new URL(redirectUri);
     back.searchParams.set('code', code);
     back.searchParams.set('state', url.searchParams.get('state') ?? '');
@@ -185,6 +191,7 @@ export class OidcLoopbackIssuer {
       return { status: 401, json: { error: 'invalid_client' } };
     }
     let subject: string | undefined;
+    let nonce: string | null = null;
     const grant = form.get('grant_type');
     if (grant === 'authorization_code') {
       const pending = this.codes.get(form.get('code') ?? '');
@@ -197,6 +204,7 @@ export class OidcLoopbackIssuer {
         return refuse('invalid_grant');
       }
       subject = pending.subject;
+      nonce = pending.nonce;
       this.grants.authorization_code += 1;
     } else if (grant === 'refresh_token') {
       subject = this.refreshTokens.get(form.get('refresh_token') ?? '');
@@ -208,7 +216,10 @@ export class OidcLoopbackIssuer {
     }
     const refreshToken = randomUUID();
     this.refreshTokens.set(refreshToken, subject);
-    const idToken = await this.mint(subject, { expOffsetSec: this.tokenLifetimeSec });
+    const idToken = await this.mint(subject, {
+      expOffsetSec: this.tokenLifetimeSec,
+      ...(nonce ? { claims: { nonce } } : {}),
+    });
     return {
       status: 200,
       json: {
