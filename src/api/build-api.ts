@@ -15,6 +15,7 @@ import type { WebhookStore } from '../webhooks/webhook-store.js';
 import { registerApiKeyRoutes } from './auth/api-key-routes.js';
 import type { ApiKeyStore } from './auth/api-key-store.js';
 import { registerAuth } from './auth/auth-plugin.js';
+import { OidcSignIn } from './auth/oidc-sign-in.js';
 import type { OidcVerifier } from './auth/oidc-verifier.js';
 import { type RateLimitOptions, registerRateLimit } from './auth/rate-limit-by-caller.js';
 import { registerHttpSecurity } from './http-security.js';
@@ -29,6 +30,7 @@ import { registerJobsRoutes } from './routes/jobs-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerOpenAiTranscriptionRoutes } from './routes/openai-transcription-routes.js';
 import { registerOpenApiRoutes } from './routes/openapi-routes.js';
+import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 import { DEFAULT_WEB_ROOT, serveWebApp } from './serve-web-app.js';
 
@@ -142,6 +144,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerApiKeyRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   await registerOpenAiTranscriptionRoutes(app, deps);
+  registerSessionRoutes(app, {
+    auth: deps.auth,
+    verifier: deps.verifier,
+    signIn: deps.auth.oidc && deps.verifier ? new OidcSignIn(deps.auth.oidc, deps.verifier) : null,
+  });
   await registerOpenApiRoutes(app);
   assertRoutesDocumented(served);
   // The page comes last: its fallback route is not part of the API.

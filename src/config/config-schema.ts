@@ -218,6 +218,13 @@ export const envSchema = z.object({
   AUTH_OIDC_ISSUER: providerUrl().optional(),
   AUTH_OIDC_CLIENT_ID: z.string().min(1).optional(),
   AUTH_OIDC_JWKS_URL: providerUrl().optional(),
+  /** Only for providers that want a secret when the page's code is exchanged (Google's web clients). */
+  AUTH_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  AUTH_OIDC_SCOPES: z
+    .string()
+    .default('openid email profile')
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean))
+    .refine((scopes) => scopes.includes('openid'), 'must include "openid"'),
   AUTH_OIDC_ALGORITHMS: z
     .string()
     .default('RS256,ES256')
@@ -419,6 +426,10 @@ export interface OidcConfig {
   clientId: string;
   /** When unset, found through the issuer's `/.well-known/openid-configuration`. */
   jwksUrl?: string;
+  /** Sent with the code exchange of the page's sign-in, when the provider requires one. */
+  clientSecret?: string;
+  /** Scopes the page asks for at sign-in. */
+  scopes: string[];
   algorithms: TokenAlgorithm[];
   clockToleranceSec: number;
   /** Least time between two JWKS fetches caused by unknown key ids. */
@@ -537,6 +548,8 @@ export function configFromEnv(env: Env): Config {
               issuer: env.AUTH_OIDC_ISSUER,
               clientId: env.AUTH_OIDC_CLIENT_ID,
               ...(env.AUTH_OIDC_JWKS_URL ? { jwksUrl: env.AUTH_OIDC_JWKS_URL } : {}),
+              ...(env.AUTH_OIDC_CLIENT_SECRET ? { clientSecret: env.AUTH_OIDC_CLIENT_SECRET } : {}),
+              scopes: env.AUTH_OIDC_SCOPES,
               algorithms: env.AUTH_OIDC_ALGORITHMS,
               clockToleranceSec: env.AUTH_CLOCK_TOLERANCE_SEC,
               jwksCooldownMs: env.AUTH_JWKS_COOLDOWN_SEC * 1000,

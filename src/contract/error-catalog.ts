@@ -304,6 +304,20 @@ export const ERROR_CATALOG = {
     'The signing keys of the identity provider could not be fetched. Try again shortly.',
     'पहचान प्रदाता की हस्ताक्षर कुंजियाँ प्राप्त नहीं हो सकीं। थोड़ी देर बाद पुनः प्रयास करें।',
   ),
+  AUTH_SIGN_IN_FAILED: entry(
+    401,
+    'input',
+    'Sign-in failed',
+    'The identity provider did not accept the sign-in (it may have expired or been used already). Sign in again.',
+    'पहचान प्रदाता ने साइन-इन स्वीकार नहीं किया (यह समाप्त या पहले ही उपयोग हो चुका हो सकता है)। फिर से साइन इन करें।',
+  ),
+  AUTH_NOT_CONFIGURED: entry(
+    404,
+    'input',
+    'No identity provider',
+    'This service runs without an identity provider: there is nothing to sign in to.',
+    'यह सेवा बिना पहचान प्रदाता के चलती है: साइन इन करने की आवश्यकता नहीं है।',
+  ),
   API_KEY_NOT_FOUND: entry(
     404,
     'input',

@@ -11,5 +11,6 @@ export * from './job-status.js';
 export * from './ocr-options.js';
 export * from './openai-transcription.js';
 export * from './openapi-document.js';
+export * from './session.js';
 export * from './transcription-options.js';
 export * from './webhooks.js';

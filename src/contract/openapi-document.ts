@@ -28,6 +28,7 @@ import {
   openAiTranscriptionSchema,
   openAiVerboseTranscriptionSchema,
 } from './openai-transcription.js';
+import { authConfigSchema, tokenRequestSchema, tokenSetSchema, whoAmISchema } from './session.js';
 import {
   putWebhookBodySchema,
   savedWebhookSchema,
@@ -284,6 +285,38 @@ export function buildOpenApiDocument() {
               ]),
             ),
           },
+        },
+      },
+      '/v1/auth/config': {
+        get: {
+          tags: ['api-keys'],
+          summary:
+            'How the page signs in: local mode, or the identity provider and its authorization endpoint',
+          security: [],
+          responses: {
+            '200': { description: 'Sign-in settings', content: json(ref('AuthConfig')) },
+            ...problems(503),
+          },
+        },
+      },
+      '/v1/auth/token': {
+        post: {
+          tags: ['api-keys'],
+          summary:
+            "Trade the page's authorization code (PKCE) or a refresh token for an ID token, through the API",
+          security: [],
+          requestBody: { required: true, content: json(ref('TokenRequest')) },
+          responses: {
+            '200': { description: 'Tokens to keep in memory', content: json(ref('TokenSet')) },
+            ...problems(400, 404, 503),
+          },
+        },
+      },
+      '/v1/me': {
+        get: {
+          tags: ['api-keys'],
+          summary: 'The caller: user id, email, roles and how they signed in',
+          responses: { '200': { description: 'The caller', content: json(ref('WhoAmI')) }, ...problems(503) },
         },
       },
       '/v1/queues': {
@@ -577,6 +610,10 @@ export function buildOpenApiDocument() {
         PrecheckResult: componentOf(precheckResultSchema),
         CreateApiKey: componentOf(createApiKeySchema, 'input'),
         CreatedApiKey: componentOf(createdApiKeySchema),
+        AuthConfig: componentOf(authConfigSchema),
+        TokenRequest: componentOf(tokenRequestSchema, 'input'),
+        TokenSet: componentOf(tokenSetSchema),
+        WhoAmI: componentOf(whoAmISchema),
         ApiKeyList: componentOf(apiKeyListSchema),
         PutWebhook: componentOf(putWebhookBodySchema, 'input'),
         Webhook: componentOf(webhookSchema),

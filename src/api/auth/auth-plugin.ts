@@ -5,6 +5,7 @@ import { LOCAL_PRINCIPAL, type Principal } from '../principal.js';
 import { AccessPolicy } from './access-policy.js';
 import { API_KEY_PREFIX, type ApiKeyStore } from './api-key-store.js';
 import type { OidcVerifier } from './oidc-verifier.js';
+import { principalFromToken } from './principal-from-token.js';
 import type { RateLimitCheck } from './rate-limit-by-caller.js';
 
 export interface AuthDeps {
@@ -17,10 +18,13 @@ export interface AuthDeps {
 
 type Credential = { kind: 'none' } | { kind: 'api_key'; key: string } | { kind: 'bearer'; token: string };
 
+/** Under `/v1`, what the page needs before anyone has signed in. */
+const PUBLIC_V1_PATHS = new Set(['/v1/auth/config', '/v1/auth/token']);
+
 /** Everything outside `/v1` is public: health, readiness, OpenAPI, /docs and the page. */
 function needsPrincipal(request: FastifyRequest): boolean {
   const path = request.url.split('?')[0] ?? '';
-  return path === '/v1' || path.startsWith('/v1/');
+  return (path === '/v1' || path.startsWith('/v1/')) && !PUBLIC_V1_PATHS.has(path);
 }
 
 function credentialOf(request: FastifyRequest): Credential {
@@ -67,10 +71,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): PrincipalRes
         if (!deps.verifier) {
           throw new AppError('AUTH_TOKEN_INVALID', 'No identity provider is configured; use an API key.');
         }
-        const identity = await deps.verifier.verify(credential.token);
-        const roles = policy.rolesFor(identity);
-        const email = identity.emailVerified ? identity.email : null;
-        return { userId: identity.userId, email, roles, mode: 'oidc' };
+        return principalFromToken(deps.verifier, policy, credential.token);
       }
     }
   };

@@ -8,6 +8,7 @@ import {
 } from 'jose';
 import type { OidcConfig } from '../../config/index.js';
 import { AppError, type ErrorCode } from '../../contract/index.js';
+import { OidcDiscovery } from './oidc-discovery.js';
 
 /** A token's identity once its signature, issuer, audience and times have been checked. */
 export interface VerifiedIdentity {
@@ -16,8 +17,6 @@ export interface VerifiedIdentity {
   email: string | null;
   emailVerified: boolean;
 }
-
-const DISCOVERY_TIMEOUT_MS = 5_000;
 
 /** jose's error codes → catalog codes; each refusal has its own. */
 function codeForJoseError(error: unknown): ErrorCode {
@@ -60,7 +59,11 @@ function opaqueId(kind: string, ...parts: string[]): string {
 export class OidcVerifier {
   private keys: Promise<JWTVerifyGetKey> | null = null;
 
-  constructor(private readonly config: OidcConfig) {}
+  constructor(
+    private readonly config: OidcConfig,
+    /** Shared with the page's sign-in (`oidc-sign-in.ts`), which needs the same provider metadata. */
+    readonly discovery: OidcDiscovery = new OidcDiscovery(config.issuer),
+  ) {}
 
   async verify(token: string): Promise<VerifiedIdentity> {
     let alg: unknown;
@@ -124,17 +127,6 @@ export class OidcVerifier {
 
   private async resolveJwksUrl(): Promise<URL> {
     if (this.config.jwksUrl) return new URL(this.config.jwksUrl);
-    const discovery = `${this.config.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-    try {
-      const response = await fetch(discovery, { signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS) });
-      if (!response.ok) throw new Error(`discovery answered ${response.status}`);
-      const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
-      // OIDC Discovery 4.3: the document must name exactly the issuer it was fetched for.
-      if (document.issuer !== this.config.issuer) throw new Error('discovery names another issuer');
-      if (typeof document.jwks_uri !== 'string') throw new Error('discovery has no jwks_uri');
-      return new URL(document.jwks_uri);
-    } catch (error) {
-      throw new AppError('AUTH_PROVIDER_UNAVAILABLE', undefined, { cause: error });
-    }
+    return new URL((await this.discovery.get()).jwksUri);
   }
 }

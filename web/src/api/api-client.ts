@@ -1,5 +1,13 @@
 import { ApiError, parseFailure } from './api-failure.js';
-import type { HistoryQuery, JobPage, OutputFormat, WebJob } from './contract.js';
+import type {
+  AuthConfigView,
+  HistoryQuery,
+  JobPage,
+  OutputFormat,
+  TokenSet,
+  WebJob,
+  WhoAmI,
+} from './contract.js';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -17,6 +25,43 @@ export interface ApiClient {
   inputUrl(jobId: string): string;
   eventsUrl(): string;
   uploadUrl(): string;
+  /** How to sign in (public). */
+  authConfig(): Promise<AuthConfigView>;
+  /** The page's authorization code (with its PKCE verifier) or a refresh token → tokens. */
+  exchangeToken(
+    grant:
+      | { grant_type: 'authorization_code'; code: string; code_verifier: string; redirect_uri: string }
+      | { grant_type: 'refresh_token'; refresh_token: string },
+  ): Promise<TokenSet>;
+  me(): Promise<WhoAmI>;
+  /** A download that needs the Authorization header: the body and the server's file name. */
+  download(url: string): Promise<{ blob: Blob; filename: string | null }>;
+  /** The Authorization header to send, when signed in. */
+  authorization(): string | null;
+}
+
+export interface ApiClientOptions {
+  baseUrl?: string;
+  fetch?: FetchLike;
+  /** The Authorization header for each request (the session's token), or null. */
+  authorization?: () => string | null;
+  /** A request was refused with 401: the session may renew its token. */
+  onUnauthorized?: () => void;
+}
+
+/** The file name of a Content-Disposition header (RFC 6266 `filename*` first). */
+export function filenameOfDisposition(header: string | null): string | null {
+  if (!header) return null;
+  const extended = /filename\*=UTF-8''([^;]+)/i.exec(header);
+  if (extended?.[1]) {
+    try {
+      return decodeURIComponent(extended[1].trim());
+    } catch {
+      // Not valid percent-encoding: try the plain form.
+    }
+  }
+  const plain = /filename="?([^";]+)"?/i.exec(header);
+  return plain?.[1] ?? null;
 }
 
 /** The query string of a history page; empty filters are left out. */
@@ -39,18 +84,25 @@ function jobPath(jobId: string): string {
 }
 
 /** Typed calls to the job API; every failure is an ApiError (network, problem or http). */
-export function createApiClient(options: { baseUrl?: string; fetch?: FetchLike } = {}): ApiClient {
+export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const baseUrl = options.baseUrl ?? '';
   const doFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const authorization = options.authorization ?? (() => null);
 
   async function send(path: string, init: RequestInit = {}): Promise<Response> {
     let response: Response;
+    const auth = authorization();
+    const headers = auth
+      ? { ...(init.headers as Record<string, string>), authorization: auth }
+      : init.headers;
     try {
-      response = await doFetch(`${baseUrl}${path}`, init);
+      response = await doFetch(path.startsWith('http') ? path : `${baseUrl}${path}`, { ...init, headers });
     } catch {
       throw new ApiError({ kind: 'network' });
     }
     if (response.ok || response.status === 304) return response;
+    // A refused sign-in exchange is answered by the session itself, not by renewing again.
+    if (response.status === 401 && auth && !path.startsWith('/v1/auth/')) options.onUnauthorized?.();
     let text = '';
     try {
       text = await response.text();
@@ -100,5 +152,21 @@ export function createApiClient(options: { baseUrl?: string; fetch?: FetchLike }
     inputUrl: (jobId) => `${baseUrl}${jobPath(jobId)}/input`,
     eventsUrl: () => `${baseUrl}/v1/events`,
     uploadUrl: () => `${baseUrl}/v1/jobs`,
+    authConfig: () => json<AuthConfigView>('/v1/auth/config'),
+    exchangeToken: (grant) =>
+      json<TokenSet>('/v1/auth/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(grant),
+      }),
+    me: () => json<WhoAmI>('/v1/me'),
+    async download(url) {
+      const response = await send(url);
+      return {
+        blob: await response.blob(),
+        filename: filenameOfDisposition(response.headers.get('content-disposition')),
+      };
+    },
+    authorization,
   };
 }

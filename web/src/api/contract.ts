@@ -21,6 +21,7 @@ export {
   type SupportedInput,
 } from '../../../src/contract/job-kinds.js';
 export { isTerminal, JOB_STATUSES, type JobStatus } from '../../../src/contract/job-status.js';
+export type { AuthConfigView, TokenSet, WhoAmI } from '../../../src/contract/session.js';
 
 /** A job as the page holds it: exactly the contract's. */
 export type WebJob = Job;

@@ -23,6 +23,8 @@ export interface UploadOptions {
   fields: Record<string, string>;
   /** The same key on every try of the same upload: the server then never makes a second job. */
   idempotencyKey: string;
+  /** The Authorization header, when signed in. */
+  authorization?: string | null;
   onProgress?: (share: number) => void;
   signal?: AbortSignal;
   createRequest?: () => UploadRequest;
@@ -53,6 +55,7 @@ export function uploadFile(options: UploadOptions): Promise<SubmittedJob> {
     request.open('POST', options.url);
     request.setRequestHeader('accept', 'application/json');
     request.setRequestHeader('idempotency-key', options.idempotencyKey);
+    if (options.authorization) request.setRequestHeader('authorization', options.authorization);
     request.upload.onprogress = (event) => {
       if (event.total > 0) options.onProgress?.(Math.min(1, event.loaded / event.total));
     };

@@ -9,6 +9,8 @@ export interface RunUploadDeps {
   dispatch(action: UploadAction): void;
   sleep(ms: number): Promise<void>;
   signal?: AbortSignal;
+  /** Read at every try, so a token renewed meanwhile is the one sent. */
+  authorization?: () => string | null;
 }
 
 /**
@@ -29,6 +31,7 @@ export async function runUpload(item: UploadItem, deps: RunUploadDeps): Promise<
         filename: item.file.name,
         fields,
         idempotencyKey: item.idempotencyKey,
+        authorization: deps.authorization?.() ?? null,
         onProgress: (sent) => deps.dispatch({ type: 'item/progress', key: item.key, sent }),
         ...(deps.signal ? { signal: deps.signal } : {}),
       });

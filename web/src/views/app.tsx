@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import type { ApiClient } from '../api/api-client.js';
 import { type ApiFailure, failureOf } from '../api/api-failure.js';
-import { type HistoryQuery, isTerminal, type JobStatus, type WebJob } from '../api/contract.js';
+import { type HistoryQuery, isTerminal, type JobStatus, type WebJob, type WhoAmI } from '../api/contract.js';
+import { FetchEventSource } from '../api/fetch-event-source.js';
 import { JobPoller } from '../api/job-poller.js';
 import { LiveJobUpdates, type LiveMode } from '../api/live-job-updates.js';
 import { newIdempotencyKey, uploadFile } from '../api/upload-file.js';
@@ -36,7 +37,16 @@ interface ShownFailure {
   failure: ApiFailure;
 }
 
-export function App({ api }: { api: ApiClient }) {
+/** `user` is null in local single-user mode; `onSignOut` forgets the session's tokens. */
+export function App({
+  api,
+  user = null,
+  onSignOut,
+}: {
+  api: ApiClient;
+  user?: WhoAmI | null;
+  onSignOut?: () => void;
+}) {
   const { t, lang, setLang } = useI18n();
   const [state, dispatch] = useReducer(jobsReducer, undefined, () => initialJobsState());
   const [uploads, dispatchUpload] = useReducer(uploadReducer, { batch: DEFAULT_BATCH, items: [] });
@@ -94,7 +104,20 @@ export function App({ api }: { api: ApiClient }) {
       onDeleted: removeJob,
       onGaveUp: () => updates.markOffline(),
     });
+    const withToken = api.authorization() !== null;
     const updates = new LiveJobUpdates({
+      // EventSource cannot send the token; the fetch-based stream can.
+      ...(withToken
+        ? {
+            createEventSource: (url: string) =>
+              new FetchEventSource(url, {
+                headers: (): Record<string, string> => {
+                  const authorization = api.authorization();
+                  return authorization ? { authorization } : {};
+                },
+              }),
+          }
+        : {}),
       eventsUrl: api.eventsUrl(),
       poller,
       onJob: (job) => receiveJob(job),
@@ -174,7 +197,13 @@ export function App({ api }: { api: ApiClient }) {
     // The press of "Upload" is the user gesture the notification permission prompt needs.
     askNotificationPermissionOnce();
     const queue = sendableItems(latest.current.uploads);
-    const deps = { url: api.uploadUrl(), upload: uploadFile, dispatch: dispatchUpload, sleep };
+    const deps = {
+      url: api.uploadUrl(),
+      upload: uploadFile,
+      dispatch: dispatchUpload,
+      sleep,
+      authorization: api.authorization,
+    };
     const worker = async () => {
       for (let item = queue.shift(); item; item = queue.shift()) {
         const submitted = await runUpload(item, deps);
@@ -218,6 +247,7 @@ export function App({ api }: { api: ApiClient }) {
         });
       },
       read: setReading,
+      failed: showFailure,
       dismiss: (job) => dispatch({ type: 'active/dismissed', jobId: job.job_id }),
     }),
     [api, receiveJob, removeJob, showFailure],
@@ -239,10 +269,21 @@ export function App({ api }: { api: ApiClient }) {
           <p className="tagline">{t('app.tagline')}</p>
         </div>
         <div className="header-tools">
-          <span className="user" title={t('user.localHint')} data-testid="local-user">
-            <span aria-hidden="true">●</span> {t('user.local')}
-            <span className="visually-hidden">. {t('user.localHint')}</span>
-          </span>
+          {user && user.mode !== 'local' ? (
+            <span className="user" data-testid="signed-in-user">
+              <span aria-hidden="true">●</span> {t('user.signedInAs', { name: user.email ?? user.user_id })}
+              {onSignOut ? (
+                <button type="button" className="small secondary" onClick={onSignOut}>
+                  {t('user.signOut')}
+                </button>
+              ) : null}
+            </span>
+          ) : (
+            <span className="user" title={t('user.localHint')} data-testid="local-user">
+              <span aria-hidden="true">●</span> {t('user.local')}
+              <span className="visually-hidden">. {t('user.localHint')}</span>
+            </span>
+          )}
           <span className={`live live-${mode}`} data-testid="live-mode" data-mode={mode} role="status">
             {t(`live.${mode}`)}
             {mode === 'offline' ? (

@@ -1,5 +1,7 @@
+import type { MouseEvent } from 'react';
 import type { ApiClient } from '../api/api-client.js';
 import { isTerminal, OUTPUT_FORMATS, type WebJob } from '../api/contract.js';
+import { saveBlob } from '../browser/save-blob.js';
 import { describeStage } from '../format/describe-stage.js';
 import { estimateEtaSec } from '../format/estimate-eta.js';
 import { jobFailure } from '../format/failure-message.js';
@@ -17,6 +19,8 @@ export interface JobActions {
   remove(job: WebJob): void;
   read(job: WebJob): void;
   dismiss?(job: WebJob): void;
+  /** A download refused or broken off (downloads made with the session's token). */
+  failed?(error: unknown): void;
 }
 
 function StageText({ job }: { job: WebJob }) {
@@ -38,10 +42,35 @@ function JobFacts({ job }: { job: WebJob }) {
   return <span className="facts">{facts.join(' · ')}</span>;
 }
 
+/**
+ * Links carry no Authorization header: when signed in with a token, a click fetches the file
+ * with it and hands it to the browser instead.
+ */
+function downloadWithToken(api: ApiClient, fallbackName: string, onFailure?: (error: unknown) => void) {
+  return (event: MouseEvent<HTMLAnchorElement>) => {
+    if (!api.authorization()) return;
+    event.preventDefault();
+    const url = event.currentTarget.href;
+    api.download(url).then(
+      ({ blob, filename }) => saveBlob(blob, filename ?? fallbackName),
+      (error: unknown) => onFailure?.(error),
+    );
+  };
+}
+
 /** Downloads in every produced format, and the original upload. */
-export function DownloadLinks({ api, job }: { api: ApiClient; job: WebJob }) {
+export function DownloadLinks({
+  api,
+  job,
+  onFailure,
+}: {
+  api: ApiClient;
+  job: WebJob;
+  onFailure?: ((error: unknown) => void) | undefined;
+}) {
   const { t } = useI18n();
   const formats = OUTPUT_FORMATS.filter((format) => job.outputs[format] !== undefined);
+  const stem = job.input_filename.replace(/\.[^.]+$/, '');
   return (
     <span className="downloads">
       {formats.map((format) => (
@@ -50,6 +79,7 @@ export function DownloadLinks({ api, job }: { api: ApiClient; job: WebJob }) {
           className="button-link"
           href={api.resultUrl(job.job_id, format)}
           download
+          onClick={downloadWithToken(api, `${stem}.${format}`, onFailure)}
           aria-label={t('action.downloadAs', { name: job.input_filename, format: format.toUpperCase() })}
         >
           {format.toUpperCase()}
@@ -59,6 +89,7 @@ export function DownloadLinks({ api, job }: { api: ApiClient; job: WebJob }) {
         className="button-link secondary"
         href={api.inputUrl(job.job_id)}
         download
+        onClick={downloadWithToken(api, job.input_filename, onFailure)}
         aria-label={t('action.originalOf', { name: job.input_filename })}
       >
         {t('action.original')}
@@ -86,7 +117,7 @@ export function JobActionButtons({
           {t('action.read')}
         </button>
       ) : null}
-      {job.status === 'COMPLETED' ? <DownloadLinks api={api} job={job} /> : null}
+      {job.status === 'COMPLETED' ? <DownloadLinks api={api} job={job} onFailure={actions.failed} /> : null}
       {!isTerminal(job.status) && !job.cancel_requested ? (
         <button type="button" onClick={() => actions.cancel(job)}>
           {t('action.cancel')}

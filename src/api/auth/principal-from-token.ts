@@ -1,0 +1,15 @@
+import type { Principal } from '../principal.js';
+import type { AccessPolicy } from './access-policy.js';
+import type { OidcVerifier } from './oidc-verifier.js';
+
+/** The caller an OIDC token names, once verified and let in by the access lists. */
+export async function principalFromToken(
+  verifier: OidcVerifier,
+  policy: AccessPolicy,
+  token: string,
+): Promise<Principal> {
+  const identity = await verifier.verify(token);
+  const roles = policy.rolesFor(identity);
+  const email = identity.emailVerified ? identity.email : null;
+  return { userId: identity.userId, email, roles, mode: 'oidc' };
+}
