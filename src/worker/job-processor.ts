@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { type Job as BullJob, DelayedError, UnrecoverableError } from 'bullmq';
 import {
   type AppError,
+  type DeadLetter,
   ERROR_CATALOG,
   type ErrorCode,
   type JobType,
@@ -289,23 +290,32 @@ export class JobProcessor {
       await bullJob.moveToDelayed(nextAt, token);
       throw new DelayedError();
     }
-    const failed = await this.deps.store.transition(
-      record.job_id,
-      'FAILED',
-      {
-        stage: 'failed',
-        error_code: appError.code,
-        error_message: appError.message,
-        next_attempt_at: null,
-      },
-      { onlyFrom: ['PROCESSING'] },
+    // The retry writes above are plain; this one is the job's final outcome: it must land.
+    const failed = await retryRedisWrite(
+      () =>
+        this.deps.store.transition(
+          record.job_id,
+          'FAILED',
+          {
+            stage: 'failed',
+            error_code: appError.code,
+            error_message: appError.message,
+            next_attempt_at: null,
+          },
+          {
+            onlyFrom: ['PROCESSING'],
+            deadLetter: this.deadLetterOf(current ?? record, bullJob.queueName, {
+              code: appError.code,
+              message: appError.message,
+              failedStage,
+            }),
+          },
+        ),
+      log,
+      'failure',
     );
     if (failed.ok) {
-      await this.writeDeadLetter(record.job_id, bullJob.queueName, {
-        code: appError.code,
-        message: appError.message,
-        failedStage,
-      });
+      this.logDeadLettered(record, appError.code);
       log.info(
         {
           event: 'job.transition',
@@ -361,16 +371,17 @@ export class JobProcessor {
     });
   }
 
-  /** The dead letter of a job that just ended FAILED: why, where, and the original request. */
-  async writeDeadLetter(
-    jobId: string,
+  /**
+   * The dead letter of a job about to end FAILED (why, where, the original request); it is stored
+   * by the FAILED transition itself, so a FAILED job always has one.
+   */
+  private deadLetterOf(
+    record: JobRecord,
     queue: string,
     failure: { code: ErrorCode; message: string; failedStage: string | null },
-  ): Promise<void> {
-    const record = await this.deps.store.get(jobId);
-    if (!record) return;
-    await this.deps.deadLetters.write({
-      job_id: jobId,
+  ): Omit<DeadLetter, 'failed_at' | 'attempt_history'> {
+    return {
+      job_id: record.job_id,
       queue,
       error_code: failure.code,
       error_class: ERROR_CATALOG[failure.code].errorClass,
@@ -379,7 +390,6 @@ export class JobProcessor {
       failed_stage: failure.failedStage,
       engine: record.engine ?? record.ocr_options?.engine ?? null,
       worker_id: this.deps.workerId,
-      failed_at: record.finished_at ?? new Date().toISOString(),
       request: {
         job_type: record.job_type,
         content_subtype: record.content_subtype,
@@ -387,9 +397,12 @@ export class JobProcessor {
         input_filename: record.input_filename,
         request_id: record.request_id,
       },
-    });
+    };
+  }
+
+  private logDeadLettered(record: JobRecord, code: ErrorCode): void {
     this.deps.logger.warn(
-      { event: 'job.dead_lettered', job_id: jobId, request_id: record.request_id, error_code: failure.code },
+      { event: 'job.dead_lettered', job_id: record.job_id, request_id: record.request_id, error_code: code },
       'job dead-lettered',
     );
   }
@@ -397,19 +410,24 @@ export class JobProcessor {
   /** A job BullMQ gave up on by itself (stalled too often): FAILED with WORKER_LOST and a dead letter. */
   async failLostJob(jobId: string, queue: string, message: string): Promise<void> {
     const current = await this.deps.store.get(jobId);
+    // Also called for jobs our processor already finished (it throws UnrecoverableError after FAILED).
+    if (current?.status !== 'PROCESSING' && current?.status !== 'QUEUED') return;
+    // The attempt goes into the history first: the dead letter shows the history as it is when read.
+    await this.recordAttempt(jobId, current.attempts, 'WORKER_LOST', current.stage, message);
     const result = await this.deps.store.transition(
       jobId,
       'FAILED',
       { stage: 'failed', error_code: 'WORKER_LOST', error_message: message, next_attempt_at: null },
-      { onlyFrom: ['PROCESSING', 'QUEUED'] },
+      {
+        onlyFrom: ['PROCESSING', 'QUEUED'],
+        deadLetter: this.deadLetterOf(current, queue, {
+          code: 'WORKER_LOST',
+          message,
+          failedStage: current.stage,
+        }),
+      },
     );
-    if (!result.ok) return;
-    await this.recordAttempt(jobId, current?.attempts ?? 0, 'WORKER_LOST', current?.stage ?? null, message);
-    await this.writeDeadLetter(jobId, queue, {
-      code: 'WORKER_LOST',
-      message,
-      failedStage: current?.stage ?? null,
-    });
+    if (result.ok) this.logDeadLettered(current, 'WORKER_LOST');
   }
 }
 
