@@ -234,11 +234,16 @@ export class JobProcessor {
   ): Promise<void> {
     const { attempt, log, bullJob, token } = context;
     if (controller.signal.reason instanceof CancelledSignal) {
-      await this.deps.store.transition(record.job_id, 'CANCELLED', {
-        stage: 'cancelled',
-        error_code: 'JOB_CANCELLED',
-        error_message: ERROR_CATALOG.JOB_CANCELLED.message.en,
-      });
+      await retryRedisWrite(
+        () =>
+          this.deps.store.transition(record.job_id, 'CANCELLED', {
+            stage: 'cancelled',
+            error_code: 'JOB_CANCELLED',
+            error_message: ERROR_CATALOG.JOB_CANCELLED.message.en,
+          }),
+        log,
+        'cancellation',
+      );
       log.info({ event: 'job.transition', from: 'PROCESSING', to: 'CANCELLED' }, 'job cancelled');
       return;
     }
@@ -248,9 +253,15 @@ export class JobProcessor {
     }
     const appError: AppError = classifyError(error);
     const decision = this.deps.retryPolicy.decide(appError, attempt);
-    const current = await this.deps.store.get(record.job_id);
+    // Like the final outcome, every write of a failed attempt waits out a Redis restart: a lost
+    // retry transition would leave the job PROCESSING until the lock expired.
+    const current = await retryRedisWrite(() => this.deps.store.get(record.job_id), log, 'failure read');
     const failedStage = current?.stage ?? record.stage;
-    await this.recordAttempt(record.job_id, attempt, appError.code, failedStage, appError.message);
+    await retryRedisWrite(
+      () => this.recordAttempt(record.job_id, attempt, appError.code, failedStage, appError.message),
+      log,
+      'attempt history',
+    );
     log.error(
       {
         event: 'job.attempt_failed',
@@ -264,16 +275,21 @@ export class JobProcessor {
     );
     if (decision.retry) {
       const nextAt = Date.now() + decision.delayMs;
-      const moved = await this.deps.store.transition(
-        record.job_id,
-        'QUEUED',
-        {
-          stage: `retry scheduled (${decision.nextAttempt}/${decision.maxAttempts})`,
-          error_code: appError.code,
-          error_message: appError.message,
-          next_attempt_at: new Date(nextAt).toISOString(),
-        },
-        { onlyFrom: ['PROCESSING'] },
+      const moved = await retryRedisWrite(
+        () =>
+          this.deps.store.transition(
+            record.job_id,
+            'QUEUED',
+            {
+              stage: `retry scheduled (${decision.nextAttempt}/${decision.maxAttempts})`,
+              error_code: appError.code,
+              error_message: appError.message,
+              next_attempt_at: new Date(nextAt).toISOString(),
+            },
+            { onlyFrom: ['PROCESSING'] },
+          ),
+        log,
+        'retry',
       );
       log.info(
         {
@@ -287,10 +303,11 @@ export class JobProcessor {
         'retry scheduled',
       );
       // The job stays on its queue, delayed: BullMQ hands it out again when the delay is over.
+      // Not retried here: BullMQ's refusals (a lost lock) are plain errors too. If this fails the
+      // entry stays active until its lock expires and stalled detection hands it out again.
       await bullJob.moveToDelayed(nextAt, token);
       throw new DelayedError();
     }
-    // The retry writes above are plain; this one is the job's final outcome: it must land.
     const failed = await retryRedisWrite(
       () =>
         this.deps.store.transition(
