@@ -136,6 +136,8 @@ export class DeadLetterStore {
         error_message: null,
         finished_at: null,
         next_attempt_at: null,
+        // A replay comes after fixing the cause: the job gets a fresh budget of re-reads too.
+        extra_work_used: null,
       },
       { onlyFrom: ['FAILED'] },
     );

@@ -137,6 +137,15 @@ end
 return {'final', current}
 `;
 
+/**
+ * KEYS[1] job hash. Counts one extra engine call (a re-read, a re-run) of the job and returns the
+ * count so far, or -1 when the job no longer exists (nothing is created for it).
+ */
+export const SPEND_EXTRA_WORK_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+return redis.call('HINCRBY', KEYS[1], 'extra_work_used', 1)
+`;
+
 /** ARGV[3] job id. Deletes the record and every index entry; returns 1, or 0 if it did not exist. */
 export const REMOVE_SCRIPT = `${PRELUDE}
 local current = redis.call('HGET', KEYS[1], 'status')

@@ -14,6 +14,7 @@ import {
   PROGRESS_SCRIPT,
   REMOVE_SCRIPT,
   REQUEST_CANCEL_SCRIPT,
+  SPEND_EXTRA_WORK_SCRIPT,
   TRANSITION_SCRIPT,
 } from './job-scripts.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -273,6 +274,15 @@ export class JobStore {
       ...Object.entries(encodeFields(facts)).flat(),
     )) as [number, number];
     return { applied: applied === 1, cancelRequested: cancel === 1 };
+  }
+
+  /**
+   * Counts one extra engine call of the job in its record, so the count spans attempts and
+   * workers; returns the count so far (null when the job is gone).
+   */
+  async spendExtraWork(jobId: string): Promise<number | null> {
+    const used = Number(await this.redis.eval(SPEND_EXTRA_WORK_SCRIPT, 1, this.keys.job(jobId)));
+    return used < 0 ? null : used;
   }
 
   async requestCancel(jobId: string): Promise<{ outcome: CancelOutcome; status: JobStatus | null }> {

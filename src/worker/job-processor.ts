@@ -3,6 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { type Job as BullJob, DelayedError, UnrecoverableError } from 'bullmq';
+import type { ExtraWorkConfig } from '../config/index.js';
 import {
   type AppError,
   type DeadLetter,
@@ -27,6 +28,7 @@ import type {
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { type CancellationRegistry, CancelledSignal, ShutdownSignal } from './cancellation-registry.js';
 import { classifyError } from './classify-error.js';
+import { JobExtraWorkBudget } from './job-extra-work-budget.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { retryRedisWrite } from './retry-redis-write.js';
 
@@ -36,6 +38,8 @@ export interface JobProcessorDeps {
   pipelines: Record<JobType, Pipeline>;
   cancellations: CancellationRegistry;
   retryPolicy: RetryPolicy;
+  /** Each job's budget of extra engine calls (page re-reads, chunk re-runs). */
+  extraWork: ExtraWorkConfig;
   deadLetters: DeadLetterStore;
   tmpDir: string;
   workerId: string;
@@ -152,6 +156,13 @@ export class JobProcessor {
         signal: controller.signal,
         logger: log,
         reportProgress: (update) => this.saveProgress(record.job_id, update, controller, log),
+        extraWork: new JobExtraWorkBudget(
+          record.job_id,
+          this.deps.store,
+          this.deps.extraWork,
+          log,
+          record.extra_work_used ?? 0,
+        ),
       },
     );
     if (controller.signal.aborted) throw controller.signal.reason;

@@ -92,6 +92,7 @@ export async function startWorkerHarness(
         concurrency: { ocr: 2, transcription: 1 },
         tmpDir: path.join(dir, 'tmp'),
         retry,
+        extraWork: { min: 20, perUnit: 0.5 },
         lockDurationMs: overrides.lockDurationMs ?? 30_000,
         stalledIntervalMs: overrides.stalledIntervalMs ?? 30_000,
         maxStalledCount: 1,

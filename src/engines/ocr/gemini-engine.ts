@@ -128,6 +128,7 @@ export class GeminiEngine implements OcrEngine {
     const languageHint = `\n\nExpected languages (tesseract codes): ${options.languages}.`;
     let answer = await this.ask(`${prompt}${languageHint}`, image, options.signal);
     if (answer.text.trim() === '' && !answer.truncated) {
+      await options.extraWork?.spend('ocr_empty_answer_retry');
       answer = await this.ask(`${prompt}${languageHint}`, image, options.signal);
     }
     const text = answer.text.trim();

@@ -11,6 +11,7 @@ import {
   type OcrPsmMode,
   type PagesBySource,
 } from '../../contract/index.js';
+import type { ExtraWorkBudget } from '../../engines/extra-work-budget.js';
 import type { OcrEngine, RecognizedPage } from '../../engines/ocr/ocr-engine.js';
 import { readImagePixels } from '../../media/image/read-image-pixels.js';
 import { splitTiff } from '../../media/image/split-tiff.js';
@@ -264,6 +265,7 @@ async function recognizeDocument(
   if (options.policy !== 'text_only') await engine.assertLanguages(input.language);
   const source = await openSource(input, options.dpi, signal, deps.defaults);
   const pageCount = source.pageCount;
+  context.extraWork?.setUnits(pageCount);
   await context.reportProgress({
     stage: `page 1 of ${pageCount}`,
     progress: 1,
@@ -349,6 +351,7 @@ async function recognizeDocument(
       ...task,
       artefactDir,
       signal,
+      extraWork: context.extraWork,
     });
     result.result.engine = engineLabel;
     if (checkpoints) await checkpoints.save(result.result, result.artefacts);
@@ -434,7 +437,7 @@ async function recognizePage(
   source: PageSource,
   input: PipelineInput,
   options: ResolvedJobOptions,
-  job: OcrTask & { artefactDir: string; signal: AbortSignal },
+  job: OcrTask & { artefactDir: string; signal: AbortSignal; extraWork: ExtraWorkBudget | undefined },
 ): Promise<{ result: PageResult; artefacts: { pdfPath?: string; hocrPath?: string } }> {
   const { page, reason, signal } = job;
   let image: PageImage;
@@ -467,6 +470,7 @@ async function recognizePage(
         timeoutMs: await pageTimeoutMs(image, deps.defaults.pageTimeoutSec),
         psm: options.psm,
         contentSubtype: input.contentSubtype,
+        ...(job.extraWork ? { extraWork: job.extraWork } : {}),
         ...(image.dpi ? { dpi: image.dpi } : {}),
         artefacts: {
           dir: job.artefactDir,
