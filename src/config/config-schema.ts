@@ -200,6 +200,10 @@ export const envSchema = z.object({
     .pipe(z.array(z.enum(QUEUE_CHOICES)).min(1)),
   WORKER_OCR_CONCURRENCY: int(1, 64).default(1),
   WORKER_TRANSCRIPTION_CONCURRENCY: int(1, 64).default(1),
+  WORKER_GLOBAL_CONCURRENCY_OCR: int(0, 10_000).optional(),
+  WORKER_GLOBAL_CONCURRENCY_TRANSCRIPTION: int(0, 10_000).optional(),
+  JOB_EXTRA_WORK_MIN: int(0, 1_000_000).default(20),
+  JOB_EXTRA_WORK_PER_UNIT: z.coerce.number().min(0).max(10).default(0.5),
   JOB_RETRIES_TRANSIENT: int(0, 50).default(5),
   JOB_RETRIES_RATE_LIMIT: int(0, 50).default(10),
   JOB_RETRIES_TIMEOUT: int(0, 50).default(3),
@@ -325,6 +329,12 @@ export interface WebhookConfig {
   concurrency: number;
 }
 
+/** A job's budget of extra engine calls: max(min, perUnit × its pages or chunks). */
+export interface ExtraWorkConfig {
+  min: number;
+  perUnit: number;
+}
+
 export interface Config {
   role: ServiceRole;
   http: { host: string; port: number };
@@ -376,6 +386,13 @@ export interface Config {
   worker: {
     queues: Array<(typeof QUEUE_CHOICES)[number]>;
     concurrency: { ocr: number; transcription: number };
+    /**
+     * Jobs of a queue running at once across all workers; 0 removes the cap, absent leaves the
+     * queue's current setting alone (it lives in Redis and holds for every machine).
+     */
+    globalConcurrency: { ocr: number | undefined; transcription: number | undefined };
+    /** Extra engine calls (page re-reads, chunk re-runs) a job may make: max(min, perUnit × units). */
+    extraWork: ExtraWorkConfig;
     tmpDir: string;
     retry: RetryConfig;
     /** BullMQ lock and stalled-job detection: a killed worker's jobs are picked up again. */
@@ -518,6 +535,11 @@ export function configFromEnv(env: Env): Config {
     worker: {
       queues: env.WORKER_QUEUES,
       concurrency: { ocr: env.WORKER_OCR_CONCURRENCY, transcription: env.WORKER_TRANSCRIPTION_CONCURRENCY },
+      globalConcurrency: {
+        ocr: env.WORKER_GLOBAL_CONCURRENCY_OCR,
+        transcription: env.WORKER_GLOBAL_CONCURRENCY_TRANSCRIPTION,
+      },
+      extraWork: { min: env.JOB_EXTRA_WORK_MIN, perUnit: env.JOB_EXTRA_WORK_PER_UNIT },
       tmpDir: path.join(dataDir, 'tmp'),
       retry: {
         retries: {

@@ -445,6 +445,14 @@ export const ERROR_CATALOG = {
     'Processing took longer than allowed.',
     'प्रोसेसिंग में अनुमत समय से अधिक लगा।',
   ),
+  // Not retried: another attempt would need the same re-reads again (JOB_EXTRA_WORK_* sets the budget).
+  EXTRA_WORK_BUDGET_EXHAUSTED: entry(
+    422,
+    'input',
+    'Too many re-reads',
+    'This file needed more page re-reads or chunk re-runs than one job may use; the job was stopped so it does not run up costs.',
+    'इस फ़ाइल को एक कार्य की अनुमत सीमा से अधिक पृष्ठ पुनर्पाठ या खंड पुनर्चालन की ज़रूरत पड़ी; लागत बढ़ने से रोकने के लिए कार्य रोक दिया गया।',
+  ),
   STORAGE_UNAVAILABLE: entry(
     503,
     'transient',

@@ -21,7 +21,8 @@ const LIST_BATCH = 200;
 
 /**
  * Dead letters: jobs that ended FAILED, kept with their attempt history and original request so
- * an operator can see why and replay them. Also keeps every job's attempt history.
+ * an operator can see why and replay them. Also keeps every job's attempt history. A dead letter is
+ * written by the FAILED transition itself (`JobStore.transition` with `deadLetter`), never apart.
  */
 export class DeadLetterStore {
   constructor(
@@ -43,17 +44,6 @@ export class DeadLetterStore {
   async attemptsOf(jobId: string): Promise<AttemptEntry[]> {
     const raw = await this.redis.lrange(this.keys.jobAttempts(jobId), 0, -1);
     return raw.map((line) => attemptEntrySchema.parse(JSON.parse(line)));
-  }
-
-  /** Writes the dead letter of a job that just ended FAILED (its history is read here). */
-  async write(letter: Omit<DeadLetter, 'attempt_history'>): Promise<DeadLetter> {
-    const full = deadLetterSchema.parse({ ...letter, attempt_history: await this.attemptsOf(letter.job_id) });
-    await this.redis
-      .multi()
-      .set(this.keys.deadLetter(letter.job_id), JSON.stringify(full))
-      .zadd(this.keys.deadLetters(), Date.parse(full.failed_at), letter.job_id)
-      .exec();
-    return full;
   }
 
   /** How many dead letters are kept (the `dead_letter_jobs` gauge). */
@@ -151,6 +141,8 @@ export class DeadLetterStore {
         error_message: null,
         finished_at: null,
         next_attempt_at: null,
+        // A replay comes after fixing the cause: the job gets a fresh budget of re-reads too.
+        extra_work_used: null,
       },
       { onlyFrom: ['FAILED'] },
     );

@@ -5,6 +5,8 @@ export interface JobRecord extends Job {
   owner_id: string;
   input_key: string;
   input_sha256: string;
+  /** Extra engine calls (re-reads, re-runs) the job has made, over all attempts; reset by a replay. */
+  extra_work_used?: number | null;
 }
 
 const JSON_FIELDS = new Set([
@@ -21,6 +23,7 @@ const NUMBER_FIELDS = new Set([
   'media_duration_sec',
   'processing_duration_sec',
   'attempts',
+  'extra_work_used',
 ]);
 const BOOLEAN_FIELDS = new Set(['cancel_requested']);
 
@@ -91,12 +94,19 @@ export function decodeRecord(hash: Record<string, string>): JobRecord {
     owner_id: hash.owner_id ?? '',
     input_key: hash.input_key ?? '',
     input_sha256: hash.input_sha256 ?? '',
+    ...(hash.extra_work_used === undefined ? {} : { extra_work_used: Number(hash.extra_work_used) }),
   };
 }
 
 /** The public view of a record: exactly the contract's fields. */
 export function toPublicJob(record: JobRecord): Job {
-  const { owner_id: _owner, input_key: _key, input_sha256: _sha, ...job } = record;
+  const {
+    owner_id: _owner,
+    input_key: _key,
+    input_sha256: _sha,
+    extra_work_used: _extraWork,
+    ...job
+  } = record;
   return job;
 }
 

@@ -9,7 +9,8 @@ import { JOB_STATUSES } from '../contract/index.js';
  * The keys of every script that touches a job's indexes, in this order (see `JobStore.keysOf`):
  * KEYS[1] job hash, KEYS[2] the owner's event stream, KEYS[3] the owner's filename hash,
  * KEYS[4] the owner's index of all jobs, KEYS[5] of the job's type, KEYS[6..10] one per status
- * (JOB_STATUSES order), KEYS[11..15] one per status within the job's type.
+ * (JOB_STATUSES order), KEYS[11..15] one per status within the job's type, KEYS[16] the index of
+ * every active (QUEUED or PROCESSING) job of all owners, which the reconciler walks.
  * ARGV[1] is the events channel and ARGV[2] the event stream's approximate maximum length.
  */
 const PRELUDE = `
@@ -28,6 +29,11 @@ local function index_status(job_id, from, to)
   if b then
     redis.call('ZADD', KEYS[5 + b], 0, job_id)
     redis.call('ZADD', KEYS[10 + b], 0, job_id)
+  end
+  if to == 'QUEUED' or to == 'PROCESSING' then
+    redis.call('ZADD', KEYS[16], 0, job_id)
+  else
+    redis.call('ZREM', KEYS[16], job_id)
   end
 end
 local function announce(job_id, owner, kind)
@@ -52,7 +58,10 @@ return 1
 
 /**
  * ARGV[3] target status, ARGV[4] comma-separated allowed sources, ARGV[5] now (ISO), ARGV[6] 1 to
- * count a new attempt, ARGV[7] comma-separated fields to delete, ARGV[8..] field/value pairs.
+ * count a new attempt, ARGV[7] comma-separated fields to delete, ARGV[8] a dead letter (JSON) to
+ * store at KEYS[17] and index at KEYS[18] by ARGV[9] (ms) when the transition applies, or '',
+ * ARGV[10..] field/value pairs. The dead letter is written in the same step as FAILED, so no crash
+ * can leave a FAILED job without one.
  * Returns {1, previous} on success, {0, current} when refused, {-1, ''} when the job does not exist.
  */
 export const TRANSITION_SCRIPT = `${PRELUDE}
@@ -74,9 +83,13 @@ if to == 'COMPLETED' or to == 'FAILED' or to == 'CANCELLED' then
   redis.call('HSET', KEYS[1], 'finished_at', ARGV[5])
 end
 for field in string.gmatch(ARGV[7], '[^,]+') do redis.call('HDEL', KEYS[1], field) end
-for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 local job_id = redis.call('HGET', KEYS[1], 'job_id')
 index_status(job_id, current, to)
+if ARGV[8] ~= '' then
+  redis.call('SET', KEYS[17], ARGV[8])
+  redis.call('ZADD', KEYS[18], ARGV[9], job_id)
+end
 announce(job_id, redis.call('HGET', KEYS[1], 'owner_id'), 'changed')
 return {1, current}
 `;
@@ -122,6 +135,15 @@ if current == 'PROCESSING' then
   return {'requested', current}
 end
 return {'final', current}
+`;
+
+/**
+ * KEYS[1] job hash. Counts one extra engine call (a re-read, a re-run) of the job and returns the
+ * count so far, or -1 when the job no longer exists (nothing is created for it).
+ */
+export const SPEND_EXTRA_WORK_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+return redis.call('HINCRBY', KEYS[1], 'extra_work_used', 1)
 `;
 
 /** ARGV[3] job id. Deletes the record and every index entry; returns 1, or 0 if it did not exist. */

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import {
   allowedSourcesOf,
+  type DeadLetter,
+  deadLetterSchema,
   JOB_STATUSES,
   JOB_TYPES,
   type JobStatus,
@@ -12,6 +14,7 @@ import {
   PROGRESS_SCRIPT,
   REMOVE_SCRIPT,
   REQUEST_CANCEL_SCRIPT,
+  SPEND_EXTRA_WORK_SCRIPT,
   TRANSITION_SCRIPT,
 } from './job-scripts.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -87,7 +90,7 @@ export class JobStore {
     this.remember(record.job_id, record.owner_id, record.job_type);
     await this.redis.eval(
       CREATE_SCRIPT,
-      15,
+      16,
       ...this.indexKeys(record.job_id, record.owner_id, record.job_type),
       this.keys.eventsChannel(),
       EVENT_STREAM_LENGTH,
@@ -211,29 +214,43 @@ export class JobStore {
    * Moves a job to `to` if the state machine allows it from the job's current status, and writes
    * `fields` in the same atomic step. `countAttempt` marks the start of a processing attempt;
    * `onlyFrom` narrows the accepted sources further (never widens the state machine).
+   * `deadLetter` (with a move to FAILED) is stored in the same atomic step, with `failed_at` the
+   * job's `finished_at`; its attempt history is read from the job's history when it is read.
    */
   async transition(
     jobId: string,
     to: JobStatus,
     fields: Partial<JobRecord> = {},
-    options: { countAttempt?: boolean; onlyFrom?: readonly JobStatus[] } = {},
+    options: {
+      countAttempt?: boolean;
+      onlyFrom?: readonly JobStatus[];
+      deadLetter?: Omit<DeadLetter, 'failed_at' | 'attempt_history'>;
+    } = {},
   ): Promise<TransitionResult> {
     const identity = await this.identityOf(jobId);
     if (!identity) return { ok: false, reason: 'missing' };
     const sources = allowedSourcesOf(to).filter(
       (from) => !options.onlyFrom || options.onlyFrom.includes(from),
     );
+    const now = nowIso();
+    const letter = options.deadLetter
+      ? JSON.stringify(deadLetterSchema.parse({ ...options.deadLetter, failed_at: now, attempt_history: [] }))
+      : '';
     const [code, status] = (await this.redis.eval(
       TRANSITION_SCRIPT,
-      15,
+      18,
       ...this.indexKeys(jobId, identity.owner, identity.type),
+      this.keys.deadLetter(jobId),
+      this.keys.deadLetters(),
       this.keys.eventsChannel(),
       EVENT_STREAM_LENGTH,
       to,
       sources.join(','),
-      nowIso(),
+      now,
       options.countAttempt ? '1' : '0',
       nulledFields(fields).join(','),
+      letter,
+      String(Date.parse(now)),
       ...Object.entries(encodeFields(fields)).flat(),
     )) as [number, string];
     if (code === -1) return { ok: false, reason: 'missing' };
@@ -273,12 +290,21 @@ export class JobStore {
     return { applied: applied === 1, cancelRequested: cancel === 1 };
   }
 
+  /**
+   * Counts one extra engine call of the job in its record, so the count spans attempts and
+   * workers; returns the count so far (null when the job is gone).
+   */
+  async spendExtraWork(jobId: string): Promise<number | null> {
+    const used = Number(await this.redis.eval(SPEND_EXTRA_WORK_SCRIPT, 1, this.keys.job(jobId)));
+    return used < 0 ? null : used;
+  }
+
   async requestCancel(jobId: string): Promise<{ outcome: CancelOutcome; status: JobStatus | null }> {
     const identity = await this.identityOf(jobId);
     if (!identity) return { outcome: 'missing', status: null };
     const [outcome, status] = (await this.redis.eval(
       REQUEST_CANCEL_SCRIPT,
-      15,
+      16,
       ...this.indexKeys(jobId, identity.owner, identity.type),
       this.keys.eventsChannel(),
       EVENT_STREAM_LENGTH,
@@ -295,7 +321,7 @@ export class JobStore {
   async remove(record: Pick<JobRecord, 'job_id' | 'owner_id' | 'job_type'>): Promise<boolean> {
     const removed = await this.redis.eval(
       REMOVE_SCRIPT,
-      15,
+      16,
       ...this.indexKeys(record.job_id, record.owner_id, record.job_type),
       this.keys.eventsChannel(),
       EVENT_STREAM_LENGTH,
@@ -315,6 +341,7 @@ export class JobStore {
       this.keys.userJobs(owner, { jobType }),
       ...JOB_STATUSES.map((status) => this.keys.userJobs(owner, { status })),
       ...JOB_STATUSES.map((status) => this.keys.userJobs(owner, { jobType, status })),
+      this.keys.activeJobs(),
     ];
   }
 

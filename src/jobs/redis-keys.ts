@@ -55,6 +55,14 @@ export class RedisKeys {
     return `${this.prefix}:worker-heartbeats`;
   }
 
+  /**
+   * Sorted set (all scores 0, ordered by the time-ordered id) of every QUEUED or PROCESSING job of
+   * all owners, kept by the status scripts: the reconciler walks it instead of every record.
+   */
+  activeJobs(): string {
+    return `${this.prefix}:jobs:active`;
+  }
+
   /** Lock held by the worker process that runs the reconciler (leader election). */
   reconcilerLock(): string {
     return `${this.prefix}:reconciler:leader`;

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { JobQuality, OcrOptions, OutputFormat, PagesBySource } from '../contract/index.js';
+import type { ExtraWorkBudget } from '../engines/extra-work-budget.js';
 import type { Logger } from '../observability/logger.js';
 
 /** What a pipeline is told about the job it runs. Engines and pipelines never see Redis or HTTP. */
@@ -51,6 +52,8 @@ export interface PipelineContext {
   reportProgress: (update: ProgressUpdate) => Promise<void>;
   /** Time spent on one OCR page or transcription chunk, for the `job_unit_duration_seconds` histogram. */
   observeUnit?: (unit: 'page' | 'chunk', seconds: number) => void;
+  /** The job's budget of extra engine calls (re-reads, re-runs); absent means unbounded (tests, bench). */
+  extraWork?: ExtraWorkBudget;
 }
 
 export interface PipelineResult {

@@ -3,8 +3,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { type Job as BullJob, DelayedError, UnrecoverableError } from 'bullmq';
+import type { ExtraWorkConfig } from '../config/index.js';
 import {
   type AppError,
+  type DeadLetter,
   ERROR_CATALOG,
   type ErrorCode,
   type JobType,
@@ -27,6 +29,7 @@ import type {
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { type CancellationRegistry, CancelledSignal, ShutdownSignal } from './cancellation-registry.js';
 import { classifyError } from './classify-error.js';
+import { JobExtraWorkBudget } from './job-extra-work-budget.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { retryRedisWrite } from './retry-redis-write.js';
 
@@ -36,6 +39,8 @@ export interface JobProcessorDeps {
   pipelines: Record<JobType, Pipeline>;
   cancellations: CancellationRegistry;
   retryPolicy: RetryPolicy;
+  /** Each job's budget of extra engine calls (page re-reads, chunk re-runs). */
+  extraWork: ExtraWorkConfig;
   deadLetters: DeadLetterStore;
   tmpDir: string;
   workerId: string;
@@ -173,6 +178,13 @@ export class JobProcessor {
         logger: log,
         reportProgress: (update) => this.saveProgress(record.job_id, update, controller, log),
         observeUnit: (unit, seconds) => this.metrics.unitProcessed(queue, unit, seconds),
+        extraWork: new JobExtraWorkBudget(
+          record.job_id,
+          this.deps.store,
+          this.deps.extraWork,
+          log,
+          record.extra_work_used ?? 0,
+        ),
       },
     );
     if (controller.signal.aborted) throw controller.signal.reason;
@@ -266,11 +278,16 @@ export class JobProcessor {
       engine: record.engine ?? record.ocr_options?.engine ?? null,
     };
     if (controller.signal.reason instanceof CancelledSignal) {
-      await this.deps.store.transition(record.job_id, 'CANCELLED', {
-        stage: 'cancelled',
-        error_code: 'JOB_CANCELLED',
-        error_message: ERROR_CATALOG.JOB_CANCELLED.message.en,
-      });
+      await retryRedisWrite(
+        () =>
+          this.deps.store.transition(record.job_id, 'CANCELLED', {
+            stage: 'cancelled',
+            error_code: 'JOB_CANCELLED',
+            error_message: ERROR_CATALOG.JOB_CANCELLED.message.en,
+          }),
+        log,
+        'cancellation',
+      );
       this.metrics.cancelled(labels);
       log.info({ event: 'job.transition', from: 'PROCESSING', to: 'CANCELLED' }, 'job cancelled');
       return;
@@ -281,9 +298,15 @@ export class JobProcessor {
     }
     const appError: AppError = classifyError(error);
     const decision = this.deps.retryPolicy.decide(appError, attempt);
-    const current = await this.deps.store.get(record.job_id);
+    // Like the final outcome, every write of a failed attempt waits out a Redis restart: a lost
+    // retry transition would leave the job PROCESSING until the lock expired.
+    const current = await retryRedisWrite(() => this.deps.store.get(record.job_id), log, 'failure read');
     const failedStage = current?.stage ?? record.stage;
-    await this.recordAttempt(record.job_id, attempt, appError.code, failedStage, appError.message);
+    await retryRedisWrite(
+      () => this.recordAttempt(record.job_id, attempt, appError.code, failedStage, appError.message),
+      log,
+      'attempt history',
+    );
     log.error(
       {
         event: 'job.attempt_failed',
@@ -298,16 +321,21 @@ export class JobProcessor {
     if (decision.retry) {
       this.metrics.retried(labels, appError.code);
       const nextAt = Date.now() + decision.delayMs;
-      const moved = await this.deps.store.transition(
-        record.job_id,
-        'QUEUED',
-        {
-          stage: `retry scheduled (${decision.nextAttempt}/${decision.maxAttempts})`,
-          error_code: appError.code,
-          error_message: appError.message,
-          next_attempt_at: new Date(nextAt).toISOString(),
-        },
-        { onlyFrom: ['PROCESSING'] },
+      const moved = await retryRedisWrite(
+        () =>
+          this.deps.store.transition(
+            record.job_id,
+            'QUEUED',
+            {
+              stage: `retry scheduled (${decision.nextAttempt}/${decision.maxAttempts})`,
+              error_code: appError.code,
+              error_message: appError.message,
+              next_attempt_at: new Date(nextAt).toISOString(),
+            },
+            { onlyFrom: ['PROCESSING'] },
+          ),
+        log,
+        'retry',
       );
       log.info(
         {
@@ -321,27 +349,37 @@ export class JobProcessor {
         'retry scheduled',
       );
       // The job stays on its queue, delayed: BullMQ hands it out again when the delay is over.
+      // Not retried here: BullMQ's refusals (a lost lock) are plain errors too. If this fails the
+      // entry stays active until its lock expires and stalled detection hands it out again.
       await bullJob.moveToDelayed(nextAt, token);
       throw new DelayedError();
     }
-    const failed = await this.deps.store.transition(
-      record.job_id,
-      'FAILED',
-      {
-        stage: 'failed',
-        error_code: appError.code,
-        error_message: appError.message,
-        next_attempt_at: null,
-      },
-      { onlyFrom: ['PROCESSING'] },
+    const failed = await retryRedisWrite(
+      () =>
+        this.deps.store.transition(
+          record.job_id,
+          'FAILED',
+          {
+            stage: 'failed',
+            error_code: appError.code,
+            error_message: appError.message,
+            next_attempt_at: null,
+          },
+          {
+            onlyFrom: ['PROCESSING'],
+            deadLetter: this.deadLetterOf(current ?? record, bullJob.queueName, {
+              code: appError.code,
+              message: appError.message,
+              failedStage,
+            }),
+          },
+        ),
+      log,
+      'failure',
     );
     if (failed.ok) {
       this.metrics.failed(labels, appError.code, context.failedAfterSec);
-      await this.writeDeadLetter(record.job_id, bullJob.queueName, {
-        code: appError.code,
-        message: appError.message,
-        failedStage,
-      });
+      this.logDeadLettered(record, appError.code);
       log.info(
         {
           event: 'job.transition',
@@ -397,16 +435,17 @@ export class JobProcessor {
     });
   }
 
-  /** The dead letter of a job that just ended FAILED: why, where, and the original request. */
-  async writeDeadLetter(
-    jobId: string,
+  /**
+   * The dead letter of a job about to end FAILED (why, where, the original request); it is stored
+   * by the FAILED transition itself, so a FAILED job always has one.
+   */
+  private deadLetterOf(
+    record: JobRecord,
     queue: string,
     failure: { code: ErrorCode; message: string; failedStage: string | null },
-  ): Promise<void> {
-    const record = await this.deps.store.get(jobId);
-    if (!record) return;
-    await this.deps.deadLetters.write({
-      job_id: jobId,
+  ): Omit<DeadLetter, 'failed_at' | 'attempt_history'> {
+    return {
+      job_id: record.job_id,
       queue,
       error_code: failure.code,
       error_class: ERROR_CATALOG[failure.code].errorClass,
@@ -415,7 +454,6 @@ export class JobProcessor {
       failed_stage: failure.failedStage,
       engine: record.engine ?? record.ocr_options?.engine ?? null,
       worker_id: this.deps.workerId,
-      failed_at: record.finished_at ?? new Date().toISOString(),
       request: {
         job_type: record.job_type,
         content_subtype: record.content_subtype,
@@ -423,9 +461,12 @@ export class JobProcessor {
         input_filename: record.input_filename,
         request_id: record.request_id,
       },
-    });
+    };
+  }
+
+  private logDeadLettered(record: JobRecord, code: ErrorCode): void {
     this.deps.logger.warn(
-      { event: 'job.dead_lettered', job_id: jobId, request_id: record.request_id, error_code: failure.code },
+      { event: 'job.dead_lettered', job_id: record.job_id, request_id: record.request_id, error_code: code },
       'job dead-lettered',
     );
   }
@@ -433,20 +474,26 @@ export class JobProcessor {
   /** A job BullMQ gave up on by itself (stalled too often): FAILED with WORKER_LOST and a dead letter. */
   async failLostJob(jobId: string, queue: string, message: string): Promise<void> {
     const current = await this.deps.store.get(jobId);
+    // Also called for jobs our processor already finished (it throws UnrecoverableError after FAILED).
+    if (current?.status !== 'PROCESSING' && current?.status !== 'QUEUED') return;
+    // The attempt goes into the history first: the dead letter shows the history as it is when read.
+    await this.recordAttempt(jobId, current.attempts, 'WORKER_LOST', current.stage, message);
     const result = await this.deps.store.transition(
       jobId,
       'FAILED',
       { stage: 'failed', error_code: 'WORKER_LOST', error_message: message, next_attempt_at: null },
-      { onlyFrom: ['PROCESSING', 'QUEUED'] },
+      {
+        onlyFrom: ['PROCESSING', 'QUEUED'],
+        deadLetter: this.deadLetterOf(current, queue, {
+          code: 'WORKER_LOST',
+          message,
+          failedStage: current.stage,
+        }),
+      },
     );
     if (!result.ok) return;
     if (current) this.metrics.failed({ queue, job_type: current.job_type }, 'WORKER_LOST', null);
-    await this.recordAttempt(jobId, current?.attempts ?? 0, 'WORKER_LOST', current?.stage ?? null, message);
-    await this.writeDeadLetter(jobId, queue, {
-      code: 'WORKER_LOST',
-      message,
-      failedStage: current?.stage ?? null,
-    });
+    this.logDeadLettered(current, 'WORKER_LOST');
   }
 }
 

@@ -6,7 +6,7 @@ import type { JobRecord } from '../jobs/job-record.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { errorFields, type Logger } from '../observability/logger.js';
 
-/** Job records examined per run; the scan goes on from where it stopped at the next run. */
+/** Active job records examined per run; the walk goes on from where it stopped at the next run. */
 const RECORDS_PER_RUN = 2000;
 /** Queue entries examined per queue per run. */
 const QUEUE_ENTRIES_PER_RUN = 1000;
@@ -43,7 +43,8 @@ export class Reconciler {
   private readonly token = randomUUID();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private scanCursor = '0';
+  /** Last active job id examined by the previous run ('' to start from the beginning). */
+  private indexCursor = '';
 
   constructor(private readonly options: ReconcilerOptions) {}
 
@@ -146,19 +147,23 @@ export class Reconciler {
     });
   }
 
-  /** The next slice of job records, by an incremental SCAN that resumes at the next run. */
+  /**
+   * The next slice of active (QUEUED or PROCESSING) records, from the index the status scripts keep
+   * (`jobs:active`), resuming after the last id of the previous run: finished jobs cost nothing.
+   */
   private async nextRecords(): Promise<JobRecord[]> {
-    const keys = this.options.store.keys;
-    const pattern = keys.job('*');
-    const recordKey = new RegExp(`^${escapeRegExp(keys.job(''))}[^:]+$`);
-    const ids: string[] = [];
-    let examined = 0;
-    do {
-      const [next, found] = await this.options.redis.scan(this.scanCursor, 'MATCH', pattern, 'COUNT', 500);
-      this.scanCursor = next;
-      examined += 500;
-      for (const key of found) if (recordKey.test(key)) ids.push(key.slice(keys.job('').length));
-    } while (this.scanCursor !== '0' && examined < RECORDS_PER_RUN);
+    const start = this.indexCursor === '' ? '-' : `(${this.indexCursor}`;
+    const ids = (await this.options.redis.call(
+      'ZRANGE',
+      this.options.store.keys.activeJobs(),
+      start,
+      '+',
+      'BYLEX',
+      'LIMIT',
+      '0',
+      String(RECORDS_PER_RUN),
+    )) as string[];
+    this.indexCursor = ids.length < RECORDS_PER_RUN ? '' : (ids.at(-1) ?? '');
     return this.options.store.getMany(ids);
   }
 
@@ -168,8 +173,4 @@ export class Reconciler {
       'job repaired',
     );
   }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { RetryConfig } from '../config/index.js';
+import type { ExtraWorkConfig, RetryConfig } from '../config/index.js';
 import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import type { JobQueues } from '../jobs/job-queues.js';
@@ -27,8 +27,14 @@ export interface WorkerOptions {
   /** Names of the queues this worker consumes. */
   workerQueues: readonly string[];
   concurrency: Record<'ocr' | 'transcription', number>;
+  /**
+   * Jobs of a queue running at once across every worker (BullMQ global concurrency, kept in
+   * Redis): a number sets it, 0 removes it, undefined leaves it as it is.
+   */
+  globalConcurrency?: Partial<Record<'ocr' | 'transcription', number | undefined>>;
   tmpDir: string;
   retry: RetryConfig;
+  extraWork: ExtraWorkConfig;
   /** BullMQ lock and stalled-job detection (a killed worker's jobs are handed out again). */
   lockDurationMs: number;
   stalledIntervalMs: number;
@@ -68,6 +74,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     pipelines: options.pipelines,
     cancellations,
     retryPolicy: new RetryPolicy(options.retry),
+    extraWork: options.extraWork,
     deadLetters: new DeadLetterStore(options.connection, options.store.keys, options.store),
     tmpDir: options.tmpDir,
     workerId,
@@ -75,6 +82,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
 
+  await applyGlobalConcurrency(options, logger);
   const workers = JOB_TYPES.filter((type) => options.workerQueues.includes(QUEUE_NAMES[type])).map((type) => {
     const name = QUEUE_NAMES[type] as 'ocr' | 'transcription';
     const worker = new Worker(name, (job, token) => processor.process(job, token), {
@@ -179,5 +187,24 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         logger.warn({ event: 'worker.heartbeat_failed', ...errorFields(error) }, 'heartbeat not removed'),
       );
     logger.info({ event: 'worker.stopped' }, 'worker stopped');
+  }
+}
+
+/**
+ * Sets (or removes) each consumed queue's cap across all machines before taking work. BullMQ keeps
+ * it in the queue's meta in Redis and checks it atomically when a worker moves a job to active.
+ */
+async function applyGlobalConcurrency(options: WorkerOptions, logger: Logger): Promise<void> {
+  for (const type of JOB_TYPES) {
+    const name = QUEUE_NAMES[type] as 'ocr' | 'transcription';
+    const cap = options.globalConcurrency?.[name];
+    if (!options.workerQueues.includes(name) || cap === undefined) continue;
+    const queue = options.queues.queueFor(type);
+    if (cap > 0) await queue.setGlobalConcurrency(cap);
+    else await queue.removeGlobalConcurrency();
+    logger.info(
+      { event: 'worker.global_concurrency', queue: name, cap: cap > 0 ? cap : null },
+      'queue cap set',
+    );
   }
 }

@@ -44,7 +44,7 @@ export interface WorkerHarness {
   /** Creates a QUEUED OCR job record with an input in storage; `enqueue: false` leaves it off the queue. */
   createJob(options?: { enqueue?: boolean }): Promise<string>;
   waitForStatus(jobId: string, statuses: JobStatus[], timeoutMs?: number): Promise<JobRecord>;
-  /** The dead letter is written just after the FAILED transition: wait for it. */
+  /** Waits for a job's dead letter (written by its FAILED transition in the same atomic step). */
   waitForDeadLetter(jobId: string, timeoutMs?: number): Promise<DeadLetter>;
   close(): Promise<void>;
 }
@@ -92,6 +92,7 @@ export async function startWorkerHarness(
         concurrency: { ocr: 2, transcription: 1 },
         tmpDir: path.join(dir, 'tmp'),
         retry,
+        extraWork: { min: 20, perUnit: 0.5 },
         lockDurationMs: overrides.lockDurationMs ?? 30_000,
         stalledIntervalMs: overrides.stalledIntervalMs ?? 30_000,
         maxStalledCount: 1,

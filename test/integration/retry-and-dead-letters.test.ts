@@ -122,6 +122,29 @@ describe('retries and dead letters through the real worker', () => {
     expect(letter?.attempt_history).toHaveLength(1);
   });
 
+  it('writes the dead letter in the same atomic step as FAILED: no snapshot shows one without the other', async () => {
+    const { jobId } = await submit([{ code: 'INPUT_UNREADABLE' }]);
+    const deadline = Date.now() + 20_000;
+    let snapshots = 0;
+    for (;;) {
+      // One MULTI reads both keys at the same instant.
+      const [[, status], [, letter]] = ((await harness.redis
+        .multi()
+        .hget(harness.keys.job(jobId), 'status')
+        .get(harness.keys.deadLetter(jobId))
+        .exec()) ?? []) as [[unknown, string | null], [unknown, string | null]];
+      snapshots++;
+      expect(letter !== null).toBe(status === 'FAILED');
+      if (status === 'FAILED') break;
+      expect(Date.now()).toBeLessThan(deadline);
+    }
+    expect(snapshots).toBeGreaterThan(1);
+    const letter = await harness.deadLetters.get(jobId);
+    expect(letter).toMatchObject({ error_code: 'INPUT_UNREADABLE', attempts: 1 });
+    expect(letter?.failed_at).toBe((await harness.store.get(jobId))?.finished_at);
+    expect(letter?.attempt_history.map((entry) => entry.error_code)).toEqual(['INPUT_UNREADABLE']);
+  });
+
   it('dead-letters a job that exhausts its budget, and a replay runs it again exactly once', async () => {
     const { jobId, script } = await submit([{ code: 'INTERNAL_ERROR' }, { code: 'INTERNAL_ERROR' }]);
     const failed = await waitForStatus(jobId, ['FAILED']);

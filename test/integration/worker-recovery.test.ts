@@ -102,6 +102,10 @@ describe('reconciler', () => {
     // A waiting entry whose record was cancelled behind the queue's back.
     const stale = await harness.createJob({ enqueue: false });
     await harness.store.transition(stale, 'CANCELLED', { stage: 'cancelled' });
+    // The reconciler walks the index of active jobs, not every record: a final job is not in it.
+    const active = await harness.redis.zrange(harness.keys.activeJobs(), 0, -1);
+    expect(active).toEqual(expect.arrayContaining([lostQueued, lostRunning]));
+    expect(active).not.toContain(stale);
     await harness.queues.queueFor('OCR').pause();
     try {
       await harness.queues.enqueue({ job_id: stale, request_id: 'r', job_type: 'OCR' });

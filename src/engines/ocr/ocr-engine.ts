@@ -1,4 +1,5 @@
 import type { OcrPsmMode } from '../../contract/index.js';
+import type { ExtraWorkBudget } from '../extra-work-budget.js';
 
 export interface RecognizeOptions {
   /** Tesseract language list, e.g. `hin+eng`. */
@@ -11,6 +12,8 @@ export interface RecognizeOptions {
   dpi?: number;
   /** Content subtype of the job: cloud engines pick their prompt by it. */
   contentSubtype?: string;
+  /** The job's budget of extra engine calls: a page read again (psm 6, an empty answer) asks it first. */
+  extraWork?: ExtraWorkBudget;
   /** Per-page files an engine able to make them writes into `dir`. */
   artefacts?: {
     dir: string;

@@ -112,6 +112,7 @@ export class TesseractEngine implements OcrEngine {
     }
     // psm 3 can drop a paragraph of a slightly rotated scan where psm 6 keeps it.
     if (psmMode === 'auto' && isWeakReading(kept)) {
+      await options.extraWork?.spend('ocr_psm_retry');
       const retry = await this.read(imagePath, kept.languagesUsed, '6', options);
       const better = betterReading(kept, retry);
       await discardArtefacts(better === kept ? retry : kept);

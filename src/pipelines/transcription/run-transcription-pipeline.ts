@@ -213,6 +213,7 @@ async function decodeAndTranscribe(
     overlapSec: settings.overlapSec,
     ...(deps.engine.maxChunkSec === undefined ? {} : { maxSec: deps.engine.maxChunkSec }),
   });
+  context.extraWork?.setUnits(chunks.length);
   logger.info(
     {
       event: 'transcription.decoded',
@@ -318,6 +319,7 @@ async function decodeAndTranscribe(
           'runaway repetition; re-running chunk',
         );
         rerun = true;
+        await context.extraWork?.spend('transcription_strict_rerun');
         segments = await run(true);
       }
       const guarded = collapseRepetition(segments, maxRepeats);

@@ -1,0 +1,64 @@
+import type { ExtraWorkConfig } from '../config/index.js';
+import { AppError } from '../contract/index.js';
+import type { ExtraWorkBudget, ExtraWorkKind } from '../engines/extra-work-budget.js';
+import type { JobStore } from '../jobs/job-store.js';
+import { errorFields, type Logger } from '../observability/logger.js';
+
+/**
+ * The budget of one job's extra engine calls: max(min, perUnit × pages or chunks). The count lives
+ * in the job record, so retries and other workers continue it instead of starting afresh.
+ */
+export class JobExtraWorkBudget implements ExtraWorkBudget {
+  private units = 0;
+  /** Calls counted here while Redis could not be reached: still held against the budget. */
+  private uncounted = 0;
+  private lastKnown: number;
+
+  constructor(
+    private readonly jobId: string,
+    private readonly store: JobStore,
+    private readonly config: ExtraWorkConfig,
+    private readonly log: Logger,
+    usedBefore = 0,
+  ) {
+    this.lastKnown = usedBefore;
+  }
+
+  get limit(): number {
+    return Math.max(this.config.min, Math.ceil(this.config.perUnit * this.units));
+  }
+
+  setUnits(units: number): void {
+    this.units = Math.max(this.units, units);
+  }
+
+  async spend(kind: ExtraWorkKind): Promise<void> {
+    let used: number;
+    try {
+      const counted = await this.store.spendExtraWork(this.jobId);
+      if (counted !== null) this.lastKnown = counted;
+      used = this.lastKnown + this.uncounted;
+    } catch (error) {
+      // Redis away: keep counting here, so the bound holds even then.
+      this.uncounted++;
+      used = this.lastKnown + this.uncounted;
+      this.log.warn(
+        { event: 'job.extra_work_not_saved', kind, ...errorFields(error) },
+        'extra work not saved',
+      );
+    }
+    const limit = this.limit;
+    if (used > limit) {
+      this.log.warn(
+        { event: 'job.extra_work_exhausted', kind, used: used - 1, limit },
+        'extra work budget used up',
+      );
+      throw new AppError(
+        'EXTRA_WORK_BUDGET_EXHAUSTED',
+        `The job needed more than ${limit} page re-reads or chunk re-runs.`,
+        { details: { kind, limit } },
+      );
+    }
+    this.log.debug({ event: 'job.extra_work', kind, used, limit }, 'extra engine call');
+  }
+}
