@@ -93,6 +93,19 @@ describe('page timeout proportional to the page size', () => {
   });
 });
 
+describe('a page over its timeout', () => {
+  it('stops tesseract and fails the attempt with PROCESSING_TIMEOUT, retryable', async () => {
+    const scanned = await makeScannedPdf(dir, 1);
+    // 20 ms for an A4 page: this A6 page gets the 5 ms floor, far less than tesseract needs to start.
+    const error = await runOcr(
+      { path: scanned.path, mime: 'application/pdf', workDir: path.join(dir, 'timeout'), language: 'eng' },
+      { defaults: { pageTimeoutSec: 0.02, searchablePdf: false } },
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PROCESSING_TIMEOUT', retryable: true });
+    expect(await childrenNamed('tesseract')).toEqual([]);
+  });
+});
+
 describe('cancel during OCR', () => {
   it('kills the running tesseract processes at once and ends with JOB_CANCELLED', async () => {
     const scanned = await makeScannedPdf(dir, 6);
