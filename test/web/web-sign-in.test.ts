@@ -76,7 +76,7 @@ describe('the page with an identity provider', () => {
     expect(issuer.grants.authorization_code).toBe(1);
     // The code is gone from the address bar, and no token sits in the browser's storage.
     expect(new URL(page.url()).search).toBe('');
-    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }));
+    const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage, ...sessionStorage })');
     expect(stored).not.toMatch(/eyJ/);
     await page.locator('[data-testid="live-mode"][data-mode="live"]').waitFor({ timeout: 30_000 });
   }, 60_000);
