@@ -67,6 +67,7 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   WEBHOOK_NOT_FOUND: 'next.reload',
   WEBHOOK_SECRET_MISSING: 'next.fixFields',
   TRANSCRIPTION_MODEL_UNKNOWN: 'next.fixFields',
+  EXTRA_WORK_BUDGET_EXHAUSTED: 'next.tellOperator',
   API_KEY_NOT_FOUND: 'next.reload',
   RATE_LIMITED: 'next.tryAgainSoon',
   INPUT_TOO_COMPLEX: 'next.smallerFile',
