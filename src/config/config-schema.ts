@@ -138,7 +138,10 @@ export const envSchema = z.object({
     .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://'),
   REDIS_KEY_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-" only')
+    .regex(
+      /^(\{[A-Za-z0-9:_-]{1,62}\}|[A-Za-z0-9:_-]{1,64})$/,
+      'letters, digits, ":", "_" or "-" only, optionally all inside one {hash tag} for Redis Cluster',
+    )
     .default('dt'),
   IDEMPOTENCY_TTL_SEC: int(60, 30 * 24 * 3600).default(24 * 3600),
   IDEMPOTENCY_LOCK_SEC: int(10, 24 * 3600).default(3600),

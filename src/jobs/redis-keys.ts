@@ -6,6 +6,11 @@ export interface HistorySlice {
   status?: JobStatus | undefined;
 }
 
+/** `{dt}`: the whole prefix is a Redis Cluster hash tag, so all keys under it share one slot. */
+export function isHashTagged(prefix: string): boolean {
+  return prefix.startsWith('{') && prefix.endsWith('}');
+}
+
 /** Every Redis key and channel name the job system uses, under one configurable prefix. */
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -122,8 +127,11 @@ export class RedisKeys {
     return `${this.prefix}:events`;
   }
 
-  /** BullMQ prefix; the hash tag keeps each queue's keys in one Redis Cluster slot. */
+  /**
+   * BullMQ prefix; the hash tag keeps each queue's keys in one Redis Cluster slot. A prefix that is
+   * itself a hash tag (`{dt}`) puts every key of the deployment, the queues' too, in one slot.
+   */
   queuePrefix(): string {
-    return `{${this.prefix}}:bull`;
+    return isHashTagged(this.prefix) ? `${this.prefix}:bull` : `{${this.prefix}}:bull`;
   }
 }

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { ApiKeyStore } from '../api/auth/api-key-store.js';
 import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
-import type { Config } from '../config/index.js';
+import { type Config, ConfigError } from '../config/index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import { IdempotencyStore } from '../jobs/idempotency-store.js';
 import { JobEventFeed } from '../jobs/job-event-feed.js';
@@ -13,7 +13,7 @@ import { JobQueues } from '../jobs/job-queues.js';
 import { JobService } from '../jobs/job-service.js';
 import { JobStore } from '../jobs/job-store.js';
 import { registerQueueGauges } from '../jobs/queue-gauges.js';
-import { RedisKeys } from '../jobs/redis-keys.js';
+import { isHashTagged, RedisKeys } from '../jobs/redis-keys.js';
 import { SubmitQuota } from '../jobs/submit-quota.js';
 import { WorkerHeartbeats } from '../jobs/worker-heartbeats.js';
 import { type Logger, redactUrl } from '../observability/logger.js';
@@ -52,6 +52,17 @@ export interface RunningService {
  * The composition root: builds every dependency from the config and starts the API and/or the
  * worker for the configured role. The only module that knows both `api` and `worker`.
  */
+/** On a Redis Cluster the job scripts need every key in one slot: only a `{hash tag}` prefix gives that. */
+async function refusePlainPrefixOnCluster(redis: Redis, prefix: string): Promise<void> {
+  const info = await redis.info('cluster');
+  if (/cluster_enabled:1/.test(info) && !isHashTagged(prefix)) {
+    await redis.quit().catch(() => undefined);
+    throw new ConfigError([
+      `REDIS_KEY_PREFIX: Redis at REDIS_URL is a cluster: set REDIS_KEY_PREFIX to a hash tag such as {${prefix}} so that each job's keys share one slot`,
+    ]);
+  }
+}
+
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   logger.info({ event: 'config.loaded', config: redactConfig(config) }, 'configuration loaded');
   await mkdir(config.storage.rootDir, { recursive: true });
@@ -63,6 +74,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     'main',
   );
   await redis.connect();
+  await refusePlainPrefixOnCluster(redis, config.redis.keyPrefix);
   logger.info({
     event: 'redis.connected',
     redis: redactUrl(config.redis.url),
