@@ -74,6 +74,12 @@ const eventStream = {
   content: { 'text/event-stream': { schema: { type: 'string' } } },
 };
 
+const signedUrlRedirect = {
+  description:
+    'With S3 or GCS storage (STORAGE_DRIVER): a redirect to a short-lived signed URL of the object (STORAGE_SIGNED_URL_TTL_SEC), so the bytes do not pass through the API',
+  headers: { Location: { schema: { type: 'string', format: 'uri' } } },
+};
+
 const lastEventIdHeader = {
   name: 'Last-Event-ID',
   in: 'header',
@@ -475,6 +481,7 @@ export function buildOpenApiDocument() {
           parameters: [jobIdParameter],
           responses: {
             '200': { description: 'The file', content: { '*/*': { schema: { type: 'string' } } } },
+            '302': signedUrlRedirect,
             ...problems(404, 503),
           },
         },
@@ -493,6 +500,7 @@ export function buildOpenApiDocument() {
           ],
           responses: {
             '200': { description: 'The result', content: { '*/*': { schema: { type: 'string' } } } },
+            '302': signedUrlRedirect,
             ...problems(400, 404, 409, 503),
           },
         },
