@@ -9,6 +9,12 @@ import {
   OCR_PSM_MODES,
   type OcrEngineName,
 } from '../contract/index.js';
+import {
+  FEATURE_FLAG_NAMES,
+  FEATURE_FLAGS,
+  type FeatureFlagName,
+  featureFlagEnvName,
+} from './feature-flag-registry.js';
 
 const SERVICE_ROLES = ['all', 'api', 'worker'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
@@ -20,6 +26,15 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = () => z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const flagEnv = (fallback: boolean) => bool().default(fallback);
+
+/** `FLAG_<NAME>` for every flag of the registry, defaulting to the registry's value. */
+function featureFlagEnvShape() {
+  return Object.fromEntries(
+    FEATURE_FLAG_NAMES.map((name) => [featureFlagEnvName(name), flagEnv(FEATURE_FLAGS[name].default)]),
+  ) as unknown as Record<`FLAG_${Uppercase<FeatureFlagName>}`, ReturnType<typeof flagEnv>>;
+}
 
 /** Comma-separated list, trimmed, lower-cased, empty entries dropped. */
 const lowerList = () =>
@@ -265,6 +280,8 @@ export const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE_TARGETS: bool().default(false),
   WEBHOOK_CONCURRENCY: int(1, 256).default(8),
   OPENAI_COMPAT_WAIT_MS: int(0, 3_600_000).default(300_000),
+  FLAGS_REFRESH_SEC: int(1, 3600).default(10),
+  ...featureFlagEnvShape(),
 });
 
 /**
@@ -422,6 +439,8 @@ export interface Config {
   webhooks: WebhookConfig;
   /** How long `POST /v1/audio/transcriptions` waits for its job before answering 202. */
   openaiCompat: { waitMs: number };
+  /** Start values of the feature flags (runtime overrides live in Redis) and how often they are re-read. */
+  featureFlags: { defaults: Record<FeatureFlagName, boolean>; refreshMs: number };
 }
 
 /** Where objects live: the local disk of this machine, or a bucket shared by every machine. */
@@ -604,5 +623,11 @@ export function configFromEnv(env: Env): Config {
       concurrency: env.WEBHOOK_CONCURRENCY,
     },
     openaiCompat: { waitMs: env.OPENAI_COMPAT_WAIT_MS },
+    featureFlags: {
+      defaults: Object.fromEntries(
+        FEATURE_FLAG_NAMES.map((name) => [name, env[featureFlagEnvName(name) as keyof Env] as boolean]),
+      ) as Record<FeatureFlagName, boolean>,
+      refreshMs: env.FLAGS_REFRESH_SEC * 1000,
+    },
   };
 }

@@ -8,6 +8,7 @@ export * from './job.js';
 export * from './job-events.js';
 export * from './job-kinds.js';
 export * from './job-status.js';
+export * from './legacy-api.js';
 export * from './ocr-options.js';
 export * from './openai-transcription.js';
 export * from './openapi-document.js';

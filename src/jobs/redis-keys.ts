@@ -117,6 +117,16 @@ export class RedisKeys {
     return `${this.prefix}:ratelimit:`;
   }
 
+  /** Hash flag name → `1`/`0`: administrators' runtime overrides of the feature flags. */
+  featureFlagOverrides(): string {
+    return `${this.prefix}:flags`;
+  }
+
+  /** Pub/sub channel announcing a flag change, so every process re-reads the overrides at once. */
+  featureFlagsChannel(): string {
+    return `${this.prefix}:flags:changed`;
+  }
+
   /** Pub/sub channel on which cancel requests for running jobs are announced to all workers. */
   cancelChannel(): string {
     return `${this.prefix}:cancel`;

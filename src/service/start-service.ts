@@ -7,6 +7,7 @@ import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
 import { type Config, ConfigError } from '../config/index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
+import { FeatureFlags } from '../jobs/feature-flags.js';
 import { IdempotencyStore } from '../jobs/idempotency-store.js';
 import { JobEventFeed } from '../jobs/job-event-feed.js';
 import { JobQueues } from '../jobs/job-queues.js';
@@ -45,6 +46,7 @@ export interface RunningService {
   metricsUrl: string | null;
   readiness: Readiness;
   store: JobStore;
+  flags: FeatureFlags;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   const checks: ReadinessChecks = { redis: redisCheck(redis), storage: storageCheck(storage) };
   const readiness = new Readiness(checks, logger);
+  const flags = new FeatureFlags(
+    redis,
+    watchRedisConnection(redis.duplicate(), logger, 'flags'),
+    keys,
+    config.featureFlags.defaults,
+    config.featureFlags.refreshMs,
+    logger,
+  );
+  await flags.start();
 
   let app: FastifyInstance | null = null;
   let url: string | null = null;
@@ -181,6 +192,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       heartbeatMs: config.events.heartbeatMs,
       isRedisReady: () => redis.status === 'ready',
       storage,
+      flags,
       maxUploadBytes: config.uploads.maxBytes,
       quota: new SubmitQuota(redis, keys, config.quota),
       webhooks,
@@ -211,6 +223,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     metricsUrl: metricsServer?.url ?? null,
     readiness,
     store,
+    flags,
     async close() {
       logger.info({ event: 'service.stopping' }, 'shutting down');
       await readiness.stop();
@@ -227,6 +240,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       if (worker) await worker.close(config.shutdownTimeoutMs);
       if (webhookWorker) await webhookWorker.close();
       await webhookQueue.close();
+      await flags.close();
       await queues.close();
       await redis.quit();
       logger.info({ event: 'service.stopped' }, 'stopped');
