@@ -1,3 +1,4 @@
+import path from 'node:path';
 import picomatch from 'picomatch';
 
 /**
@@ -10,8 +11,19 @@ export function createInputPathFilter(
   include: readonly string[],
   exclude: readonly string[],
 ): (relativePath: string) => boolean {
-  const options = { dot: true, basename: true, nocase: false };
-  const included = include.length > 0 ? picomatch([...include], options) : () => true;
-  const excluded = exclude.length > 0 ? picomatch([...exclude], options) : () => false;
+  const included = anyOf(include, true);
+  const excluded = anyOf(exclude, false);
   return (relativePath) => included(relativePath) && !excluded(relativePath);
+}
+
+function anyOf(patterns: readonly string[], whenNone: boolean): (relativePath: string) => boolean {
+  if (patterns.length === 0) return () => whenNone;
+  // picomatch's own `basename` option would apply to patterns with a slash too.
+  const matchers = patterns.map((pattern) => {
+    const matches = picomatch(pattern, { dot: true });
+    return pattern.includes('/')
+      ? matches
+      : (relativePath: string) => matches(path.posix.basename(relativePath));
+  });
+  return (relativePath) => matchers.some((matches) => matches(relativePath));
 }

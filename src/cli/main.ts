@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, DEFAULT_CLIENT_SERVER, loadConfig } from '../config/index.js';
-import { createLogger, errorFields } from '../observability/logger.js';
-import { startService } from '../service/start-service.js';
 import { registerCancelCommand } from './commands/cancel-command.js';
 import { registerDownloadCommand } from './commands/download-command.js';
 import { registerListCommand } from './commands/list-command.js';
@@ -43,6 +41,9 @@ program
       }
       throw error;
     }
+    // Loaded here, not at the top: the client commands start fast without the service's modules.
+    const { createLogger, errorFields } = await import('../observability/logger.js');
+    const { startService } = await import('../service/start-service.js');
     const logger = createLogger({ level: config.logLevel, role: config.role });
     if (config.auth.oidc) {
       logger.info(
