@@ -73,6 +73,8 @@ interface Item {
   skipped: boolean;
   reused: boolean;
   ok: boolean | null;
+  /** The job and status last written to the state file. */
+  saved: string | null;
 }
 
 export async function sha256OfFile(filePath: string): Promise<string> {
@@ -147,6 +149,7 @@ export async function runFolderSubmit(
         skipped: false,
         reused: false,
         ok: null,
+        saved: null,
       });
     }
   }
@@ -174,6 +177,7 @@ export async function runFolderSubmit(
       written: item.written,
       inputs: item.inputs.map((input) => input.relativePath),
     };
+    item.saved = `${item.jobId} ${item.status}`;
     await options.state.set(item.sha256, entry);
   };
   const absorb = (item: Item, job: Job) => {
@@ -227,14 +231,13 @@ export async function runFolderSubmit(
   };
 
   const onJob = async (item: Item, job: Job) => {
-    const changed = item.status !== job.status;
     absorb(item, job);
     if (job.status === 'COMPLETED') return finishCompleted(item, job);
     if (isTerminal(job.status)) {
       await save(item);
       return settle(item, false, job.status, errorDetail(item));
     }
-    if (changed) await save(item);
+    if (item.saved !== `${job.job_id} ${job.status}`) await save(item);
     if (!wait) return settle(item, true, job.status, job.stage);
     show(item, job.status, job.progress, job.stage);
   };
@@ -254,6 +257,7 @@ export async function runFolderSubmit(
     item.errorMessage = entry.error_message;
     item.availableFormats = entry.available_formats;
     item.written = entry.written;
+    item.saved = `${entry.job_id} ${entry.status}`;
     if (entry.status === 'COMPLETED') {
       const expected = expectedOutputs(item, entry.available_formats);
       const outDir = options.outDir;

@@ -62,15 +62,15 @@ export function terminalProgress(stream: {
   let settled = 0;
   let failed = 0;
   let drawn = 0;
-  const nameWidth = () => Math.max(12, Math.min(40, Math.floor((stream.columns ?? 100) * 0.35)));
-  const clip = (line: string) => line.slice(0, Math.max(20, (stream.columns ?? 100) - 1));
+  const nameWidth = () => Math.max(12, Math.min(40, Math.floor((stream.columns || 100) * 0.35)));
+  const clip = (line: string) => line.slice(0, Math.max(20, (stream.columns || 100) - 1));
   const erase = () => {
     if (drawn > 0) stream.write(`\x1b[${drawn}A`);
     stream.write('\x1b[0J');
     drawn = 0;
   };
   const draw = () => {
-    const room = Math.max(1, (stream.rows ?? 24) - 3);
+    const room = Math.max(1, (stream.rows || 24) - 3);
     const lines = [...active.values()]
       .slice(0, room)
       .map((file) =>

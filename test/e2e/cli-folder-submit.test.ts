@@ -210,6 +210,40 @@ describe('doc-transcribe submit on a folder', () => {
     expect(await historyTotal()).toBe(3);
   });
 
+  it('re-attaches to a job submitted by an earlier run that did not wait, instead of submitting again', async () => {
+    const later = path.join(dir, 'later');
+    await mkdir(later);
+    await rename((await makeTwoPagePdf(path.join(dir, 'fixtures'))).path, path.join(later, 'more.pdf'));
+    const stateFile = path.join(dir, 'later-state.json');
+    const submitted = await runCli(['--server', svc.url, '--json', 'submit', later, '--state', stateFile]);
+    expect(submitted.code).toBe(0);
+    const [queued] = (JSON.parse(submitted.stdout) as SubmitReport).files;
+    expect(queued?.job_id).toBeTruthy();
+
+    const laterOut = path.join(dir, 'later-out');
+    const attached = await runCli([
+      '--server',
+      svc.url,
+      '--json',
+      'submit',
+      later,
+      '--state',
+      stateFile,
+      '--out',
+      laterOut,
+    ]);
+    expect(attached.code).toBe(0);
+    const [done] = (JSON.parse(attached.stdout) as SubmitReport).files;
+    expect(done).toMatchObject({
+      job_id: queued?.job_id,
+      status: 'COMPLETED',
+      reused: false,
+      outputs: ['more.txt'],
+    });
+    expect(await readFile(path.join(laterOut, 'more.txt'), 'utf8')).toContain('archive keeps old books');
+    expect(await historyTotal()).toBe(4);
+  });
+
   it('exits 1 when every file fails, showing the code, message and request id', async () => {
     const run = await runCli(['--server', svc.url, 'submit', path.join(archive, 'notes.txt')]);
     expect(run.code).toBe(1);
@@ -237,6 +271,7 @@ describe('doc-transcribe submit on a folder', () => {
     ]);
     expect(list.code).toBe(0);
     expect((JSON.parse(list.stdout) as JobList).items.map((job) => job.job_id)).toEqual([jobId]);
+    expect(list.stdout).not.toContain('more.pdf');
 
     const downloads = path.join(dir, 'downloads');
     const download = await runCli([

@@ -98,7 +98,7 @@ export function registerSubmitCommand(program: Command): void {
           });
         } else {
           context.print(
-            `${result.files.length} files: ${result.files.length - failed.length} ok${skipped > 0 ? ` (${skipped} already done)` : ''}, ${failed.length} failed\n`,
+            `${result.files.length} ${result.files.length === 1 ? 'file' : 'files'}: ${result.files.length - failed.length} ok${skipped > 0 ? ` (${skipped} already done)` : ''}, ${failed.length} failed\n`,
           );
           for (const file of failed) {
             context.print(
