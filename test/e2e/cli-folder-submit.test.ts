@@ -80,21 +80,12 @@ afterAll(async () => {
 describe('doc-transcribe submit on a folder', () => {
   let out: string;
   let first: SubmitReport;
+  const submitArchive = (...extra: string[]) =>
+    runCli(['--server', svc.url, 'submit', archive, '--out', out, '--format', 'txt,json,srt', ...extra]);
 
   it('submits every file of the tree, waits, writes each result next to its relative name, and exits 3 for a partial failure', async () => {
     out = path.join(dir, 'out');
-    const run = await runCli([
-      '--server',
-      svc.url,
-      '--json',
-      'submit',
-      archive,
-      '--wait',
-      '--out',
-      out,
-      '--format',
-      'txt,json,srt',
-    ]);
+    const run = await submitArchive('--json', '--wait');
     expect(run.stderr).not.toContain('Error:');
     expect(run.code).toBe(3);
     first = JSON.parse(run.stdout) as SubmitReport;
@@ -145,17 +136,7 @@ describe('doc-transcribe submit on a folder', () => {
   });
 
   it('skips finished files on a re-run without sending anything for them', async () => {
-    const run = await runCli([
-      '--server',
-      svc.url,
-      '--json',
-      'submit',
-      archive,
-      '--out',
-      out,
-      '--format',
-      'txt,json,srt',
-    ]);
+    const run = await submitArchive('--json');
     expect(run.code).toBe(3);
     const report = JSON.parse(run.stdout) as SubmitReport;
     const finished = report.files.filter((file) => file.input !== 'notes.txt');
@@ -170,18 +151,7 @@ describe('doc-transcribe submit on a folder', () => {
   });
 
   it('prints one line per change when stdout is not a terminal, and exits 0 once the refused file is excluded', async () => {
-    const run = await runCli([
-      '--server',
-      svc.url,
-      'submit',
-      archive,
-      '--out',
-      out,
-      '--format',
-      'txt,json,srt',
-      '--exclude',
-      '*.txt',
-    ]);
+    const run = await submitArchive('--exclude', '*.txt');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('book/two-pages.pdf\tskipped');
     expect(run.stdout).toContain('3 files: 3 ok (3 already done), 0 failed');
@@ -190,19 +160,7 @@ describe('doc-transcribe submit on a folder', () => {
   it('makes no second job when the state file is lost after the uploads (the content hash is the Idempotency-Key)', async () => {
     await rm(path.join(out, '.doc-transcribe-state.json'));
     await rm(path.join(out, 'talks/river.srt'));
-    const run = await runCli([
-      '--server',
-      svc.url,
-      '--json',
-      'submit',
-      archive,
-      '--out',
-      out,
-      '--format',
-      'txt,json,srt',
-      '--exclude',
-      'notes.txt',
-    ]);
+    const run = await submitArchive('--json', '--exclude', 'notes.txt');
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout) as SubmitReport;
     expect(report.files.every((file) => file.reused && !file.skipped)).toBe(true);
