@@ -328,9 +328,16 @@ export async function runFolderSubmit(
   // Following the jobs until each ends; results are written as each completes.
   if (wait && toWatch.length > 0) {
     const byJobId = new Map(toWatch.flatMap((item) => (item.jobId ? [[item.jobId, item] as const] : [])));
+    // Downloads and state writes run one after another; the first error that stops the run is kept
+    // (never left as an unhandled rejection while the watcher goes on).
     let work: Promise<void> = Promise.resolve();
+    let stopped: { error: unknown } | null = null;
     const later = (task: () => Promise<void>) => {
-      work = work.then(task);
+      work = work
+        .then(() => (stopped ? undefined : task()))
+        .catch((error: unknown) => {
+          stopped ??= { error };
+        });
     };
     await watchJobs(client, [...byJobId.keys()], {
       onJob: (job) => {
@@ -348,8 +355,8 @@ export async function runFolderSubmit(
       },
     });
     await work;
+    if (stopped) throw (stopped as { error: unknown }).error;
   }
-  progress.close();
 
   const outcomes: FileOutcome[] = [];
   for (const item of items.values()) {

@@ -107,6 +107,8 @@ export function terminalProgress(stream: {
       draw();
     },
     close() {
+      // Nothing drawn yet (the run stopped before any file): leave the screen alone.
+      if (drawn === 0) return;
       erase();
       draw();
     },

@@ -80,7 +80,7 @@ export function registerSubmitCommand(program: Command): void {
             retryFailed: options.retryFailed === true,
           },
           progress,
-        );
+        ).finally(() => progress.close());
         const failed = result.files.filter((file) => !file.ok);
         const skipped = result.files.filter((file) => file.skipped && file.ok).length;
         if (context.json) {
