@@ -295,7 +295,7 @@ export async function runFolderSubmit(
       try {
         const job =
           item.jobId && (item.status === 'FAILED' || item.status === 'CANCELLED')
-            ? await client.retry(item.jobId)
+            ? await retryOne(item, item.jobId)
             : await submitOne(item);
         item.written = [];
         await onJob(item, job);
@@ -309,6 +309,12 @@ export async function runFolderSubmit(
       }
     }
   };
+  // A job deleted since the earlier run cannot be retried: its file is submitted afresh.
+  const retryOne = (item: Item, jobId: string) =>
+    client.retry(jobId).catch((error: unknown) => {
+      if (error instanceof ApiError && error.code === 'JOB_NOT_FOUND') return submitOne(item);
+      throw error;
+    });
   const submitOne = async (item: Item) => {
     const [first] = item.inputs;
     if (!first) throw new Error('an item without inputs');
@@ -348,6 +354,7 @@ export async function runFolderSubmit(
         const item = byJobId.get(jobId);
         if (!item) return;
         later(async () => {
+          await options.state?.delete(item.sha256);
           item.errorCode = 'JOB_NOT_FOUND';
           item.errorMessage = 'the job was deleted while this run was waiting for it';
           settle(item, false, 'deleted', errorDetail(item));

@@ -51,6 +51,17 @@ describe('SubmitStateFile', () => {
     expect(reopened.get(SHA_A)?.updated_at).toMatch(/Z$/);
   });
 
+  it('forgets a content whose job was deleted', async () => {
+    const file = path.join(dir, 'forget', 'state.json');
+    const state = await SubmitStateFile.open(file);
+    await state.set(SHA_A, entry('job-a', 'QUEUED'));
+    await state.set(SHA_B, entry('job-b', 'QUEUED'));
+    await state.delete(SHA_A);
+    const reopened = await SubmitStateFile.open(file);
+    expect(reopened.get(SHA_A)).toBeUndefined();
+    expect(reopened.get(SHA_B)?.job_id).toBe('job-b');
+  });
+
   it('writes changes made at the same moment one after another, the last one winning, with no temporary file left', async () => {
     const file = path.join(dir, 'burst', 'state.json');
     const state = await SubmitStateFile.open(file);

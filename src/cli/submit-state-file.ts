@@ -73,6 +73,16 @@ export class SubmitStateFile {
   /** Records the entry and writes the file; resolves once this state is on disk. */
   set(sha256: string, entry: Omit<SubmitStateEntry, 'updated_at'>): Promise<void> {
     this.files.set(sha256, { ...entry, updated_at: new Date().toISOString() });
+    return this.enqueueWrite();
+  }
+
+  /** Forgets a content (its job was deleted): the next run submits it afresh. */
+  delete(sha256: string): Promise<void> {
+    if (!this.files.delete(sha256)) return this.writes;
+    return this.enqueueWrite();
+  }
+
+  private enqueueWrite(): Promise<void> {
     const write = this.writes.then(() => this.write());
     this.writes = write.catch(() => undefined);
     return write;

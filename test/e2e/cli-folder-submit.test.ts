@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileOutcome } from '../../src/cli/run-folder-submit.js';
 import type { Job, JobList } from '../../src/contract/index.js';
-import { makeScannedPng, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
+import { makeCorruptPdf, makeScannedPng, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
 import { OidcLoopbackIssuer } from '../helpers/oidc-loopback-issuer.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
@@ -248,6 +248,37 @@ describe('doc-transcribe submit on a folder', () => {
     const cancel = await runCli(['--server', svc.url, 'cancel', jobId]);
     expect(cancel.code).toBe(1);
     expect(cancel.stderr).toContain('JOB_NOT_CANCELLABLE');
+  });
+
+  it('reports a job an earlier run saw fail without sending it again, and runs it again with --retry-failed', async () => {
+    const broken = path.join(dir, 'broken');
+    await mkdir(broken);
+    await makeCorruptPdf(broken);
+    const state = path.join(dir, 'broken-state.json');
+    const submitBroken = (...extra: string[]) =>
+      runCli(['--server', svc.url, '--json', 'submit', broken, '--wait', '--state', state, ...extra]);
+    const failed = await submitBroken();
+    expect(failed.code).toBe(1);
+    const [first] = (JSON.parse(failed.stdout) as SubmitReport).files;
+    expect(first).toMatchObject({ status: 'FAILED', ok: false, skipped: false });
+    expect(first?.error_code).toBeTruthy();
+    const before = await historyTotal();
+
+    const again = await submitBroken();
+    expect(again.code).toBe(1);
+    expect((JSON.parse(again.stdout) as SubmitReport).files[0]).toMatchObject({
+      job_id: first?.job_id,
+      skipped: true,
+    });
+    expect(await historyTotal()).toBe(before);
+
+    const retried = await submitBroken('--retry-failed');
+    const [second] = (JSON.parse(retried.stdout) as SubmitReport).files;
+    expect(second?.job_id).not.toBe(first?.job_id);
+    expect(second?.status).toBe('FAILED');
+    const job = (await (await fetch(`${svc.url}/v1/jobs/${second?.job_id}`)).json()) as Job;
+    expect(job.retry_of_job_id).toBe(first?.job_id);
+    expect(await historyTotal()).toBe(before + 1);
   });
 
   it('exits 4 when the server cannot be reached', async () => {
