@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, ServerUnreachableError } from '../client/api-error.js';
 import type { DocTranscribeClient, SubmitFields } from '../client/doc-transcribe-client.js';
 import { watchJobs } from '../client/watch-jobs.js';
@@ -20,6 +21,9 @@ import { createInputPathFilter } from './input-path-filter.js';
 import { clashingRelativePaths, outputStems } from './output-names.js';
 import type { SubmitProgress } from './submit-progress.js';
 import type { SubmitStateEntry, SubmitStateFile } from './submit-state-file.js';
+
+/** Pause before submitting again after `QUOTA_ACTIVE_JOBS`. */
+const QUOTA_WAIT_MS = 5_000;
 
 export interface FolderSubmitOptions {
   inputs: readonly string[];
@@ -292,23 +296,41 @@ export async function runFolderSubmit(
   const submitNext = async (): Promise<void> => {
     for (let item = queue.shift(); item; item = queue.shift()) {
       show(item, item.jobId ? 'retrying' : 'uploading', 0);
+      let job: Job;
+      uploading += 1;
       try {
-        const job =
+        job =
           item.jobId && (item.status === 'FAILED' || item.status === 'CANCELLED')
             ? await retryOne(item, item.jobId)
             : await submitOne(item);
-        item.written = [];
-        await onJob(item, job);
-        if (wait && !isTerminal(job.status)) toWatch.push(item);
       } catch (error) {
         if (!(error instanceof ApiError) || error.isAuthRefusal) throw error;
+        // A folder larger than the active-jobs quota goes on as this run's earlier jobs finish.
+        if (error.code === 'QUOTA_ACTIVE_JOBS' && wait && (uploading > 1 || mayStillRun())) {
+          show(item, 'waiting', 0, 'as many jobs at once as the service allows: waiting for some to finish');
+          queue.unshift(item);
+          await sleep(QUOTA_WAIT_MS);
+          continue;
+        }
         if (item.jobId === null) item.status = 'REFUSED';
         item.errorCode = error.code;
         item.errorMessage = error.detail;
         settle(item, false, 'refused', errorDetail(item));
+        continue;
+      } finally {
+        uploading -= 1;
       }
+      item.written = [];
+      await onJob(item, job);
+      if (wait && !isTerminal(job.status)) toWatch.push(item);
     }
   };
+
+  let uploading = 0;
+  const mayStillRun = () =>
+    [...items.values()].some(
+      (other) => other.jobId !== null && other.status !== 'REFUSED' && !isTerminal(other.status),
+    );
   // A job deleted since the earlier run cannot be retried: its file is submitted afresh.
   const retryOne = (item: Item, jobId: string) =>
     client.retry(jobId).catch((error: unknown) => {

@@ -163,7 +163,8 @@ export class DocTranscribeClient {
       });
       if (response.ok) return response;
       const error = await apiErrorFrom(response);
-      if (error.retryable && attempt < attempts) {
+      // A quota frees in minutes or at midnight, not in seconds: the caller decides (submit waits for its jobs).
+      if (error.retryable && !error.code.startsWith('QUOTA_') && attempt < attempts) {
         await sleep(backoffMs(attempt, error.retryAfterSec));
         continue;
       }

@@ -7,7 +7,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileOutcome } from '../../src/cli/run-folder-submit.js';
 import type { Job, JobList } from '../../src/contract/index.js';
-import { makeCorruptPdf, makeScannedPng, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
+import {
+  makeCorruptPdf,
+  makeManyPagePdf,
+  makeScannedPng,
+  makeTwoPagePdf,
+} from '../helpers/make-document-fixtures.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
 import { OidcLoopbackIssuer } from '../helpers/oidc-loopback-issuer.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
@@ -361,5 +366,26 @@ describe('doc-transcribe with an API key, against a service with an identity pro
     const anonymous = await runCli(['--server', secured.url, 'list']);
     expect(anonymous.code).toBe(5);
     expect(anonymous.stderr).toContain('AUTH_REQUIRED');
+  });
+});
+
+describe('doc-transcribe submit on a folder larger than the active-jobs quota', () => {
+  let small: TestService;
+  beforeAll(async () => {
+    small = await startTestService('cli-quota', { QUOTA_ACTIVE_JOBS: '1', OCR_SEARCHABLE_PDF: 'false' });
+  });
+  afterAll(() => small?.close());
+
+  it('waits for its earlier jobs to finish and submits the rest, instead of failing them', async () => {
+    const folder = path.join(dir, 'quota');
+    await mkdir(folder);
+    for (const [index, name] of ['one.pdf', 'two.pdf', 'three.pdf'].entries()) {
+      await rename(await makeManyPagePdf(folder, index + 1), path.join(folder, name));
+    }
+    const run = await runCli(['--server', small.url, 'submit', folder, '--out', path.join(dir, 'quota-out')]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/\twaiting\t/);
+    expect(run.stdout).toContain('3 files: 3 ok, 0 failed');
+    for (const name of ['one', 'two', 'three']) await stat(path.join(dir, 'quota-out', `${name}.txt`));
   });
 });
