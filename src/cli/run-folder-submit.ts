@@ -24,6 +24,8 @@ import type { SubmitStateEntry, SubmitStateFile } from './submit-state-file.js';
 
 /** Pause before submitting again after `QUOTA_ACTIVE_JOBS`. */
 const QUOTA_WAIT_MS = 5_000;
+/** Holding back stops when no upload of this run has gone through for this long (others' jobs may hold the quota). */
+const QUOTA_GIVE_UP_MS = 30 * 60_000;
 
 export interface FolderSubmitOptions {
   inputs: readonly string[];
@@ -306,7 +308,8 @@ export async function runFolderSubmit(
       } catch (error) {
         if (!(error instanceof ApiError) || error.isAuthRefusal) throw error;
         // A folder larger than the active-jobs quota goes on as this run's earlier jobs finish.
-        if (error.code === 'QUOTA_ACTIVE_JOBS' && wait && (uploading > 1 || mayStillRun())) {
+        const holdBack = uploading > 1 || (mayStillRun() && Date.now() - lastAccepted < QUOTA_GIVE_UP_MS);
+        if (error.code === 'QUOTA_ACTIVE_JOBS' && wait && holdBack) {
           show(item, 'waiting', 0, 'as many jobs at once as the service allows: waiting for some to finish');
           queue.unshift(item);
           await sleep(QUOTA_WAIT_MS);
@@ -320,6 +323,7 @@ export async function runFolderSubmit(
       } finally {
         uploading -= 1;
       }
+      lastAccepted = Date.now();
       item.written = [];
       await onJob(item, job);
       if (wait && !isTerminal(job.status)) toWatch.push(item);
@@ -327,6 +331,7 @@ export async function runFolderSubmit(
   };
 
   let uploading = 0;
+  let lastAccepted = Date.now();
   const mayStillRun = () =>
     [...items.values()].some(
       (other) => other.jobId !== null && other.status !== 'REFUSED' && !isTerminal(other.status),
