@@ -1,0 +1,59 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { TEST_REDIS_URL } from './test-redis.js';
+
+/** A real worker process (`serve --role worker` from dist/) and the JSON log lines it wrote. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  logs: () => Array<Record<string, unknown>>;
+  exited: Promise<unknown>;
+}
+
+/**
+ * Starts `node dist/cli/main.js serve --role worker` on the test Redis with the given data dir and
+ * key prefix; `env` adds or overrides settings (concurrency, lock and stall times, engines).
+ */
+export function startWorkerProcess(
+  dataDir: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): WorkerProcess {
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--role', 'worker'], {
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      LOG_LEVEL: 'info',
+      RECONCILER_INTERVAL_MS: '0',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const logs = () =>
+    output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { child, logs, exited };
+}
+
+/** Polls `check` every 50 ms until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
