@@ -302,8 +302,15 @@ export class JobProcessor {
     // retry transition would leave the job PROCESSING until the lock expired.
     const current = await retryRedisWrite(() => this.deps.store.get(record.job_id), log, 'failure read');
     const failedStage = current?.stage ?? record.stage;
+    // One clock reading for the failure and its retry, so the history holds the exact delay drawn.
+    const failedAt = Date.now();
+    const nextAt = decision.retry ? failedAt + decision.delayMs : null;
     await retryRedisWrite(
-      () => this.recordAttempt(record.job_id, attempt, appError.code, failedStage, appError.message),
+      () =>
+        this.recordAttempt(record.job_id, attempt, appError.code, failedStage, appError.message, {
+          at: failedAt,
+          nextAt,
+        }),
       log,
       'attempt history',
     );
@@ -318,9 +325,8 @@ export class JobProcessor {
       },
       'attempt failed',
     );
-    if (decision.retry) {
+    if (decision.retry && nextAt !== null) {
       this.metrics.retried(labels, appError.code);
-      const nextAt = Date.now() + decision.delayMs;
       const moved = await retryRedisWrite(
         () =>
           this.deps.store.transition(
@@ -421,11 +427,13 @@ export class JobProcessor {
     code: ErrorCode,
     stage: string | null,
     message: string | null,
+    times: { at: number; nextAt: number | null } = { at: Date.now(), nextAt: null },
   ): Promise<void> {
     await this.deps.deadLetters.appendAttempt(jobId, {
       kind: 'failed',
       attempt,
-      at: new Date().toISOString(),
+      at: new Date(times.at).toISOString(),
+      next_attempt_at: times.nextAt === null ? null : new Date(times.nextAt).toISOString(),
       error_code: code,
       error_class: ERROR_CATALOG[code].errorClass,
       error_message: message ?? ERROR_CATALOG[code].message.en,
