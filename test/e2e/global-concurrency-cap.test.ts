@@ -1,45 +1,31 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
 import { makeScannedPdf } from '../helpers/make-ocr-fixtures.js';
-import { testKeyPrefix } from '../helpers/test-redis.js';
-import { startTestService, submitFile, type TestService } from '../helpers/test-service.js';
-import { startWorkerProcess, waitUntil } from '../helpers/worker-process.js';
+import { submitFile } from '../helpers/test-service.js';
+import { startWorkerFleet, type WorkerFleet, waitUntil } from '../helpers/worker-process.js';
 
 // An API in this process and two real worker processes, each allowed 2 OCR jobs at once, under a
 // global cap of 1 for the OCR queue (BullMQ's global concurrency, kept in Redis).
 const JOBS = 6;
-const children: ChildProcess[] = [];
-let svc: TestService;
-let dir: string;
-let prefix: string;
+let fleet: WorkerFleet;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'dt-global-cap-'));
-  prefix = testKeyPrefix('global-cap');
-  svc = await startTestService('global-cap', { SERVICE_ROLE: 'api', REDIS_KEY_PREFIX: prefix });
+  fleet = await startWorkerFleet('global-cap', {
+    WORKER_OCR_CONCURRENCY: '2',
+    WORKER_GLOBAL_CONCURRENCY_OCR: '1',
+    OCR_PAGES_IN_FLIGHT: '1',
+    OCR_SEARCHABLE_PDF: 'false',
+    OCR_DPI: '72',
+  });
 });
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  await svc?.close();
-  await rm(dir, { recursive: true, force: true });
+  await fleet?.close();
 });
 
 describe('the global concurrency cap of a queue', () => {
   it('never lets more than the cap run at once across worker processes', async () => {
-    const workers = [1, 2].map(() =>
-      startWorkerProcess(svc.dataDir, prefix, {
-        WORKER_OCR_CONCURRENCY: '2',
-        WORKER_GLOBAL_CONCURRENCY_OCR: '1',
-        OCR_PAGES_IN_FLIGHT: '1',
-        OCR_SEARCHABLE_PDF: 'false',
-        OCR_DPI: '72',
-      }),
-    );
-    for (const worker of workers) children.push(worker.child);
+    const workers = [fleet.startWorker(), fleet.startWorker()];
     for (const worker of workers) {
       await waitUntil(
         () => worker.logs().some((l) => l.event === 'worker.global_concurrency' && l.cap === 1),
@@ -47,10 +33,10 @@ describe('the global concurrency cap of a queue', () => {
       );
     }
 
-    const bytes = await readFile((await makeScannedPdf(dir, 2, { dpi: 72 })).path);
+    const bytes = await readFile((await makeScannedPdf(fleet.dir, 2, { dpi: 72 })).path);
     const ids: string[] = [];
     for (let i = 0; i < JOBS; i++) {
-      const response = await submitFile(svc.url, { name: `scan-${i}.pdf`, bytes });
+      const response = await submitFile(fleet.svc.url, { name: `scan-${i}.pdf`, bytes });
       expect(response.status).toBe(201);
       ids.push(((await response.json()) as Job).job_id);
     }
@@ -59,7 +45,7 @@ describe('the global concurrency cap of a queue', () => {
     let most = 0;
     await waitUntil(
       async () => {
-        const records = await Promise.all(ids.map((id) => svc.service.store.get(id)));
+        const records = await Promise.all(ids.map((id) => fleet.svc.service.store.get(id)));
         most = Math.max(most, records.filter((r) => r?.status === 'PROCESSING').length);
         return records.every((r) => r?.status === 'COMPLETED' || r?.status === 'FAILED');
       },
@@ -69,7 +55,7 @@ describe('the global concurrency cap of a queue', () => {
     expect(most).toBe(1);
 
     // And from the records afterwards: the jobs' running times do not overlap.
-    const records = await Promise.all(ids.map((id) => svc.service.store.get(id)));
+    const records = await Promise.all(ids.map((id) => fleet.svc.service.store.get(id)));
     expect(records.map((r) => r?.status)).toEqual(Array(JOBS).fill('COMPLETED'));
     const spans = records
       .map((r) => ({ start: Date.parse(r?.started_at ?? ''), end: Date.parse(r?.finished_at ?? '') }))

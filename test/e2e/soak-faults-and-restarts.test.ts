@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,19 +6,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
 import { RedisKeys } from '../../src/jobs/redis-keys.js';
 import { LATIN_FONT, makeScanImage } from '../helpers/make-ocr-fixtures.js';
-import { connectTestRedis, testKeyPrefix } from '../helpers/test-redis.js';
-import { startTestService, submitFile, type TestService } from '../helpers/test-service.js';
-import { startWorkerProcess, type WorkerProcess, waitUntil } from '../helpers/worker-process.js';
+import { connectTestRedis } from '../helpers/test-redis.js';
+import { submitFile } from '../helpers/test-service.js';
+import {
+  startWorkerFleet,
+  type WorkerFleet,
+  type WorkerProcess,
+  waitUntil,
+} from '../helpers/worker-process.js';
 
 // Soak: 500 one-page jobs, the test-only fault-injection engine failing 10 % of page reads (half
 // transient, half permanent), two worker processes restarted all along (SIGKILL and SIGTERM).
 const JOBS = 500;
-const children: ChildProcess[] = [];
-let svc: TestService;
-let prefix: string;
+let fleet: WorkerFleet;
 
-function startWorker(): WorkerProcess {
-  const worker = startWorkerProcess(svc.dataDir, prefix, {
+beforeAll(async () => {
+  fleet = await startWorkerFleet('soak', {
     OCR_TEST_FAULT_ENGINE: 'transient=0.05,permanent=0.05,page_ms=10',
     WORKER_OCR_CONCURRENCY: '16',
     OCR_PAGES_IN_FLIGHT: '1',
@@ -32,24 +34,16 @@ function startWorker(): WorkerProcess {
     JOB_RETRY_MAX_DELAY_MS: '400',
     RECONCILER_INTERVAL_MS: '2000',
   });
-  children.push(worker.child);
-  return worker;
-}
-
-beforeAll(async () => {
-  prefix = testKeyPrefix('soak');
-  svc = await startTestService('soak', { SERVICE_ROLE: 'api', REDIS_KEY_PREFIX: prefix });
 });
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  await svc?.close();
+  await fleet?.close();
 });
 
 describe('soak: 500 jobs, random engine faults, workers restarted', () => {
   it('brings every job to a terminal state, with counts that add up and no duplicate outputs', async () => {
-    const image = await makeScanImage(svc.dataDir, 'soak', 'Soak test page', LATIN_FONT, { dpi: 72 });
+    const image = await makeScanImage(fleet.dir, 'soak', 'Soak test page', LATIN_FONT, { dpi: 72 });
     const bytes = await readFile(image);
-    const workers = [startWorker(), startWorker()];
+    const workers = [fleet.startWorker(), fleet.startWorker()];
     const logs: Array<Record<string, unknown>> = [];
     const ids: string[] = [];
     let stop = false;
@@ -65,24 +59,25 @@ describe('soak: 500 jobs, random engine faults, workers restarted', () => {
         victim.child.kill(restarts % 4 < 2 ? 'SIGKILL' : 'SIGTERM');
         await victim.exited;
         logs.push(...victim.logs());
-        workers[slot] = startWorker();
+        workers[slot] = fleet.startWorker();
         restarts++;
       }
     })();
 
     for (let i = 0; i < JOBS; i++) {
-      const response = await submitFile(svc.url, { name: `page-${i}.png`, bytes });
+      const response = await submitFile(fleet.svc.url, { name: `page-${i}.png`, bytes });
       expect(response.status).toBe(201);
       ids.push(((await response.json()) as Job).job_id);
     }
     const terminal = (status: string) => status === 'COMPLETED' || status === 'FAILED';
     await waitUntil(
-      async () => (await svc.service.store.getMany(ids)).every((r) => terminal(r.status)),
+      async () => (await fleet.svc.service.store.getMany(ids)).every((r) => terminal(r.status)),
       'every job to end',
       75_000,
     ).catch(async (error) => {
       const counts: Record<string, number> = {};
-      for (const r of await svc.service.store.getMany(ids)) counts[r.status] = (counts[r.status] ?? 0) + 1;
+      for (const r of await fleet.svc.service.store.getMany(ids))
+        counts[r.status] = (counts[r.status] ?? 0) + 1;
       throw new Error(`${(error as Error).message}: ${JSON.stringify(counts)}`);
     });
     stop = true;
@@ -94,7 +89,7 @@ describe('soak: 500 jobs, random engine faults, workers restarted', () => {
     }
     expect(restarts).toBeGreaterThanOrEqual(4);
 
-    const records = await svc.service.store.getMany(ids);
+    const records = await fleet.svc.service.store.getMany(ids);
     expect(records).toHaveLength(JOBS);
     const completed = records.filter((r) => r.status === 'COMPLETED');
     const failed = records.filter((r) => r.status === 'FAILED');
@@ -103,7 +98,7 @@ describe('soak: 500 jobs, random engine faults, workers restarted', () => {
     expect(failed.length).toBeGreaterThan(0);
     expect(failed.length).toBeLessThan(JOBS * 0.2);
 
-    const keys = new RedisKeys(prefix);
+    const keys = new RedisKeys(fleet.prefix);
     const redis = connectTestRedis();
     try {
       // Dead letters: exactly the failed jobs, each with its code.
@@ -124,7 +119,7 @@ describe('soak: 500 jobs, random engine faults, workers restarted', () => {
     }
 
     // Outputs: one per completed job, the same text each time; none for a failed job.
-    const storageRoot = path.join(svc.dataDir, 'storage', 'jobs');
+    const storageRoot = path.join(fleet.svc.dataDir, 'storage', 'jobs');
     for (const record of completed) {
       expect(Object.keys(record.outputs)).toContain('txt');
       const files = await readdir(path.join(storageRoot, record.job_id, 'output'));
@@ -136,7 +131,7 @@ describe('soak: 500 jobs, random engine faults, workers restarted', () => {
     const sample = await Promise.all(
       completed
         .slice(0, 20)
-        .map(async (r) => (await fetch(`${svc.url}/v1/jobs/${r.job_id}/result?format=txt`)).text()),
+        .map(async (r) => (await fetch(`${fleet.svc.url}/v1/jobs/${r.job_id}/result?format=txt`)).text()),
     );
     expect(new Set(sample).size).toBe(1);
     // No job completed twice.

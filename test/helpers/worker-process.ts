@@ -1,5 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { TEST_REDIS_URL } from './test-redis.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { TEST_REDIS_URL, testKeyPrefix } from './test-redis.js';
+import { startTestService, type TestService } from './test-service.js';
 
 /** A real worker process (`serve --role worker` from dist/) and the JSON log lines it wrote. */
 export interface WorkerProcess {
@@ -56,4 +60,40 @@ export async function waitUntil(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** An API (in this process, `SERVICE_ROLE=api`) and the worker processes a test starts for it. */
+export interface WorkerFleet {
+  svc: TestService;
+  prefix: string;
+  /** A scratch directory for the test's input files. */
+  dir: string;
+  /** Starts a worker process with the fleet's settings; `close` kills whatever is left. */
+  startWorker(): WorkerProcess;
+  close(): Promise<void>;
+}
+
+export async function startWorkerFleet(
+  name: string,
+  workerEnv: Record<string, string>,
+): Promise<WorkerFleet> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `dt-${name}-`));
+  const prefix = testKeyPrefix(name);
+  const svc = await startTestService(name, { SERVICE_ROLE: 'api', REDIS_KEY_PREFIX: prefix });
+  const children: ChildProcess[] = [];
+  return {
+    svc,
+    prefix,
+    dir,
+    startWorker() {
+      const worker = startWorkerProcess(svc.dataDir, prefix, workerEnv);
+      children.push(worker.child);
+      return worker;
+    },
+    async close() {
+      for (const child of children) child.kill('SIGKILL');
+      await svc.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
