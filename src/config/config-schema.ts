@@ -111,6 +111,36 @@ const corsOrigins = () =>
       return origins;
     });
 
+/** TEST ONLY (fault injection): `transient=0.05,permanent=0.05,page_ms=20`; see fault-injection-engine.ts. */
+const testFaultEngine = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value.trim() === '') return undefined;
+    const spec = { transient: 0, permanent: 0, pageMs: 0 };
+    for (const pair of value
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const [name = '', raw = ''] = pair.split('=').map((p) => p.trim());
+      const number = Number(raw);
+      const known =
+        name === 'transient' || name === 'permanent'
+          ? number >= 0 && number <= 1
+          : name === 'page_ms' && Number.isInteger(number) && number >= 0;
+      if (raw === '' || !known) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${pair}": expected transient=<0..1>, permanent=<0..1> or page_ms=<integer ms>`,
+        });
+        continue;
+      }
+      if (name === 'page_ms') spec.pageMs = number;
+      else spec[name as 'transient' | 'permanent'] = number;
+    }
+    return spec;
+  });
+
 /** `subtype=engine` pairs, comma-separated: `jain_literature=gemini,general=tesseract`. */
 const engineBySubtype = z
   .string()
@@ -190,6 +220,8 @@ export const envSchema = z.object({
   OCR_HOCR: bool().default(false),
   OCR_MAX_PAGES: int(1, 1_000_000).default(5000),
   OCR_MAX_IMAGE_PIXELS: int(1, Number.MAX_SAFE_INTEGER).default(200_000_000),
+  OCR_TEST_FAULT_ENGINE: testFaultEngine,
+  NODE_ENV: z.string().optional(),
   GEMINI_API_KEY: z.string().min(1).optional(),
   GEMINI_MODEL: z.string().min(1).default('gemini-2.5-flash'),
   GEMINI_BASE_URL: z.url().optional(),
@@ -318,6 +350,9 @@ export function crossFieldProblems(env: Env): string[] {
   if (env.STORAGE_DRIVER !== 'local' && !env.STORAGE_BUCKET) {
     problems.push(`STORAGE_BUCKET (unset): required with STORAGE_DRIVER=${env.STORAGE_DRIVER}`);
   }
+  if (env.OCR_TEST_FAULT_ENGINE && env.NODE_ENV === 'production') {
+    problems.push('OCR_TEST_FAULT_ENGINE (set): a test-only engine, refused with NODE_ENV=production');
+  }
   if (env.CORS_ALLOW_CREDENTIALS && env.CORS_ORIGINS.includes('*')) {
     problems.push(
       'CORS_ORIGINS ("*"): a wildcard origin cannot be combined with CORS_ALLOW_CREDENTIALS=true',
@@ -383,6 +418,8 @@ export interface Config {
     hocr: boolean;
     maxPages: number;
     maxImagePixels: number;
+    /** TEST ONLY: replaces tesseract by the fault-injection engine (refused with NODE_ENV=production). */
+    testFaultEngine?: { transient: number; permanent: number; pageMs: number };
   };
   /** Present only when an API key is configured: the Gemini OCR engine is then available. */
   gemini: {
@@ -527,6 +564,7 @@ export function configFromEnv(env: Env): Config {
       hocr: env.OCR_HOCR,
       maxPages: env.OCR_MAX_PAGES,
       maxImagePixels: env.OCR_MAX_IMAGE_PIXELS,
+      ...(env.OCR_TEST_FAULT_ENGINE ? { testFaultEngine: env.OCR_TEST_FAULT_ENGINE } : {}),
     },
     gemini: env.GEMINI_API_KEY
       ? {

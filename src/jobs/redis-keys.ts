@@ -68,6 +68,11 @@ export class RedisKeys {
     return `${this.prefix}:jobs:active`;
   }
 
+  /** Set once the active-job index was filled from older jobs' records (see backfill-active-index.ts). */
+  activeJobsBackfilled(): string {
+    return `${this.prefix}:jobs:active:backfilled`;
+  }
+
   /** Lock held by the worker process that runs the reconciler (leader election). */
   reconcilerLock(): string {
     return `${this.prefix}:reconciler:leader`;

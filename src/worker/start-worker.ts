@@ -3,6 +3,7 @@ import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ExtraWorkConfig, RetryConfig } from '../config/index.js';
 import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
+import { backfillActiveIndex } from '../jobs/backfill-active-index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import type { JobQueues } from '../jobs/job-queues.js';
 import type { JobStore } from '../jobs/job-store.js';
@@ -118,6 +119,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return worker;
   });
 
+  // Jobs from before the active-job index existed: added once, so the reconciler can see them.
+  await backfillActiveIndex(options.connection, options.store.keys, logger);
   const reconciler = new Reconciler({
     redis: options.connection,
     store: options.store,
