@@ -13,8 +13,8 @@ import {
 const SERVICE_ROLES = ['all', 'api', 'worker'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const QUEUE_CHOICES = ['ocr', 'transcription'] as const;
-/** Speech engines this build has (whisper and gemini are planned: issue 5). */
-export const SPEECH_ENGINES = ['pocketsphinx', 'openai'] as const;
+/** Speech engines this build has (whisper is planned: issue 5). */
+export const SPEECH_ENGINES = ['pocketsphinx', 'openai', 'gemini'] as const;
 export type SpeechEngineName = (typeof SPEECH_ENGINES)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -177,6 +177,7 @@ export const envSchema = z.object({
   GEMINI_BASE_URL: z.url().optional(),
   GEMINI_MAX_OUTPUT_TOKENS: int(256, 65_536).default(8192),
   GEMINI_TIMEOUT_SEC: int(5, 3600).default(180),
+  GEMINI_TRANSCRIPTION_MODEL: z.string().min(1).optional(),
   TRANSCRIPTION_MAX_DURATION_SEC: int(1, 24 * 3600).default(4 * 3600),
   TRANSCRIPTION_ENGINE: z.enum(SPEECH_ENGINES).default('pocketsphinx'),
   TRANSCRIPTION_CHUNK_SEC: int(5, 3600).default(60),
@@ -295,6 +296,9 @@ export function crossFieldProblems(env: Env): string[] {
   if (env.TRANSCRIPTION_ENGINE === 'openai' && !env.OPENAI_API_KEY) {
     problems.push('TRANSCRIPTION_ENGINE ("openai"): needs OPENAI_API_KEY');
   }
+  if (env.TRANSCRIPTION_ENGINE === 'gemini' && !env.GEMINI_API_KEY) {
+    problems.push('TRANSCRIPTION_ENGINE ("gemini"): needs GEMINI_API_KEY');
+  }
   if (env.STORAGE_DRIVER !== 'local' && !env.STORAGE_BUCKET) {
     problems.push(`STORAGE_BUCKET (unset): required with STORAGE_DRIVER=${env.STORAGE_DRIVER}`);
   }
@@ -382,6 +386,14 @@ export interface Config {
     repetitionMaxRepeats: number;
     /** Present when an OpenAI-compatible endpoint is configured with a key. */
     openai: { baseUrl: string; apiKey: string; model: string; timeoutMs: number } | null;
+    /** Present when GEMINI_API_KEY is set: the Gemini settings with the transcription model and timeout. */
+    gemini: {
+      apiKey: string;
+      model: string;
+      baseUrl?: string;
+      maxOutputTokens: number;
+      timeoutMs: number;
+    } | null;
   };
   worker: {
     queues: Array<(typeof QUEUE_CHOICES)[number]>;
@@ -528,6 +540,15 @@ export function configFromEnv(env: Env): Config {
             baseUrl: env.OPENAI_BASE_URL,
             apiKey: env.OPENAI_API_KEY,
             model: env.OPENAI_TRANSCRIPTION_MODEL,
+            timeoutMs: env.SPEECH_REQUEST_TIMEOUT_SEC * 1000,
+          }
+        : null,
+      gemini: env.GEMINI_API_KEY
+        ? {
+            apiKey: env.GEMINI_API_KEY,
+            model: env.GEMINI_TRANSCRIPTION_MODEL ?? env.GEMINI_MODEL,
+            ...(env.GEMINI_BASE_URL ? { baseUrl: env.GEMINI_BASE_URL } : {}),
+            maxOutputTokens: env.GEMINI_MAX_OUTPUT_TOKENS,
             timeoutMs: env.SPEECH_REQUEST_TIMEOUT_SEC * 1000,
           }
         : null,

@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 
 /** One scripted answer of the loopback server, in the Gemini REST wire format. */
 export type GeminiReply =
-  | { text: string; finishReason?: 'STOP' | 'MAX_TOKENS' }
+  | {
+      text: string;
+      finishReason?: 'STOP' | 'MAX_TOKENS' /** Answer only after this long. */;
+      delayMs?: number;
+    }
   | {
       status: number;
       error: { code: number; message: string; status: string; details?: Array<Record<string, unknown>> };
@@ -70,6 +74,8 @@ export async function startGeminiLoopback(): Promise<GeminiLoopback> {
         response.end(JSON.stringify({ error: reply.error }));
         return;
       }
+      if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+      if (response.destroyed) return;
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(
         JSON.stringify({
