@@ -55,6 +55,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TRANSCRIPTION_ENGINE: 'whisper' })).toThrow(ConfigError);
   });
 
+  it('refuses the gemini speech engine without GEMINI_API_KEY; its model defaults to GEMINI_MODEL', () => {
+    expect(() => loadConfig({ TRANSCRIPTION_ENGINE: 'gemini' })).toThrow(
+      /TRANSCRIPTION_ENGINE.*GEMINI_API_KEY/,
+    );
+    const config = loadConfig({ TRANSCRIPTION_ENGINE: 'gemini', GEMINI_API_KEY: 'k', GEMINI_MODEL: 'm1' });
+    expect(config.transcription.gemini).toMatchObject({ apiKey: 'k', model: 'm1', timeoutMs: 300_000 });
+    const own = loadConfig({ GEMINI_API_KEY: 'k', GEMINI_TRANSCRIPTION_MODEL: 'm2' });
+    expect(own.transcription.gemini?.model).toBe('m2');
+  });
+
   it('lets the CLI override the role', () => {
     expect(loadConfig({ SERVICE_ROLE: 'api' }, { SERVICE_ROLE: 'worker' }).role).toBe('worker');
   });
