@@ -3,7 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
-import { type GeminiLoopback, startGeminiLoopback } from '../helpers/gemini-loopback-server.js';
+import {
+  type GeminiLoopback,
+  rateLimitReply,
+  startGeminiLoopback,
+} from '../helpers/gemini-loopback-server.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
 import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
 
@@ -57,15 +61,7 @@ describe('the Gemini speech engine in the running service', () => {
 
   it('retries a job whose chunk got a 429 through the retry policy, after the delay Gemini asked for', async () => {
     server.fallback = { text: JSON.stringify({ segments: [{ start: 0, end: 2.5, text: SENTENCE }] }) };
-    server.replies.push({
-      status: 429,
-      error: {
-        code: 429,
-        message: 'Resource has been exhausted (e.g. check quota).',
-        status: 'RESOURCE_EXHAUSTED',
-        details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' }],
-      },
-    });
+    server.replies.push(rateLimitReply('1s'));
     const job = await submit({ job_type: 'TRANSCRIPTION', content_subtype: 'general', language: 'en' });
     expect(job).toMatchObject({ status: 'COMPLETED', attempts: 2 });
     const times = server.requests.map((r) => r.receivedAt);

@@ -13,6 +13,19 @@ export type GeminiReply =
       error: { code: number; message: string; status: string; details?: Array<Record<string, unknown>> };
     };
 
+/** Gemini's 429 with a `google.rpc.RetryInfo` detail asking to wait `retryDelay` (such as `'7s'`). */
+export function rateLimitReply(retryDelay: string): GeminiReply {
+  return {
+    status: 429,
+    error: {
+      code: 429,
+      message: 'Resource has been exhausted (e.g. check quota).',
+      status: 'RESOURCE_EXHAUSTED',
+      details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay }],
+    },
+  };
+}
+
 export interface RecordedRequest {
   path: string;
   /** Date.now() when the request arrived. */

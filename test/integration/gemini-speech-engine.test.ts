@@ -7,7 +7,11 @@ import { GeminiSpeechEngine } from '../../src/engines/speech/gemini-speech-engin
 import { createLogger } from '../../src/observability/logger.js';
 import { createTranscriptionPipeline } from '../../src/pipelines/transcription/run-transcription-pipeline.js';
 import { runChildProcess } from '../../src/process/run-child-process.js';
-import { type GeminiLoopback, startGeminiLoopback } from '../helpers/gemini-loopback-server.js';
+import {
+  type GeminiLoopback,
+  rateLimitReply,
+  startGeminiLoopback,
+} from '../helpers/gemini-loopback-server.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
 
 // The real `@google/genai` SDK against a loopback server speaking the Gemini REST wire format.
@@ -110,15 +114,7 @@ describe('Gemini speech engine', () => {
   });
 
   it('turns 429 into a retryable rate limit that keeps Gemini’s retry delay', async () => {
-    server.replies.push({
-      status: 429,
-      error: {
-        code: 429,
-        message: 'Resource has been exhausted (e.g. check quota).',
-        status: 'RESOURCE_EXHAUSTED',
-        details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '7s' }],
-      },
-    });
+    server.replies.push(rateLimitReply('7s'));
     const error = await failure(engine.transcribe(wav, options()));
     expect(error).toMatchObject({
       code: 'ENGINE_RATE_LIMITED',

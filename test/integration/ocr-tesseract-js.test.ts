@@ -13,7 +13,7 @@ import { TesseractJsEngine } from '../../src/engines/ocr/tesseract-js-engine.js'
 import { chooseTesseract } from '../../src/service/build-pipelines.js';
 import { makeScannedPng, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
 import { makeScannedPdf } from '../helpers/make-ocr-fixtures.js';
-import { pageText, runOcr } from '../helpers/run-ocr-pipeline.js';
+import { pageText, pdftotextPage, runOcr } from '../helpers/run-ocr-pipeline.js';
 import { characterErrorRate } from '../helpers/text-metrics.js';
 
 // The WebAssembly fallback for machines without the tesseract program, reading Debian's traineddata.
@@ -74,16 +74,7 @@ describe('tesseract.js fallback', () => {
     const { stdout: info } = await exec('pdfinfo', [out]);
     expect(info).toMatch(/^Pages:\s+2$/m);
     for (const page of [1, 2]) {
-      const { stdout } = await exec('pdftotext', [
-        '-f',
-        String(page),
-        '-l',
-        String(page),
-        '-enc',
-        'UTF-8',
-        out,
-        '-',
-      ]);
+      const stdout = await pdftotextPage(out, page);
       const ocrText = json.pages[page - 1]?.text ?? '';
       expect(ocrText.length).toBeGreaterThan(20);
       expect(characterErrorRate(ocrText, stdout), `page ${page}`).toBeLessThanOrEqual(0.02);
