@@ -178,6 +178,9 @@ export const envSchema = z.object({
   GEMINI_MAX_OUTPUT_TOKENS: int(256, 65_536).default(8192),
   GEMINI_TIMEOUT_SEC: int(5, 3600).default(180),
   GEMINI_TRANSCRIPTION_MODEL: z.string().min(1).optional(),
+  GEMINI_VERTEX_PROJECT: z.string().min(1).optional(),
+  GEMINI_VERTEX_LOCATION: z.string().min(1).default('us-central1'),
+  GEMINI_VERTEX_CREDENTIALS_FILE: z.string().min(1).optional(),
   TRANSCRIPTION_MAX_DURATION_SEC: int(1, 24 * 3600).default(4 * 3600),
   TRANSCRIPTION_ENGINE: z.enum(SPEECH_ENGINES).default('pocketsphinx'),
   TRANSCRIPTION_CHUNK_SEC: int(5, 3600).default(60),
@@ -296,8 +299,8 @@ export function crossFieldProblems(env: Env): string[] {
   if (env.TRANSCRIPTION_ENGINE === 'openai' && !env.OPENAI_API_KEY) {
     problems.push('TRANSCRIPTION_ENGINE ("openai"): needs OPENAI_API_KEY');
   }
-  if (env.TRANSCRIPTION_ENGINE === 'gemini' && !env.GEMINI_API_KEY) {
-    problems.push('TRANSCRIPTION_ENGINE ("gemini"): needs GEMINI_API_KEY');
+  if (env.TRANSCRIPTION_ENGINE === 'gemini' && !env.GEMINI_API_KEY && !env.GEMINI_VERTEX_PROJECT) {
+    problems.push('TRANSCRIPTION_ENGINE ("gemini"): needs GEMINI_API_KEY or GEMINI_VERTEX_PROJECT');
   }
   if (env.STORAGE_DRIVER !== 'local' && !env.STORAGE_BUCKET) {
     problems.push(`STORAGE_BUCKET (unset): required with STORAGE_DRIVER=${env.STORAGE_DRIVER}`);
@@ -368,9 +371,10 @@ export interface Config {
     maxPages: number;
     maxImagePixels: number;
   };
-  /** Present only when an API key is configured: the Gemini OCR engine is then available. */
+  /** Present only when an API key or a Vertex AI project is configured: the Gemini OCR engine is then available. */
   gemini: {
-    apiKey: string;
+    apiKey?: string;
+    vertex?: { project: string; location: string; credentialsFile?: string };
     model: string;
     baseUrl?: string;
     maxOutputTokens: number;
@@ -386,9 +390,10 @@ export interface Config {
     repetitionMaxRepeats: number;
     /** Present when an OpenAI-compatible endpoint is configured with a key. */
     openai: { baseUrl: string; apiKey: string; model: string; timeoutMs: number } | null;
-    /** Present when GEMINI_API_KEY is set: the Gemini settings with the transcription model and timeout. */
+    /** Present when Gemini is configured: its settings with the transcription model and timeout. */
     gemini: {
-      apiKey: string;
+      apiKey?: string;
+      vertex?: { project: string; location: string; credentialsFile?: string };
       model: string;
       baseUrl?: string;
       maxOutputTokens: number;
@@ -479,6 +484,20 @@ export interface AuthConfig {
 
 export function configFromEnv(env: Env): Config {
   const dataDir = path.resolve(env.DATA_DIR);
+  // Vertex AI (a project with a service account) wins over an API key when both are set.
+  const geminiAccess = env.GEMINI_VERTEX_PROJECT
+    ? {
+        vertex: {
+          project: env.GEMINI_VERTEX_PROJECT,
+          location: env.GEMINI_VERTEX_LOCATION,
+          ...(env.GEMINI_VERTEX_CREDENTIALS_FILE
+            ? { credentialsFile: env.GEMINI_VERTEX_CREDENTIALS_FILE }
+            : {}),
+        },
+      }
+    : env.GEMINI_API_KEY
+      ? { apiKey: env.GEMINI_API_KEY }
+      : null;
   return {
     role: env.SERVICE_ROLE,
     http: { host: env.HOST, port: env.PORT },
@@ -518,9 +537,9 @@ export function configFromEnv(env: Env): Config {
       maxPages: env.OCR_MAX_PAGES,
       maxImagePixels: env.OCR_MAX_IMAGE_PIXELS,
     },
-    gemini: env.GEMINI_API_KEY
+    gemini: geminiAccess
       ? {
-          apiKey: env.GEMINI_API_KEY,
+          ...geminiAccess,
           model: env.GEMINI_MODEL,
           ...(env.GEMINI_BASE_URL ? { baseUrl: env.GEMINI_BASE_URL } : {}),
           maxOutputTokens: env.GEMINI_MAX_OUTPUT_TOKENS,
@@ -543,9 +562,9 @@ export function configFromEnv(env: Env): Config {
             timeoutMs: env.SPEECH_REQUEST_TIMEOUT_SEC * 1000,
           }
         : null,
-      gemini: env.GEMINI_API_KEY
+      gemini: geminiAccess
         ? {
-            apiKey: env.GEMINI_API_KEY,
+            ...geminiAccess,
             model: env.GEMINI_TRANSCRIPTION_MODEL ?? env.GEMINI_MODEL,
             ...(env.GEMINI_BASE_URL ? { baseUrl: env.GEMINI_BASE_URL } : {}),
             maxOutputTokens: env.GEMINI_MAX_OUTPUT_TOKENS,

@@ -2,21 +2,45 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiError, GoogleGenAI } from '@google/genai';
+import { ApiError, GoogleGenAI, type GoogleGenAIOptions } from '@google/genai';
 import { AppError, type ErrorCode } from '../contract/index.js';
 import { geminiRetryDelayMs } from './ocr/gemini-retry-delay.js';
 
 /** Shared by the Gemini OCR and speech engines: one way to build the client, read prompts and classify errors. */
 export interface GeminiClientSettings {
-  apiKey: string;
+  /** Gemini API (AI Studio) key; unused when `vertex` is set. */
+  apiKey?: string;
+  /** Vertex AI instead of an API key: a Google Cloud project and region, with a service account. */
+  vertex?: GeminiVertexSettings;
   /** Another endpoint speaking the Gemini REST API (a proxy, or a test's loopback server). */
   baseUrl?: string;
   timeoutMs: number;
 }
 
+export interface GeminiVertexSettings {
+  project: string;
+  location: string;
+  /** Service-account key file; without it, Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, metadata server). */
+  credentialsFile?: string;
+  /** An already authorised client (embedders, tests); wins over `credentialsFile`. */
+  authClient?: NonNullable<GoogleGenAIOptions['googleAuthOptions']>['authClient'];
+}
+
 export function createGeminiClient(settings: GeminiClientSettings): GoogleGenAI {
+  const auth = settings.vertex
+    ? {
+        vertexai: true,
+        project: settings.vertex.project,
+        location: settings.vertex.location,
+        googleAuthOptions: {
+          scopes: ['https://www.googleapis.com/auth/cloud-platform'],
+          ...(settings.vertex.credentialsFile ? { keyFilename: settings.vertex.credentialsFile } : {}),
+          ...(settings.vertex.authClient ? { authClient: settings.vertex.authClient } : {}),
+        },
+      }
+    : { apiKey: settings.apiKey };
   return new GoogleGenAI({
-    apiKey: settings.apiKey,
+    ...auth,
     httpOptions: {
       ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
       timeout: settings.timeoutMs,

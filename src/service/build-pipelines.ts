@@ -28,7 +28,11 @@ export function createSpeechEngine(config: Config): SpeechEngine {
     case 'gemini': {
       const settings = config.transcription.gemini;
       // loadConfig refuses TRANSCRIPTION_ENGINE=gemini without a key; this only guards other callers.
-      if (!settings) throw new AppError('ENGINE_NOT_CONFIGURED', 'GEMINI_API_KEY is not set.');
+      if (!settings)
+        throw new AppError(
+          'ENGINE_NOT_CONFIGURED',
+          'Neither GEMINI_API_KEY nor GEMINI_VERTEX_PROJECT is set.',
+        );
       return new GeminiSpeechEngine(settings);
     }
   }

@@ -7,18 +7,15 @@ import {
   classifyGeminiError,
   createGeminiClient,
   defaultPromptDir,
+  type GeminiClientSettings,
   type GeminiErrorCodes,
   PromptFiles,
 } from '../gemini-client.js';
 import type { OcrEngine, RecognizedPage, RecognizeOptions } from './ocr-engine.js';
 
-export interface GeminiEngineOptions {
-  apiKey: string;
+export interface GeminiEngineOptions extends GeminiClientSettings {
   model: string;
-  /** Another endpoint speaking the Gemini REST API (a proxy, or a test's loopback server). */
-  baseUrl?: string;
   maxOutputTokens: number;
-  timeoutMs: number;
   /** Directory of `<content_subtype>.md` prompts; default: the repository's `prompts/ocr`. */
   promptDir?: string;
 }

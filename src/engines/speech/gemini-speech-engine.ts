@@ -8,18 +8,15 @@ import {
   classifyGeminiError,
   createGeminiClient,
   defaultPromptDir,
+  type GeminiClientSettings,
   type GeminiErrorCodes,
   PromptFiles,
 } from '../gemini-client.js';
 import type { Segment, SpeechEngine, TranscribeOptions } from './speech-engine.js';
 
-export interface GeminiSpeechEngineSettings {
-  apiKey: string;
+export interface GeminiSpeechEngineSettings extends GeminiClientSettings {
   model: string;
-  /** Another endpoint speaking the Gemini REST API (a proxy, or a test's loopback server). */
-  baseUrl?: string;
   maxOutputTokens: number;
-  timeoutMs: number;
   /** Directory of `<content_subtype>.md` prompts; default: the repository's `prompts/transcription`. */
   promptDir?: string;
 }
