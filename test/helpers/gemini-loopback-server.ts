@@ -31,6 +31,8 @@ export interface RecordedRequest {
   /** Date.now() when the request arrived. */
   receivedAt: number;
   apiKey: string | undefined;
+  /** `Bearer <token>` of a Vertex AI request. */
+  authorization: string | undefined;
   body: {
     contents: Array<{
       role: string;
@@ -55,6 +57,10 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The Gemini API's path, or Vertex AI's (`/v1beta1/projects/<p>/locations/<l>/publishers/google/models/<m>`). */
+const GENERATE_CONTENT_PATH =
+  /^\/(?:v1beta|v1beta1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/google)\/models\/[^/:]+:generateContent$/;
+
 /** A loopback HTTP server answering `POST /v1beta/models/<model>:generateContent` like the Gemini API. */
 export async function startGeminiLoopback(): Promise<GeminiLoopback> {
   const state: GeminiLoopback = {
@@ -67,10 +73,7 @@ export async function startGeminiLoopback(): Promise<GeminiLoopback> {
   const server: Server = createServer((request, response) => {
     void (async () => {
       const body = await readBody(request);
-      if (
-        request.method !== 'POST' ||
-        !/^\/v1beta\/models\/[^/:]+:generateContent$/.test(request.url ?? '')
-      ) {
+      if (request.method !== 'POST' || !GENERATE_CONTENT_PATH.test(request.url ?? '')) {
         response.writeHead(404, { 'content-type': 'application/json' });
         response.end(JSON.stringify({ error: { code: 404, message: 'not found', status: 'NOT_FOUND' } }));
         return;
@@ -79,6 +82,7 @@ export async function startGeminiLoopback(): Promise<GeminiLoopback> {
         path: request.url ?? '',
         receivedAt: Date.now(),
         apiKey: request.headers['x-goog-api-key'] as string | undefined,
+        authorization: request.headers.authorization,
         body: JSON.parse(body) as RecordedRequest['body'],
       });
       const reply = state.replies.shift() ?? state.fallback;

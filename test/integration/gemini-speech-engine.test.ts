@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { OAuth2Client } from 'google-auth-library';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/contract/index.js';
 import { GeminiSpeechEngine } from '../../src/engines/speech/gemini-speech-engine.js';
@@ -101,6 +102,25 @@ describe('Gemini speech engine', () => {
     });
     expect(JSON.stringify(config.responseSchema)).toContain('"segments"');
     expect(await engine.version()).toBe('gemini-test');
+  });
+
+  it('reaches Vertex AI instead with a project, a region and a service account’s bearer token', async () => {
+    const authClient = new OAuth2Client();
+    authClient.setCredentials({ access_token: 'ya29.loopback', expiry_date: Date.now() + 3_600_000 });
+    const vertex = new GeminiSpeechEngine({
+      vertex: { project: 'dt-project', location: 'europe-west4', authClient },
+      model: 'gemini-test',
+      baseUrl: server.baseUrl,
+      maxOutputTokens: 2048,
+      timeoutMs: 10_000,
+    });
+    server.replies.push({ text: answer([{ start: 0, end: 3, text: SENTENCE }]) });
+    expect(await vertex.transcribe(wav, options())).toEqual([{ start: 0, end: 3, text: SENTENCE }]);
+    expect(server.requests[0]).toMatchObject({
+      path: '/v1beta1/projects/dt-project/locations/europe-west4/publishers/google/models/gemini-test:generateContent',
+      authorization: 'Bearer ya29.loopback',
+      apiKey: undefined,
+    });
   });
 
   it('uses the shanka_samadhan prompt for its subtype and the general prompt for an unknown one', async () => {
