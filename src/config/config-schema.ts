@@ -342,6 +342,16 @@ export interface ExtraWorkConfig {
   perUnit: number;
 }
 
+/** Gemini access (an API key, or a Vertex AI project) with a model and request limits. */
+export interface GeminiConfig {
+  apiKey?: string;
+  vertex?: { project: string; location: string; credentialsFile?: string };
+  model: string;
+  baseUrl?: string;
+  maxOutputTokens: number;
+  timeoutMs: number;
+}
+
 export interface Config {
   role: ServiceRole;
   http: { host: string; port: number };
@@ -372,14 +382,7 @@ export interface Config {
     maxImagePixels: number;
   };
   /** Present only when an API key or a Vertex AI project is configured: the Gemini OCR engine is then available. */
-  gemini: {
-    apiKey?: string;
-    vertex?: { project: string; location: string; credentialsFile?: string };
-    model: string;
-    baseUrl?: string;
-    maxOutputTokens: number;
-    timeoutMs: number;
-  } | null;
+  gemini: GeminiConfig | null;
   transcription: {
     maxDurationSec: number;
     engine: SpeechEngineName;
@@ -391,14 +394,7 @@ export interface Config {
     /** Present when an OpenAI-compatible endpoint is configured with a key. */
     openai: { baseUrl: string; apiKey: string; model: string; timeoutMs: number } | null;
     /** Present when Gemini is configured: its settings with the transcription model and timeout. */
-    gemini: {
-      apiKey?: string;
-      vertex?: { project: string; location: string; credentialsFile?: string };
-      model: string;
-      baseUrl?: string;
-      maxOutputTokens: number;
-      timeoutMs: number;
-    } | null;
+    gemini: GeminiConfig | null;
   };
   worker: {
     queues: Array<(typeof QUEUE_CHOICES)[number]>;

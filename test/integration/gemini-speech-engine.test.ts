@@ -5,8 +5,6 @@ import { OAuth2Client } from 'google-auth-library';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/contract/index.js';
 import { GeminiSpeechEngine } from '../../src/engines/speech/gemini-speech-engine.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { createTranscriptionPipeline } from '../../src/pipelines/transcription/run-transcription-pipeline.js';
 import { runChildProcess } from '../../src/process/run-child-process.js';
 import {
   type GeminiLoopback,
@@ -14,6 +12,7 @@ import {
   startGeminiLoopback,
 } from '../helpers/gemini-loopback-server.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
+import { transcribeWithPipeline } from '../helpers/run-transcription-pipeline.js';
 
 // The real `@google/genai` SDK against a loopback server speaking the Gemini REST wire format.
 const SENTENCE = 'the river carries the old songs to the sea';
@@ -223,22 +222,7 @@ describe('Gemini speech engine', () => {
 
   describe('inside the transcription pipeline', () => {
     const loop = Array.from({ length: 30 }, () => 'the sea').join(' ');
-    const runPipeline = async () =>
-      createTranscriptionPipeline({ engine, maxDurationSec: 600 })(
-        {
-          jobId: 'gemini-job',
-          inputPath: wav,
-          inputMime: 'audio/wav',
-          language: 'en',
-          contentSubtype: 'general',
-          workDir: await mkdtemp(path.join(dir, 'work-')),
-        },
-        {
-          signal: new AbortController().signal,
-          logger: createLogger({ level: 'silent', role: 'test' }),
-          reportProgress: async () => undefined,
-        },
-      );
+    const runPipeline = () => transcribeWithPipeline(engine, wav, dir, 'gemini-job');
 
     it('re-runs a chunk caught in a repetition loop once with the strict prompt', async () => {
       server.replies.push(
