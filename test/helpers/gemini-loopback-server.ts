@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 export type GeminiReply =
   | {
       text: string;
-      finishReason?: 'STOP' | 'MAX_TOKENS' /** Answer only after this long. */;
+      finishReason?: 'STOP' | 'MAX_TOKENS' | 'SAFETY' | 'RECITATION';
+      /** Answer only after this long. */
       delayMs?: number;
     }
   | {

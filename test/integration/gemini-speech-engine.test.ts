@@ -142,7 +142,7 @@ describe('Gemini speech engine', () => {
     });
   });
 
-  it('tells a server error, a refused key and a malformed answer apart', async () => {
+  it('tells a server error, a refused key, a malformed answer and a withheld answer apart', async () => {
     server.replies.push({ status: 503, error: { code: 503, message: 'overloaded', status: 'UNAVAILABLE' } });
     expect(await failure(engine.transcribe(wav, options()))).toMatchObject({
       code: 'ENGINE_UPSTREAM_ERROR',
@@ -157,6 +157,12 @@ describe('Gemini speech engine', () => {
     expect(await failure(engine.transcribe(wav, options()))).toMatchObject({
       code: 'ENGINE_RESPONSE_INVALID',
       message: 'Gemini answered with text that is not JSON.',
+    });
+    server.replies.push({ text: '', finishReason: 'SAFETY' });
+    expect(await failure(engine.transcribe(wav, options()))).toMatchObject({
+      code: 'ENGINE_RESPONSE_INVALID',
+      message: 'Gemini gave no answer (finish reason SAFETY).',
+      details: { finish_reason: 'SAFETY' },
     });
     server.replies.push({ text: JSON.stringify({ transcript: SENTENCE }) });
     expect((await failure(engine.transcribe(wav, options()))).code).toBe('ENGINE_RESPONSE_INVALID');

@@ -138,6 +138,16 @@ export class GeminiSpeechEngine implements SpeechEngine {
         },
       );
     }
+    if (answer.text.trim() === '' && answer.finishReason && answer.finishReason !== FinishReason.STOP) {
+      // SAFETY, RECITATION, PROHIBITED_CONTENT…: the model withheld its answer; saying so beats "not JSON".
+      throw new AppError(
+        'ENGINE_RESPONSE_INVALID',
+        `Gemini gave no answer (finish reason ${answer.finishReason}).`,
+        {
+          details: { engine: 'gemini', finish_reason: answer.finishReason },
+        },
+      );
+    }
     const segments = validateGeminiSegments(parseAnswer(answer.text), durationSec);
     for (const segment of segments) options.onSegment?.(segment);
     return segments;
@@ -161,7 +171,7 @@ export class GeminiSpeechEngine implements SpeechEngine {
     prompt: string,
     audio: { inlineData: { mimeType: string; data: string } },
     options: TranscribeOptions,
-  ): Promise<{ text: string; truncated: boolean }> {
+  ): Promise<{ text: string; truncated: boolean; finishReason?: string }> {
     try {
       const response = await this.client.models.generateContent({
         model: this.settings.model,
@@ -175,9 +185,11 @@ export class GeminiSpeechEngine implements SpeechEngine {
           ...(options.timeoutMs ? { httpOptions: { timeout: options.timeoutMs } } : {}),
         },
       });
+      const finishReason = response.candidates?.[0]?.finishReason;
       return {
         text: response.text ?? '',
-        truncated: response.candidates?.[0]?.finishReason === FinishReason.MAX_TOKENS,
+        truncated: finishReason === FinishReason.MAX_TOKENS,
+        ...(finishReason ? { finishReason } : {}),
       };
     } catch (error) {
       throw classifyGeminiError(error, options.signal, SPEECH_ERROR_CODES);
