@@ -73,6 +73,15 @@ export class RedisKeys {
     return `${this.prefix}:jobs:active:backfilled`;
   }
 
+  /**
+   * Sorted set job id → time (ms) it reached a final status, written inside the final transition
+   * and cleared once its webhooks are queued: a crash in between leaves the id here, and the
+   * reconciler queues them again (an outbox, so no final transition goes unannounced).
+   */
+  finalAnnouncements(): string {
+    return `${this.prefix}:jobs:final-unannounced`;
+  }
+
   /** Lock held by the worker process that runs the reconciler (leader election). */
   reconcilerLock(): string {
     return `${this.prefix}:reconciler:leader`;
