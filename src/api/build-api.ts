@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { AuthConfig } from '../config/index.js';
 import { AppError, buildOpenApiDocument, toOpenApiPath } from '../contract/index.js';
 import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
+import type { FeatureFlagReader } from '../jobs/feature-flag-reader.js';
 import type { IntakeLimits } from '../jobs/intake-precheck.js';
 import type { JobEventFeed } from '../jobs/job-event-feed.js';
 import type { JobService } from '../jobs/job-service.js';
@@ -26,6 +27,7 @@ import { registerAdminQueuesRoutes } from './routes/admin-queues-routes.js';
 import { registerContractRoutes } from './routes/contract-routes.js';
 import { registerDeadLettersRoutes } from './routes/dead-letters-routes.js';
 import { registerEventsRoutes } from './routes/events-routes.js';
+import { registerFeatureFlagsRoutes } from './routes/feature-flags-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerIntakeRoutes } from './routes/intake-routes.js';
 import { registerJobsRoutes } from './routes/jobs-routes.js';
@@ -42,6 +44,8 @@ export interface ApiDeps {
   /** Limits and speeds `POST /v1/intake/precheck` judges files by. */
   intakeLimits: IntakeLimits;
   deadLetters: DeadLetterStore;
+  /** Feature flags (`/v1/admin/flags`, `/v1/config`, the `legacy_api` routes). */
+  flags: FeatureFlagReader;
   /** `/v1/admin/queues` and `/v1/admin/overview`. */
   queueAdmin: QueueAdmin;
   feed: JobEventFeed;
@@ -146,6 +150,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerIntakeRoutes(app, deps);
   registerDeadLettersRoutes(app, deps);
   registerAdminQueuesRoutes(app, deps);
+  registerFeatureFlagsRoutes(app, { ...deps, authMode: deps.verifier ? 'oidc' : 'local-single-user' });
   registerApiKeyRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   await registerOpenAiTranscriptionRoutes(app, deps);

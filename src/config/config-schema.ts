@@ -9,6 +9,7 @@ import {
   OCR_PSM_MODES,
   type OcrEngineName,
 } from '../contract/index.js';
+import { FEATURE_FLAGS, type FlagDefaults } from './feature-flags.js';
 
 const SERVICE_ROLES = ['all', 'api', 'worker'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
@@ -262,6 +263,11 @@ export const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE_TARGETS: bool().default(false),
   WEBHOOK_CONCURRENCY: int(1, 256).default(8),
   OPENAI_COMPAT_WAIT_MS: int(0, 3_600_000).default(300_000),
+  // Feature flags (src/config/feature-flags.ts): unset means the registry default.
+  FLAG_LEGACY_API: bool().optional(),
+  FLAG_OCR_PSM_RETRY: bool().optional(),
+  FLAG_TRANSCRIPTION_REPETITION_RERUN: bool().optional(),
+  FLAG_WEBHOOKS: bool().optional(),
 });
 
 /**
@@ -417,6 +423,8 @@ export interface Config {
   /** Per-user submission limits; 0 turns one off. */
   quota: { activeJobs: number; jobsPerDay: number };
   webhooks: WebhookConfig;
+  /** Each feature flag's value before runtime overrides (env, else the registry default). */
+  flags: FlagDefaults;
   /** How long `POST /v1/audio/transcriptions` waits for its job before answering 202. */
   openaiCompat: { waitMs: number };
 }
@@ -601,5 +609,12 @@ export function configFromEnv(env: Env): Config {
       concurrency: env.WEBHOOK_CONCURRENCY,
     },
     openaiCompat: { waitMs: env.OPENAI_COMPAT_WAIT_MS },
+    flags: {
+      legacy_api: env.FLAG_LEGACY_API ?? FEATURE_FLAGS.legacy_api.default,
+      ocr_psm_retry: env.FLAG_OCR_PSM_RETRY ?? FEATURE_FLAGS.ocr_psm_retry.default,
+      transcription_repetition_rerun:
+        env.FLAG_TRANSCRIPTION_REPETITION_RERUN ?? FEATURE_FLAGS.transcription_repetition_rerun.default,
+      webhooks: env.FLAG_WEBHOOKS ?? FEATURE_FLAGS.webhooks.default,
+    },
   };
 }

@@ -3,6 +3,7 @@ export * from './app-error.js';
 export * from './contract-document.js';
 export * from './dead-letter.js';
 export * from './error-catalog.js';
+export * from './feature-flags.js';
 export * from './intake-precheck.js';
 export * from './job.js';
 export * from './job-events.js';

@@ -8,6 +8,12 @@ import {
   replayResultSchema,
 } from './dead-letter.js';
 import { ERROR_CODES } from './error-catalog.js';
+import {
+  clientSettingsSchema,
+  featureFlagListSchema,
+  featureFlagSchema,
+  putFeatureFlagBodySchema,
+} from './feature-flags.js';
 import { precheckRequestSchema, precheckResultSchema } from './intake-precheck.js';
 import {
   CONTRACT_VERSION,
@@ -85,6 +91,14 @@ const queueState = {
     properties: { queue: { type: 'string' }, paused: { type: 'boolean' } },
     required: ['queue', 'paused'],
   }),
+};
+
+const flagNameParameter = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  description: 'The flag name (see `GET /v1/admin/flags`)',
+  schema: { type: 'string' },
 };
 
 const eventStream = {
@@ -531,6 +545,49 @@ export function buildOpenApiDocument() {
           responses: { '200': eventStream, ...problems(503) },
         },
       },
+      '/v1/admin/flags': {
+        get: {
+          tags: ['admin'],
+          summary:
+            'Every feature flag: value, where it comes from (override or env), default, owner; admin only',
+          responses: {
+            '200': { description: 'The flags', content: json(ref('FeatureFlagList')) },
+            ...problems(403, 503),
+          },
+        },
+      },
+      '/v1/admin/flags/{name}': {
+        put: {
+          tags: ['admin'],
+          summary: 'Override a flag for every process (applied within a second, no restart); admin only',
+          parameters: [flagNameParameter],
+          requestBody: { required: true, content: json(ref('PutFeatureFlag')) },
+          responses: {
+            '200': { description: 'The flag now', content: json(ref('FeatureFlag')) },
+            ...problems(400, 403, 404, 503),
+          },
+        },
+        delete: {
+          tags: ['admin'],
+          summary: 'Delete the override: the flag goes back to FLAG_<NAME> or its default; admin only',
+          parameters: [flagNameParameter],
+          responses: {
+            '200': { description: 'The flag now', content: json(ref('FeatureFlag')) },
+            ...problems(403, 404, 503),
+          },
+        },
+      },
+      '/v1/config': {
+        get: {
+          tags: ['operations'],
+          summary:
+            'What the page may know: the flags it may see and a few public settings (any signed-in user)',
+          responses: {
+            '200': { description: 'Settings', content: json(ref('ClientSettings')) },
+            ...problems(401, 503),
+          },
+        },
+      },
       '/v1/admin/overview': {
         get: {
           tags: ['admin'],
@@ -667,6 +724,10 @@ export function buildOpenApiDocument() {
       schemas: {
         AdminOverview: componentOf(adminOverviewSchema),
         AdminQueues: componentOf(adminQueuesSchema),
+        ClientSettings: componentOf(clientSettingsSchema),
+        FeatureFlag: componentOf(featureFlagSchema),
+        FeatureFlagList: componentOf(featureFlagListSchema),
+        PutFeatureFlag: componentOf(putFeatureFlagBodySchema, 'input'),
         SetConcurrency: componentOf(setConcurrencyBodySchema, 'input'),
         DeadLetter: componentOf(deadLetterSchema),
         DeadLetterList: componentOf(deadLetterListSchema),

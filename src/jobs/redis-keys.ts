@@ -78,6 +78,11 @@ export class RedisKeys {
     return `${this.prefix}:jobs:active`;
   }
 
+  /** Hash flag name → `true`/`false`: administrators' runtime overrides of the feature flags. */
+  featureFlags(): string {
+    return `${this.prefix}:feature-flags`;
+  }
+
   /** Lock held by the worker process that runs the reconciler (leader election). */
   reconcilerLock(): string {
     return `${this.prefix}:reconciler:leader`;
@@ -130,6 +135,11 @@ export class RedisKeys {
   /** Pub/sub channel on which cancel requests for running jobs are announced to all workers. */
   cancelChannel(): string {
     return `${this.prefix}:cancel`;
+  }
+
+  /** Pub/sub channel announcing a feature flag override change (the message is the flag name). */
+  featureFlagsChannel(): string {
+    return `${this.prefix}:feature-flags`;
   }
 
   /** Pub/sub channel on which per-worker concurrency changes are announced to all workers. */

@@ -7,6 +7,7 @@ import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
 import type { Config } from '../config/index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
+import { FeatureFlagReader } from '../jobs/feature-flag-reader.js';
 import { IdempotencyStore } from '../jobs/idempotency-store.js';
 import { JobEventFeed } from '../jobs/job-event-feed.js';
 import { JobQueues } from '../jobs/job-queues.js';
@@ -75,6 +76,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const webhooks = new WebhookStore(redis, keys);
   const webhookQueue = new WebhookQueue(redis, keys, webhooks, logger);
   // Every final transition (worker outcomes, cancels of queued jobs) queues its webhooks.
+  const flags = new FeatureFlagReader(redis, keys, config.flags, logger);
+  await flags.start();
   const throughput = new QueueThroughput(redis, keys);
   const queueWebhooks = webhookQueue.listener();
   const store = new JobStore(redis, keys, {
@@ -85,7 +88,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         .catch((error: unknown) =>
           logger.warn({ event: 'throughput.record_failed', job_id: record.job_id, ...errorFields(error) }),
         );
-      await queueWebhooks(record);
+      if (flags.isEnabled('webhooks')) await queueWebhooks(record);
     },
   });
   const storage = createStorage(config.storage);
@@ -130,6 +133,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       metrics,
       heartbeats,
       heartbeatMs: config.metrics.heartbeatMs,
+      flags,
     });
     Object.assign(checks, engineChecks(config), {
       scratch_dir: scratchDirCheck(config.worker.tmpDir),
@@ -179,6 +183,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         activeJobsLimit: config.quota.activeJobs,
       },
       deadLetters: new DeadLetterStore(redis, keys, store, queues),
+      flags,
       queueAdmin: new QueueAdmin({ redis, keys, queues, heartbeats, throughput, readiness }),
       feed,
       heartbeatMs: config.events.heartbeatMs,
@@ -231,6 +236,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       if (webhookWorker) await webhookWorker.close();
       await webhookQueue.close();
       await queues.close();
+      await flags.stop();
       await redis.quit();
       logger.info({ event: 'service.stopped' }, 'stopped');
     },

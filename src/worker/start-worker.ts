@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { ExtraWorkConfig, RetryConfig } from '../config/index.js';
 import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
+import type { FeatureFlagReader } from '../jobs/feature-flag-reader.js';
 import type { JobQueues } from '../jobs/job-queues.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { ConcurrencyMessage } from '../jobs/queue-admin.js';
@@ -47,6 +48,8 @@ export interface WorkerOptions {
   /** Written every `heartbeatMs`: `worker_heartbeat_timestamp_seconds` in /metrics. */
   heartbeats?: WorkerHeartbeats;
   heartbeatMs?: number;
+  /** Feature flags read while jobs run (`ocr_psm_retry`, `transcription_repetition_rerun`). */
+  flags?: FeatureFlagReader;
 }
 
 /** How long stopped jobs get to hand themselves back after the grace period. */
@@ -81,6 +84,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     workerId,
     logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.flags ? { flags: options.flags } : {}),
   });
 
   await applyGlobalConcurrency(options, logger);
