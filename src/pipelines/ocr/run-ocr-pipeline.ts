@@ -11,6 +11,7 @@ import {
   type OcrPsmMode,
   type PagesBySource,
 } from '../../contract/index.js';
+import type { ExtraWorkBudget } from '../../engines/extra-work-budget.js';
 import type { OcrEngine, RecognizedPage, RecognizeOptions } from '../../engines/ocr/ocr-engine.js';
 import { imageToPdf } from '../../media/image/image-to-pdf.js';
 import { readImagePixels } from '../../media/image/read-image-pixels.js';
@@ -321,7 +322,7 @@ async function recognizeDocument(
   if (done > 0) await report();
 
   const engineLabel = `${engine.name} ${await engine.version()}`;
-  const pageJob = { deps, engine, source, input, options, artefactDir, signal };
+  const pageJob = { deps, engine, source, input, options, artefactDir, signal, extraWork: context.extraWork };
   const resume = async (page: number): Promise<boolean> => {
     const saved = checkpoints ? await checkpoints.load(page) : null;
     if (!saved || !checkpoints) return false;
@@ -444,6 +445,8 @@ interface PageJob {
   options: ResolvedJobOptions;
   artefactDir: string;
   signal: AbortSignal;
+  /** The job's budget of page re-reads, handed to the engine (absent when the caller keeps none). */
+  extraWork?: ExtraWorkBudget | undefined;
 }
 
 interface PageReading {
@@ -484,6 +487,7 @@ function recognizeOptions(job: PageJob, timeoutMs: number, image: PageImage | un
     psm: job.options.psm,
     contentSubtype: job.input.contentSubtype,
     ...(image?.dpi ? { dpi: image.dpi } : {}),
+    ...(job.extraWork ? { extraWork: job.extraWork } : {}),
   };
 }
 
