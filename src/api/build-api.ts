@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { AuthConfig } from '../config/index.js';
 import { AppError, buildOpenApiDocument, toOpenApiPath } from '../contract/index.js';
 import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
-import type { FeatureFlagReader } from '../jobs/feature-flag-reader.js';
+import type { FeatureFlags } from '../jobs/feature-flags.js';
 import type { IntakeLimits } from '../jobs/intake-precheck.js';
 import type { JobEventFeed } from '../jobs/job-event-feed.js';
 import type { JobService } from '../jobs/job-service.js';
@@ -27,10 +27,11 @@ import { registerAdminQueuesRoutes } from './routes/admin-queues-routes.js';
 import { registerContractRoutes } from './routes/contract-routes.js';
 import { registerDeadLettersRoutes } from './routes/dead-letters-routes.js';
 import { registerEventsRoutes } from './routes/events-routes.js';
-import { registerFeatureFlagsRoutes } from './routes/feature-flags-routes.js';
+import { registerFeatureFlagRoutes } from './routes/feature-flag-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerIntakeRoutes } from './routes/intake-routes.js';
 import { registerJobsRoutes } from './routes/jobs-routes.js';
+import { registerLegacyRoutes } from './routes/legacy-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerOpenAiTranscriptionRoutes } from './routes/openai-transcription-routes.js';
 import { registerOpenApiRoutes } from './routes/openapi-routes.js';
@@ -44,8 +45,6 @@ export interface ApiDeps {
   /** Limits and speeds `POST /v1/intake/precheck` judges files by. */
   intakeLimits: IntakeLimits;
   deadLetters: DeadLetterStore;
-  /** Feature flags (`/v1/admin/flags`, `/v1/config`, the `legacy_api` routes). */
-  flags: FeatureFlagReader;
   /** `/v1/admin/queues` and `/v1/admin/overview`. */
   queueAdmin: QueueAdmin;
   feed: JobEventFeed;
@@ -54,6 +53,8 @@ export interface ApiDeps {
   /** Whether the Redis connection is up: requests needing it fail fast with 503 when not. */
   isRedisReady: () => boolean;
   storage: ObjectStorage;
+  /** Feature flags of this process (runtime overrides through the admin API). */
+  flags: FeatureFlags;
   readiness: Readiness;
   /** Served at `/metrics`; HTTP requests are counted into it. */
   metrics: PrometheusMetrics;
@@ -150,10 +151,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerIntakeRoutes(app, deps);
   registerDeadLettersRoutes(app, deps);
   registerAdminQueuesRoutes(app, deps);
-  registerFeatureFlagsRoutes(app, { ...deps, authMode: deps.verifier ? 'oidc' : 'local-single-user' });
   registerApiKeyRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   await registerOpenAiTranscriptionRoutes(app, deps);
+  registerFeatureFlagRoutes(app, deps);
+  await registerLegacyRoutes(app, deps);
   registerSessionRoutes(app, {
     auth: deps.auth,
     verifier: deps.verifier,

@@ -1,12 +1,30 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
-import { ConfigError, loadConfig } from '../config/index.js';
-import { createLogger, errorFields } from '../observability/logger.js';
-import { startService } from '../service/start-service.js';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, DEFAULT_CLIENT_SERVER, loadConfig } from '../config/index.js';
+import { registerCancelCommand } from './commands/cancel-command.js';
+import { registerDownloadCommand } from './commands/download-command.js';
+import { registerListCommand } from './commands/list-command.js';
+import { registerRetryCommand } from './commands/retry-command.js';
+import { registerStatusCommand } from './commands/status-command.js';
+import { registerSubmitCommand } from './commands/submit-command.js';
+import { EXIT_CODES } from './exit-codes.js';
 
 const program = new Command()
   .name('doc-transcribe')
-  .description('Documents to text and recordings to transcripts, as a self-hosted service.');
+  .description('Documents to text and recordings to transcripts, as a self-hosted service.')
+  .option('--server <url>', `the service to talk to (env DT_SERVER, default ${DEFAULT_CLIENT_SERVER})`)
+  .option('--api-key <key>', 'an API key, dt_… (env DT_API_KEY); none for a local single-user service')
+  .option('--json', 'print one JSON document for scripts instead of text')
+  .option('--verbose', 'print each request with its request id on stderr')
+  // Usage mistakes exit 2 (docs/cli.md), not commander's 1, so scripts can tell them from failures.
+  .exitOverride();
+
+registerSubmitCommand(program);
+registerStatusCommand(program);
+registerListCommand(program);
+registerCancelCommand(program);
+registerRetryCommand(program);
+registerDownloadCommand(program);
 
 program
   .command('serve')
@@ -23,6 +41,9 @@ program
       }
       throw error;
     }
+    // Loaded here, not at the top: the client commands start fast without the service's modules.
+    const { createLogger, errorFields } = await import('../observability/logger.js');
+    const { startService } = await import('../service/start-service.js');
     const logger = createLogger({ level: config.logLevel, role: config.role });
     if (config.auth.oidc) {
       logger.info(
@@ -58,4 +79,10 @@ program
     process.on('SIGINT', () => stop('SIGINT'));
   });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  const shownHelp = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
+  process.exitCode = shownHelp ? EXIT_CODES.ok : EXIT_CODES.usage;
+}

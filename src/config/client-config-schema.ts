@@ -1,12 +1,12 @@
 import { z } from 'zod';
 
-/** The local service's address when neither `--server` nor DOC_TRANSCRIBE_SERVER names one. */
+/** The local service's address when neither `--server` nor DT_SERVER names one. */
 export const DEFAULT_CLIENT_SERVER = 'http://127.0.0.1:8080';
 
 /** What the `doc-transcribe` client commands read from the environment (flags win over these). */
 export const clientEnvSchema = z.object({
-  DOC_TRANSCRIBE_SERVER: z.url({ protocol: /^https?$/ }).optional(),
-  DOC_TRANSCRIBE_API_KEY: z.string().min(1).optional(),
+  DT_SERVER: z.url({ protocol: /^https?$/ }).optional(),
+  DT_API_KEY: z.string().min(1).optional(),
 });
 
 export interface ClientConfig {
@@ -29,21 +29,21 @@ export function loadClientConfig(
   flags: { server?: string | undefined; apiKey?: string | undefined },
 ): ClientConfig {
   const raw = {
-    DOC_TRANSCRIBE_SERVER: flags.server || env.DOC_TRANSCRIBE_SERVER || undefined,
-    DOC_TRANSCRIBE_API_KEY: flags.apiKey || env.DOC_TRANSCRIBE_API_KEY || undefined,
+    DT_SERVER: flags.server || env.DT_SERVER || undefined,
+    DT_API_KEY: flags.apiKey || env.DT_API_KEY || undefined,
   };
   const parsed = clientEnvSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ClientConfigError(
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0]);
-        const flag = name === 'DOC_TRANSCRIBE_SERVER' ? '--server' : '--api-key';
+        const flag = name === 'DT_SERVER' ? '--server' : '--api-key';
         return `${flag} / ${name}: ${issue.message}`;
       }),
     );
   }
   return {
-    server: (parsed.data.DOC_TRANSCRIBE_SERVER ?? DEFAULT_CLIENT_SERVER).replace(/\/+$/, ''),
-    apiKey: parsed.data.DOC_TRANSCRIBE_API_KEY ?? null,
+    server: (parsed.data.DT_SERVER ?? DEFAULT_CLIENT_SERVER).replace(/\/+$/, ''),
+    apiKey: parsed.data.DT_API_KEY ?? null,
   };
 }

@@ -9,7 +9,12 @@ import {
   OCR_PSM_MODES,
   type OcrEngineName,
 } from '../contract/index.js';
-import { FEATURE_FLAGS, type FlagDefaults } from './feature-flags.js';
+import {
+  FEATURE_FLAG_NAMES,
+  FEATURE_FLAGS,
+  type FeatureFlagName,
+  featureFlagEnvName,
+} from './feature-flag-registry.js';
 
 const SERVICE_ROLES = ['all', 'api', 'worker'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
@@ -21,6 +26,15 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = () => z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const flagEnv = (fallback: boolean) => bool().default(fallback);
+
+/** `FLAG_<NAME>` for every flag of the registry, defaulting to the registry's value. */
+function featureFlagEnvShape() {
+  return Object.fromEntries(
+    FEATURE_FLAG_NAMES.map((name) => [featureFlagEnvName(name), flagEnv(FEATURE_FLAGS[name].default)]),
+  ) as unknown as Record<`FLAG_${Uppercase<FeatureFlagName>}`, ReturnType<typeof flagEnv>>;
+}
 
 /** Comma-separated list, trimmed, lower-cased, empty entries dropped. */
 const lowerList = () =>
@@ -97,6 +111,36 @@ const corsOrigins = () =>
       return origins;
     });
 
+/** TEST ONLY (fault injection): `transient=0.05,permanent=0.05,page_ms=20`; see fault-injection-engine.ts. */
+const testFaultEngine = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value.trim() === '') return undefined;
+    const spec = { transient: 0, permanent: 0, pageMs: 0 };
+    for (const pair of value
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const [name = '', raw = ''] = pair.split('=').map((p) => p.trim());
+      const number = Number(raw);
+      const known =
+        name === 'transient' || name === 'permanent'
+          ? number >= 0 && number <= 1
+          : name === 'page_ms' && Number.isInteger(number) && number >= 0;
+      if (raw === '' || !known) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${pair}": expected transient=<0..1>, permanent=<0..1> or page_ms=<integer ms>`,
+        });
+        continue;
+      }
+      if (name === 'page_ms') spec.pageMs = number;
+      else spec[name as 'transient' | 'permanent'] = number;
+    }
+    return spec;
+  });
+
 /** `subtype=engine` pairs, comma-separated: `jain_literature=gemini,general=tesseract`. */
 const engineBySubtype = z
   .string()
@@ -139,7 +183,10 @@ export const envSchema = z.object({
     .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://'),
   REDIS_KEY_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-" only')
+    .regex(
+      /^(\{[A-Za-z0-9:_-]{1,62}\}|[A-Za-z0-9:_-]{1,64})$/,
+      'letters, digits, ":", "_" or "-" only, optionally all inside one {hash tag} for Redis Cluster',
+    )
     .default('dt'),
   IDEMPOTENCY_TTL_SEC: int(60, 30 * 24 * 3600).default(24 * 3600),
   IDEMPOTENCY_LOCK_SEC: int(10, 24 * 3600).default(3600),
@@ -173,6 +220,8 @@ export const envSchema = z.object({
   OCR_HOCR: bool().default(false),
   OCR_MAX_PAGES: int(1, 1_000_000).default(5000),
   OCR_MAX_IMAGE_PIXELS: int(1, Number.MAX_SAFE_INTEGER).default(200_000_000),
+  OCR_TEST_FAULT_ENGINE: testFaultEngine,
+  NODE_ENV: z.string().optional(),
   GEMINI_API_KEY: z.string().min(1).optional(),
   GEMINI_MODEL: z.string().min(1).default('gemini-2.5-flash'),
   GEMINI_BASE_URL: z.url().optional(),
@@ -263,11 +312,8 @@ export const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE_TARGETS: bool().default(false),
   WEBHOOK_CONCURRENCY: int(1, 256).default(8),
   OPENAI_COMPAT_WAIT_MS: int(0, 3_600_000).default(300_000),
-  // Feature flags (src/config/feature-flags.ts): unset means the registry default.
-  FLAG_LEGACY_API: bool().optional(),
-  FLAG_OCR_PSM_RETRY: bool().optional(),
-  FLAG_TRANSCRIPTION_REPETITION_RERUN: bool().optional(),
-  FLAG_WEBHOOKS: bool().optional(),
+  FLAGS_REFRESH_SEC: int(1, 3600).default(10),
+  ...featureFlagEnvShape(),
 });
 
 /**
@@ -303,6 +349,9 @@ export function crossFieldProblems(env: Env): string[] {
   }
   if (env.STORAGE_DRIVER !== 'local' && !env.STORAGE_BUCKET) {
     problems.push(`STORAGE_BUCKET (unset): required with STORAGE_DRIVER=${env.STORAGE_DRIVER}`);
+  }
+  if (env.OCR_TEST_FAULT_ENGINE && env.NODE_ENV === 'production') {
+    problems.push('OCR_TEST_FAULT_ENGINE (set): a test-only engine, refused with NODE_ENV=production');
   }
   if (env.CORS_ALLOW_CREDENTIALS && env.CORS_ORIGINS.includes('*')) {
     problems.push(
@@ -369,6 +418,8 @@ export interface Config {
     hocr: boolean;
     maxPages: number;
     maxImagePixels: number;
+    /** TEST ONLY: replaces tesseract by the fault-injection engine (refused with NODE_ENV=production). */
+    testFaultEngine?: { transient: number; permanent: number; pageMs: number };
   };
   /** Present only when an API key is configured: the Gemini OCR engine is then available. */
   gemini: {
@@ -423,10 +474,10 @@ export interface Config {
   /** Per-user submission limits; 0 turns one off. */
   quota: { activeJobs: number; jobsPerDay: number };
   webhooks: WebhookConfig;
-  /** Each feature flag's value before runtime overrides (env, else the registry default). */
-  flags: FlagDefaults;
   /** How long `POST /v1/audio/transcriptions` waits for its job before answering 202. */
   openaiCompat: { waitMs: number };
+  /** Start values of the feature flags (runtime overrides live in Redis) and how often they are re-read. */
+  featureFlags: { defaults: Record<FeatureFlagName, boolean>; refreshMs: number };
 }
 
 /** Where objects live: the local disk of this machine, or a bucket shared by every machine. */
@@ -513,6 +564,7 @@ export function configFromEnv(env: Env): Config {
       hocr: env.OCR_HOCR,
       maxPages: env.OCR_MAX_PAGES,
       maxImagePixels: env.OCR_MAX_IMAGE_PIXELS,
+      ...(env.OCR_TEST_FAULT_ENGINE ? { testFaultEngine: env.OCR_TEST_FAULT_ENGINE } : {}),
     },
     gemini: env.GEMINI_API_KEY
       ? {
@@ -609,12 +661,11 @@ export function configFromEnv(env: Env): Config {
       concurrency: env.WEBHOOK_CONCURRENCY,
     },
     openaiCompat: { waitMs: env.OPENAI_COMPAT_WAIT_MS },
-    flags: {
-      legacy_api: env.FLAG_LEGACY_API ?? FEATURE_FLAGS.legacy_api.default,
-      ocr_psm_retry: env.FLAG_OCR_PSM_RETRY ?? FEATURE_FLAGS.ocr_psm_retry.default,
-      transcription_repetition_rerun:
-        env.FLAG_TRANSCRIPTION_REPETITION_RERUN ?? FEATURE_FLAGS.transcription_repetition_rerun.default,
-      webhooks: env.FLAG_WEBHOOKS ?? FEATURE_FLAGS.webhooks.default,
+    featureFlags: {
+      defaults: Object.fromEntries(
+        FEATURE_FLAG_NAMES.map((name) => [name, env[featureFlagEnvName(name) as keyof Env] as boolean]),
+      ) as Record<FeatureFlagName, boolean>,
+      refreshMs: env.FLAGS_REFRESH_SEC * 1000,
     },
   };
 }

@@ -10,6 +10,10 @@ export const attemptEntrySchema = z.object({
   kind: z.enum(['failed', 'replayed']),
   attempt: z.number().int().nonnegative().describe('The attempt that failed, or attempts so far at a replay'),
   at: isoTimestamp,
+  next_attempt_at: isoTimestamp
+    .nullable()
+    .optional()
+    .describe('For a failed attempt that is retried: when the retry was scheduled to start'),
   error_code: errorCode.nullable(),
   error_class: z.enum(ERROR_CLASSES).nullable(),
   error_message: z.string().nullable(),

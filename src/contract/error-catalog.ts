@@ -91,6 +91,13 @@ export const ERROR_CATALOG = {
     'There is no dead letter for this job: it did not fail, was replayed, or was purged.',
     'इस कार्य का कोई डेड लेटर नहीं है: यह विफल नहीं हुआ, पुनः चलाया गया, या हटा दिया गया।',
   ),
+  FEATURE_FLAG_UNKNOWN: entry(
+    404,
+    'input',
+    'Unknown feature flag',
+    'There is no feature flag of that name: GET /v1/admin/flags lists them.',
+    'इस नाम का कोई फ़ीचर फ़्लैग नहीं है: GET /v1/admin/flags सूची देता है।',
+  ),
   JOB_NOT_CANCELLABLE: entry(
     409,
     'input',

@@ -140,7 +140,10 @@ export type JobList = z.infer<typeof jobListSchema>;
 
 /** Fields a client may send with `POST /v1/jobs` (multipart fields next to `file`). */
 export const submitJobFieldsSchema = z.object({
-  job_type: z.enum(JOB_TYPES).optional(),
+  // Case-insensitive: the earlier API's scripts send `ocr` / `transcription`.
+  job_type: z
+    .preprocess((value) => (typeof value === 'string' ? value.toUpperCase() : value), z.enum(JOB_TYPES))
+    .optional(),
   content_subtype: z.enum(CONTENT_SUBTYPES).default('general'),
   language: z
     .string()

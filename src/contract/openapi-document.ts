@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FEATURE_FLAG_NAMES } from '../config/feature-flag-registry.js';
 import { apiKeyListSchema, createApiKeySchema, createdApiKeySchema } from './api-keys.js';
 import {
   deadLetterListSchema,
@@ -8,12 +9,6 @@ import {
   replayResultSchema,
 } from './dead-letter.js';
 import { ERROR_CODES } from './error-catalog.js';
-import {
-  clientSettingsSchema,
-  featureFlagListSchema,
-  featureFlagSchema,
-  putFeatureFlagBodySchema,
-} from './feature-flags.js';
 import { precheckRequestSchema, precheckResultSchema } from './intake-precheck.js';
 import {
   CONTRACT_VERSION,
@@ -93,17 +88,80 @@ const queueState = {
   }),
 };
 
+const eventStream = {
+  description: `Server-Sent Events: \`${SSE_EVENTS.job}\` (data: a Job), \`${SSE_EVENTS.jobDeleted}\` (data: {job_id}), \`${SSE_EVENTS.resync}\`; comment heartbeats. Send \`Last-Event-ID\` to resume.`,
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
+};
+
+const signedUrlRedirect = {
+  description:
+    'With S3 or GCS storage (STORAGE_DRIVER): a redirect to a short-lived signed URL of the object (STORAGE_SIGNED_URL_TTL_SEC), so the bytes do not pass through the API',
+  headers: { Location: { schema: { type: 'string', format: 'uri' } } },
+};
+
 const flagNameParameter = {
   name: 'name',
   in: 'path',
   required: true,
-  description: 'The flag name (see `GET /v1/admin/flags`)',
-  schema: { type: 'string' },
+  schema: { type: 'string', enum: FEATURE_FLAG_NAMES },
 };
 
-const eventStream = {
-  description: `Server-Sent Events: \`${SSE_EVENTS.job}\` (data: a Job), \`${SSE_EVENTS.jobDeleted}\` (data: {job_id}), \`${SSE_EVENTS.resync}\`; comment heartbeats. Send \`Last-Event-ID\` to resume.`,
-  content: { 'text/event-stream': { schema: { type: 'string' } } },
+const legacyJobIdParameter = { ...jobIdParameter, name: 'job_id' };
+const legacyJobResponse = {
+  description: 'The job, with the earlier field names',
+  content: json(ref('LegacyJob')),
+};
+const legacyErrors = Object.fromEntries(
+  [400, 401, 404, 409, 413, 415, 429, 503].map((status) => [
+    String(status),
+    {
+      description: 'The earlier error envelope with a catalog `error_code`',
+      content: json(ref('LegacyError')),
+    },
+  ]),
+);
+
+const nullable = (type: string) => ({ type: [type, 'null'] });
+const legacyJobComponent = {
+  type: 'object',
+  description: 'A job in the earlier product’s field names; `duration_sec` is the measured media duration',
+  properties: {
+    job_id: { type: 'string' },
+    job_type: { type: 'string', enum: ['ocr', 'transcription'] },
+    status: { type: 'string' },
+    stage: { type: 'string' },
+    progress: { type: 'integer' },
+    filename: { type: 'string' },
+    subtype: { type: 'string' },
+    language: { type: 'string' },
+    duration_sec: nullable('number'),
+    processing_duration_sec: nullable('number'),
+    page_count: nullable('integer'),
+    engine: nullable('string'),
+    error_code: nullable('string'),
+    error_message: nullable('string'),
+    error_detail: nullable('string'),
+    error: nullable('string'),
+    created_at: { type: 'string', format: 'date-time' },
+    updated_at: { type: 'string', format: 'date-time' },
+    completed_at: nullable('string'),
+    contract_version: { type: 'string' },
+    result_urls: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+};
+
+const featureFlagComponent = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', enum: FEATURE_FLAG_NAMES },
+    enabled: { type: 'boolean' },
+    source: { type: 'string', enum: ['env', 'override'] },
+    start_value: { type: 'boolean' },
+    env: { type: 'string' },
+    description: { type: 'string' },
+    owner: { type: 'string' },
+    public: { type: 'boolean' },
+  },
 };
 
 const lastEventIdHeader = {
@@ -157,6 +215,10 @@ export function buildOpenApiDocument() {
       { name: 'openai-compatible' },
       { name: 'operations' },
       { name: 'admin' },
+      {
+        name: 'legacy',
+        description: 'The earlier product’s routes, behind feature flag `legacy_api` (docs/api.md)',
+      },
     ],
     security: [{ bearer: [] }, { apiKey: [] }],
     paths: withAuth({
@@ -507,6 +569,7 @@ export function buildOpenApiDocument() {
           parameters: [jobIdParameter],
           responses: {
             '200': { description: 'The file', content: { '*/*': { schema: { type: 'string' } } } },
+            '302': signedUrlRedirect,
             ...problems(404, 503),
           },
         },
@@ -525,6 +588,7 @@ export function buildOpenApiDocument() {
           ],
           responses: {
             '200': { description: 'The result', content: { '*/*': { schema: { type: 'string' } } } },
+            '302': signedUrlRedirect,
             ...problems(400, 404, 409, 503),
           },
         },
@@ -543,49 +607,6 @@ export function buildOpenApiDocument() {
           summary: "Live changes of all the caller's jobs (Server-Sent Events)",
           parameters: [lastEventIdHeader],
           responses: { '200': eventStream, ...problems(503) },
-        },
-      },
-      '/v1/admin/flags': {
-        get: {
-          tags: ['admin'],
-          summary:
-            'Every feature flag: value, where it comes from (override or env), default, owner; admin only',
-          responses: {
-            '200': { description: 'The flags', content: json(ref('FeatureFlagList')) },
-            ...problems(403, 503),
-          },
-        },
-      },
-      '/v1/admin/flags/{name}': {
-        put: {
-          tags: ['admin'],
-          summary: 'Override a flag for every process (applied within a second, no restart); admin only',
-          parameters: [flagNameParameter],
-          requestBody: { required: true, content: json(ref('PutFeatureFlag')) },
-          responses: {
-            '200': { description: 'The flag now', content: json(ref('FeatureFlag')) },
-            ...problems(400, 403, 404, 503),
-          },
-        },
-        delete: {
-          tags: ['admin'],
-          summary: 'Delete the override: the flag goes back to FLAG_<NAME> or its default; admin only',
-          parameters: [flagNameParameter],
-          responses: {
-            '200': { description: 'The flag now', content: json(ref('FeatureFlag')) },
-            ...problems(403, 404, 503),
-          },
-        },
-      },
-      '/v1/config': {
-        get: {
-          tags: ['operations'],
-          summary:
-            'What the page may know: the flags it may see and a few public settings (any signed-in user)',
-          responses: {
-            '200': { description: 'Settings', content: json(ref('ClientSettings')) },
-            ...problems(401, 503),
-          },
         },
       },
       '/v1/admin/overview': {
@@ -709,6 +730,132 @@ export function buildOpenApiDocument() {
           },
         },
       },
+
+      '/v1/admin/flags': {
+        get: {
+          tags: ['admin'],
+          summary: 'Every feature flag: value now, start value, whether an override is in force',
+          responses: {
+            '200': { description: 'The flags', content: json(ref('FeatureFlagList')) },
+            ...problems(403, 503),
+          },
+        },
+      },
+      '/v1/admin/flags/{name}': {
+        put: {
+          tags: ['admin'],
+          summary: 'Override a flag in every process of the deployment, without a restart',
+          parameters: [flagNameParameter],
+          requestBody: {
+            required: true,
+            content: json({
+              type: 'object',
+              properties: { enabled: { type: 'boolean' } },
+              required: ['enabled'],
+            }),
+          },
+          responses: {
+            '200': { description: 'The flag', content: json(ref('FeatureFlag')) },
+            ...problems(400, 403, 404, 503),
+          },
+        },
+        delete: {
+          tags: ['admin'],
+          summary: 'Drop the override: the flag goes back to its start value (env or default)',
+          parameters: [flagNameParameter],
+          responses: {
+            '200': { description: 'The flag', content: json(ref('FeatureFlag')) },
+            ...problems(403, 404, 503),
+          },
+        },
+      },
+      '/v1/config': {
+        get: {
+          tags: ['operations'],
+          summary: 'What the web page may know of the configuration: its public feature flags',
+          responses: {
+            '200': {
+              description: 'Public flags',
+              content: json({
+                type: 'object',
+                properties: { flags: { type: 'object', additionalProperties: { type: 'boolean' } } },
+              }),
+            },
+            ...problems(401, 503),
+          },
+        },
+      },
+      '/upload': {
+        post: {
+          tags: ['legacy'],
+          security: [{ bearer: [] }, { apiKey: [] }],
+          summary: 'Earlier API: submit a file (the fields of POST /v1/jobs; `job_type` may be lower case)',
+          requestBody: {
+            required: true,
+            content: { 'multipart/form-data': { schema: ref('SubmitFields') } },
+          },
+          responses: { '201': legacyJobResponse, ...legacyErrors },
+        },
+      },
+      '/status/{job_id}': {
+        get: {
+          tags: ['legacy'],
+          security: [{ bearer: [] }, { apiKey: [] }],
+          summary: 'Earlier API: one job, with the earlier field names',
+          parameters: [legacyJobIdParameter],
+          responses: { '200': legacyJobResponse, ...legacyErrors },
+        },
+      },
+      '/jobs': {
+        get: {
+          tags: ['legacy'],
+          security: [{ bearer: [] }, { apiKey: [] }],
+          summary: 'Earlier API: the caller’s jobs (query as GET /v1/jobs)',
+          responses: {
+            '200': {
+              description: 'A page of jobs',
+              content: json({
+                type: 'object',
+                properties: {
+                  jobs: { type: 'array', items: ref('LegacyJob') },
+                  count: { type: 'integer' },
+                  counts: { type: 'object' },
+                  next_cursor: { type: ['string', 'null'] },
+                },
+              }),
+            },
+            ...legacyErrors,
+          },
+        },
+      },
+      '/jobs/{job_id}/cancel': {
+        post: {
+          tags: ['legacy'],
+          security: [{ bearer: [] }, { apiKey: [] }],
+          summary: 'Earlier API: cancel a job',
+          parameters: [legacyJobIdParameter],
+          responses: { '200': legacyJobResponse, '202': legacyJobResponse, ...legacyErrors },
+        },
+      },
+      '/jobs/{job_id}/retry': {
+        post: {
+          tags: ['legacy'],
+          security: [{ bearer: [] }, { apiKey: [] }],
+          summary: 'Earlier API: retry a failed or cancelled job as a new job',
+          parameters: [legacyJobIdParameter],
+          responses: { '201': legacyJobResponse, ...legacyErrors },
+        },
+      },
+      '/contract/job-status': {
+        get: {
+          tags: ['legacy'],
+          summary: 'Earlier API: contract version, job types, statuses and field names',
+          responses: {
+            '200': { description: 'The earlier contract', content: json({ type: 'object' }) },
+            ...legacyErrors,
+          },
+        },
+      },
     }),
     components: {
       securitySchemes: {
@@ -724,10 +871,6 @@ export function buildOpenApiDocument() {
       schemas: {
         AdminOverview: componentOf(adminOverviewSchema),
         AdminQueues: componentOf(adminQueuesSchema),
-        ClientSettings: componentOf(clientSettingsSchema),
-        FeatureFlag: componentOf(featureFlagSchema),
-        FeatureFlagList: componentOf(featureFlagListSchema),
-        PutFeatureFlag: componentOf(putFeatureFlagBodySchema, 'input'),
         SetConcurrency: componentOf(setConcurrencyBodySchema, 'input'),
         DeadLetter: componentOf(deadLetterSchema),
         DeadLetterList: componentOf(deadLetterListSchema),
@@ -758,6 +901,21 @@ export function buildOpenApiDocument() {
         OpenAiPending: componentOf(openAiPendingSchema),
         OpenAiError: componentOf(openAiErrorSchema),
         Problem: componentOf(problemSchema),
+        FeatureFlag: featureFlagComponent,
+        FeatureFlagList: {
+          type: 'object',
+          properties: { flags: { type: 'array', items: ref('FeatureFlag') } },
+        },
+        LegacyJob: legacyJobComponent,
+        LegacyError: {
+          type: 'object',
+          properties: Object.fromEntries(
+            ['error_code', 'error_message', 'detail', 'path', 'request_id'].map((name) => [
+              name,
+              { type: 'string' },
+            ]),
+          ),
+        },
         ErrorCode: { type: 'string', enum: ERROR_CODES },
       },
     },

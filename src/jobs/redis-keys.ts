@@ -6,6 +6,11 @@ export interface HistorySlice {
   status?: JobStatus | undefined;
 }
 
+/** `{dt}`: the whole prefix is a Redis Cluster hash tag, so all keys under it share one slot. */
+export function isHashTagged(prefix: string): boolean {
+  return prefix.startsWith('{') && prefix.endsWith('}');
+}
+
 /** Every Redis key and channel name the job system uses, under one configurable prefix. */
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -78,9 +83,9 @@ export class RedisKeys {
     return `${this.prefix}:jobs:active`;
   }
 
-  /** Hash flag name → `true`/`false`: administrators' runtime overrides of the feature flags. */
-  featureFlags(): string {
-    return `${this.prefix}:feature-flags`;
+  /** Set once the active-job index was filled from older jobs' records (see backfill-active-index.ts). */
+  activeJobsBackfilled(): string {
+    return `${this.prefix}:jobs:active:backfilled`;
   }
 
   /** Lock held by the worker process that runs the reconciler (leader election). */
@@ -132,14 +137,19 @@ export class RedisKeys {
     return `${this.prefix}:ratelimit:`;
   }
 
+  /** Hash flag name → `1`/`0`: administrators' runtime overrides of the feature flags. */
+  featureFlagOverrides(): string {
+    return `${this.prefix}:flags`;
+  }
+
+  /** Pub/sub channel announcing a flag change, so every process re-reads the overrides at once. */
+  featureFlagsChannel(): string {
+    return `${this.prefix}:flags:changed`;
+  }
+
   /** Pub/sub channel on which cancel requests for running jobs are announced to all workers. */
   cancelChannel(): string {
     return `${this.prefix}:cancel`;
-  }
-
-  /** Pub/sub channel announcing a feature flag override change (the message is the flag name). */
-  featureFlagsChannel(): string {
-    return `${this.prefix}:feature-flags`;
   }
 
   /** Pub/sub channel on which per-worker concurrency changes are announced to all workers. */
@@ -152,8 +162,11 @@ export class RedisKeys {
     return `${this.prefix}:events`;
   }
 
-  /** BullMQ prefix; the hash tag keeps each queue's keys in one Redis Cluster slot. */
+  /**
+   * BullMQ prefix; the hash tag keeps each queue's keys in one Redis Cluster slot. A prefix that is
+   * itself a hash tag (`{dt}`) puts every key of the deployment, the queues' too, in one slot.
+   */
   queuePrefix(): string {
-    return `{${this.prefix}}:bull`;
+    return isHashTagged(this.prefix) ? `${this.prefix}:bull` : `{${this.prefix}}:bull`;
   }
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config/index.js';
 import { AppError, type JobType } from '../contract/index.js';
+import { FaultInjectionOcrEngine } from '../engines/ocr/fault-injection-engine.js';
 import { GeminiEngine } from '../engines/ocr/gemini-engine.js';
 import { TesseractEngine } from '../engines/ocr/tesseract-engine.js';
 import { TesseractJsEngine } from '../engines/ocr/tesseract-js-engine.js';
@@ -41,7 +42,11 @@ export function buildPipelines(
   config: Config,
   deps: { storage?: ObjectStorage } = {},
 ): Record<JobType, Pipeline> {
-  const tesseract = chooseTesseract(config.ocr.tesseractRuntime);
+  const faults = config.ocr.testFaultEngine;
+  // TEST ONLY: the fault-injection engine takes tesseract's place (loadConfig refuses it in production).
+  const tesseract = faults
+    ? new FaultInjectionOcrEngine(faults)
+    : chooseTesseract(config.ocr.tesseractRuntime);
   const transcription = config.transcription;
   return {
     OCR: createOcrPipeline({

@@ -5,9 +5,9 @@ import { Redis } from 'ioredis';
 import { ApiKeyStore } from '../api/auth/api-key-store.js';
 import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
-import type { Config } from '../config/index.js';
+import { type Config, ConfigError } from '../config/index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
-import { FeatureFlagReader } from '../jobs/feature-flag-reader.js';
+import { FeatureFlags } from '../jobs/feature-flags.js';
 import { IdempotencyStore } from '../jobs/idempotency-store.js';
 import { JobEventFeed } from '../jobs/job-event-feed.js';
 import { JobQueues } from '../jobs/job-queues.js';
@@ -16,7 +16,7 @@ import { JobStore } from '../jobs/job-store.js';
 import { QueueAdmin } from '../jobs/queue-admin.js';
 import { registerQueueGauges } from '../jobs/queue-gauges.js';
 import { QueueThroughput } from '../jobs/queue-throughput.js';
-import { RedisKeys } from '../jobs/redis-keys.js';
+import { isHashTagged, RedisKeys } from '../jobs/redis-keys.js';
 import { SubmitQuota } from '../jobs/submit-quota.js';
 import { WorkerHeartbeats } from '../jobs/worker-heartbeats.js';
 import { errorFields, type Logger, redactUrl } from '../observability/logger.js';
@@ -48,6 +48,7 @@ export interface RunningService {
   metricsUrl: string | null;
   readiness: Readiness;
   store: JobStore;
+  flags: FeatureFlags;
   close(): Promise<void>;
 }
 
@@ -55,6 +56,17 @@ export interface RunningService {
  * The composition root: builds every dependency from the config and starts the API and/or the
  * worker for the configured role. The only module that knows both `api` and `worker`.
  */
+/** On a Redis Cluster the job scripts need every key in one slot: only a `{hash tag}` prefix gives that. */
+async function refusePlainPrefixOnCluster(redis: Redis, prefix: string): Promise<void> {
+  const info = await redis.info('cluster');
+  if (/cluster_enabled:1/.test(info) && !isHashTagged(prefix)) {
+    await redis.quit().catch(() => undefined);
+    throw new ConfigError([
+      `REDIS_KEY_PREFIX: Redis at REDIS_URL is a cluster: set REDIS_KEY_PREFIX to a hash tag such as {${prefix}} so that each job's keys share one slot`,
+    ]);
+  }
+}
+
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   logger.info({ event: 'config.loaded', config: redactConfig(config) }, 'configuration loaded');
   await mkdir(config.storage.rootDir, { recursive: true });
@@ -66,6 +78,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     'main',
   );
   await redis.connect();
+  await refusePlainPrefixOnCluster(redis, config.redis.keyPrefix);
   logger.info({
     event: 'redis.connected',
     redis: redactUrl(config.redis.url),
@@ -75,9 +88,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const keys = new RedisKeys(config.redis.keyPrefix);
   const webhooks = new WebhookStore(redis, keys);
   const webhookQueue = new WebhookQueue(redis, keys, webhooks, logger);
-  // Every final transition (worker outcomes, cancels of queued jobs) queues its webhooks.
-  const flags = new FeatureFlagReader(redis, keys, config.flags, logger);
+  const flags = new FeatureFlags(
+    redis,
+    watchRedisConnection(redis.duplicate(), logger, 'flags'),
+    keys,
+    config.featureFlags.defaults,
+    config.featureFlags.refreshMs,
+    logger,
+  );
   await flags.start();
+  // Every final transition (worker outcomes, cancels of queued jobs) is counted and queues its
+  // webhooks (unless flag `webhooks` is off).
   const throughput = new QueueThroughput(redis, keys);
   const queueWebhooks = webhookQueue.listener();
   const store = new JobStore(redis, keys, {
@@ -183,12 +204,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         activeJobsLimit: config.quota.activeJobs,
       },
       deadLetters: new DeadLetterStore(redis, keys, store, queues),
-      flags,
       queueAdmin: new QueueAdmin({ redis, keys, queues, heartbeats, throughput, readiness }),
       feed,
       heartbeatMs: config.events.heartbeatMs,
       isRedisReady: () => redis.status === 'ready',
       storage,
+      flags,
       maxUploadBytes: config.uploads.maxBytes,
       quota: new SubmitQuota(redis, keys, config.quota),
       webhooks,
@@ -219,6 +240,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     metricsUrl: metricsServer?.url ?? null,
     readiness,
     store,
+    flags,
     async close() {
       logger.info({ event: 'service.stopping' }, 'shutting down');
       await readiness.stop();
@@ -235,8 +257,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       if (worker) await worker.close(config.shutdownTimeoutMs);
       if (webhookWorker) await webhookWorker.close();
       await webhookQueue.close();
+      await flags.close();
       await queues.close();
-      await flags.stop();
       await redis.quit();
       logger.info({ event: 'service.stopped' }, 'stopped');
     },

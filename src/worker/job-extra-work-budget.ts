@@ -1,13 +1,13 @@
-import type { FlagName } from '../config/feature-flags.js';
+import type { FeatureFlagName } from '../config/feature-flag-registry.js';
 import type { ExtraWorkConfig } from '../config/index.js';
 import { AppError } from '../contract/index.js';
 import type { ExtraWorkBudget, ExtraWorkKind } from '../engines/extra-work-budget.js';
-import type { FeatureFlagReader } from '../jobs/feature-flag-reader.js';
+import type { FeatureFlags } from '../jobs/feature-flags.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { errorFields, type Logger } from '../observability/logger.js';
 
 /** The feature flag that can turn each kind of extra work off. */
-const FLAG_OF: Partial<Record<ExtraWorkKind, FlagName>> = {
+const FLAG_OF: Partial<Record<ExtraWorkKind, FeatureFlagName>> = {
   ocr_psm_retry: 'ocr_psm_retry',
   transcription_strict_rerun: 'transcription_repetition_rerun',
 };
@@ -28,7 +28,7 @@ export class JobExtraWorkBudget implements ExtraWorkBudget {
     private readonly config: ExtraWorkConfig,
     private readonly log: Logger,
     usedBefore = 0,
-    private readonly flags: Pick<FeatureFlagReader, 'isEnabled'> | null = null,
+    private readonly flags: Pick<FeatureFlags, 'isEnabled'> | null = null,
   ) {
     this.lastKnown = usedBefore;
   }

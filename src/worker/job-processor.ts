@@ -14,7 +14,7 @@ import {
   type TranscriptionOptions,
 } from '../contract/index.js';
 import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
-import type { FeatureFlagReader } from '../jobs/feature-flag-reader.js';
+import type { FeatureFlags } from '../jobs/feature-flags.js';
 import { queuePayloadSchema } from '../jobs/job-queues.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import type { JobStore } from '../jobs/job-store.js';
@@ -49,7 +49,7 @@ export interface JobProcessorDeps {
   /** Outcome counters and timing histograms (`NO_JOB_METRICS` when absent). */
   metrics?: JobMetrics;
   /** Feature flags that turn extra work off (absent: every kind allowed). */
-  flags?: FeatureFlagReader;
+  flags?: FeatureFlags;
 }
 
 /**
@@ -104,6 +104,14 @@ export class JobProcessor {
       // Cleanup comes before the final status: a job reported finished has left nothing behind.
       this.deps.cancellations.release(record.job_id);
       await rm(workDir, { recursive: true, force: true });
+    }
+    if (failure instanceof SupersededAttempt) {
+      // Another worker took the job over (this one lost its lock): its attempt is the one that counts.
+      log.warn(
+        { event: 'job.superseded', stage: failure.current?.status ?? 'deleted' },
+        'attempt superseded by another worker; nothing written',
+      );
+      return;
     }
     if (!outcome) {
       const failedAfterSec = (performance.now() - started) / 1000;
@@ -192,6 +200,7 @@ export class JobProcessor {
       },
     );
     if (controller.signal.aborted) throw controller.signal.reason;
+    await this.assertStillOurs(record);
 
     const outputs: Partial<Record<OutputFormat, number>> = {};
     for (const [format, body] of Object.entries(result.outputs) as Array<
@@ -201,6 +210,18 @@ export class JobProcessor {
       outputs[format] = stored.sizeBytes;
     }
     return { result, outputs };
+  }
+
+  /**
+   * At-least-once delivery can run a job twice (a worker that lost its lock keeps going while
+   * another took the job over). Only the current attempt may write outputs: the record must still
+   * be PROCESSING with the attempt count this attempt's claim left in it.
+   */
+  private async assertStillOurs(record: JobRecord): Promise<void> {
+    const current = await this.deps.store.get(record.job_id);
+    if (current?.status !== 'PROCESSING' || current.attempts !== record.attempts) {
+      throw new SupersededAttempt(current);
+    }
   }
 
   /** QUEUED → PROCESSING. A job found PROCESSING was held by a worker that died: hand it back first. */
@@ -306,8 +327,15 @@ export class JobProcessor {
     // retry transition would leave the job PROCESSING until the lock expired.
     const current = await retryRedisWrite(() => this.deps.store.get(record.job_id), log, 'failure read');
     const failedStage = current?.stage ?? record.stage;
+    // One clock reading for the failure and its retry, so the history holds the exact delay drawn.
+    const failedAt = Date.now();
+    const nextAt = decision.retry ? failedAt + decision.delayMs : null;
     await retryRedisWrite(
-      () => this.recordAttempt(record.job_id, attempt, appError.code, failedStage, appError.message),
+      () =>
+        this.recordAttempt(record.job_id, attempt, appError.code, failedStage, appError.message, {
+          at: failedAt,
+          nextAt,
+        }),
       log,
       'attempt history',
     );
@@ -322,9 +350,8 @@ export class JobProcessor {
       },
       'attempt failed',
     );
-    if (decision.retry) {
+    if (decision.retry && nextAt !== null) {
       this.metrics.retried(labels, appError.code);
-      const nextAt = Date.now() + decision.delayMs;
       const moved = await retryRedisWrite(
         () =>
           this.deps.store.transition(
@@ -425,11 +452,13 @@ export class JobProcessor {
     code: ErrorCode,
     stage: string | null,
     message: string | null,
+    times: { at: number; nextAt: number | null } = { at: Date.now(), nextAt: null },
   ): Promise<void> {
     await this.deps.deadLetters.appendAttempt(jobId, {
       kind: 'failed',
       attempt,
-      at: new Date().toISOString(),
+      at: new Date(times.at).toISOString(),
+      next_attempt_at: times.nextAt === null ? null : new Date(times.nextAt).toISOString(),
       error_code: code,
       error_class: ERROR_CATALOG[code].errorClass,
       error_message: message ?? ERROR_CATALOG[code].message.en,
@@ -509,4 +538,12 @@ function toPipelineTranscriptionOptions(options: TranscriptionOptions | undefine
     ...(options?.chunks_in_flight === undefined ? {} : { chunksInFlight: options.chunks_in_flight }),
     ...(options?.txt_timestamps === undefined ? {} : { txtTimestamps: options.txt_timestamps }),
   };
+}
+
+/** This attempt is no longer the job's current one: it must leave no effects. */
+class SupersededAttempt extends Error {
+  constructor(readonly current: JobRecord | null) {
+    super('attempt superseded by another worker');
+    this.name = 'SupersededAttempt';
+  }
 }

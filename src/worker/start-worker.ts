@@ -3,8 +3,9 @@ import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ExtraWorkConfig, RetryConfig } from '../config/index.js';
 import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
+import { backfillActiveIndex } from '../jobs/backfill-active-index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
-import type { FeatureFlagReader } from '../jobs/feature-flag-reader.js';
+import type { FeatureFlags } from '../jobs/feature-flags.js';
 import type { JobQueues } from '../jobs/job-queues.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { ConcurrencyMessage } from '../jobs/queue-admin.js';
@@ -49,7 +50,7 @@ export interface WorkerOptions {
   heartbeats?: WorkerHeartbeats;
   heartbeatMs?: number;
   /** Feature flags read while jobs run (`ocr_psm_retry`, `transcription_repetition_rerun`). */
-  flags?: FeatureFlagReader;
+  flags?: FeatureFlags;
 }
 
 /** How long stopped jobs get to hand themselves back after the grace period. */
@@ -123,6 +124,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return worker;
   });
 
+  // Jobs from before the active-job index existed: added once, so the reconciler can see them.
+  await backfillActiveIndex(options.connection, options.store.keys, logger);
   const reconciler = new Reconciler({
     redis: options.connection,
     store: options.store,

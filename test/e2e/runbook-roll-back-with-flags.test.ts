@@ -48,7 +48,7 @@ describe('runbook: roll back a bad deploy with a flag', () => {
     expect(
       svc.logs.some(
         (l) =>
-          l.event === 'feature_flag.applied' &&
+          l.event === 'flag.applied' &&
           l.flag === 'ocr_psm_retry' &&
           l.enabled === false &&
           l.source === 'override',

@@ -1,90 +1,38 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
 import { makeScannedPdf } from '../helpers/make-ocr-fixtures.js';
-import { TEST_REDIS_URL, testKeyPrefix } from '../helpers/test-redis.js';
-import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
+import { submitFile, waitForJob } from '../helpers/test-service.js';
 import { characterErrorRate } from '../helpers/text-metrics.js';
+import { startWorkerFleet, type WorkerFleet, waitUntil } from '../helpers/worker-process.js';
 
 // An API in this process and a real worker process (`serve --role worker`) sharing Redis and the
 // data directory; the worker is killed with SIGKILL mid-job and a new one takes over.
 const ITERATIONS = 3;
-const children: ChildProcess[] = [];
-let svc: TestService;
-let dir: string;
-let prefix: string;
-
-interface WorkerProcess {
-  child: ChildProcess;
-  logs: () => Array<Record<string, unknown>>;
-  exited: Promise<unknown>;
-}
-
-function startWorkerProcess(): WorkerProcess {
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--role', 'worker'], {
-    env: {
-      ...process.env,
-      DATA_DIR: svc.dataDir,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      LOG_LEVEL: 'info',
-      WORKER_OCR_CONCURRENCY: '1',
-      OCR_PAGES_IN_FLIGHT: '1',
-      OCR_SEARCHABLE_PDF: 'false',
-      WORKER_LOCK_DURATION_MS: '2000',
-      WORKER_STALLED_INTERVAL_MS: '1000',
-      RECONCILER_INTERVAL_MS: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const logs = () =>
-    output
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { child, logs, exited };
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+let fleet: WorkerFleet;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'dt-crash-'));
-  prefix = testKeyPrefix('crash');
-  svc = await startTestService('crash', { SERVICE_ROLE: 'api', REDIS_KEY_PREFIX: prefix });
+  fleet = await startWorkerFleet('crash', {
+    WORKER_OCR_CONCURRENCY: '1',
+    OCR_PAGES_IN_FLIGHT: '1',
+    OCR_SEARCHABLE_PDF: 'false',
+    WORKER_LOCK_DURATION_MS: '2000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+  });
 });
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  await svc?.close();
-  await rm(dir, { recursive: true, force: true });
+  await fleet?.close();
 });
 
 describe('a worker killed with SIGKILL mid-job', () => {
   it('loses no job: stalled detection hands it to the next worker, which resumes from checkpoints', async () => {
-    const pdf = await makeScannedPdf(dir, 3);
+    const pdf = await makeScannedPdf(fleet.dir, 3);
     const bytes = await readFile(pdf.path);
-    let worker = startWorkerProcess();
+    let worker = fleet.startWorker();
     const allLogs: Array<Record<string, unknown>> = [];
 
     for (let i = 0; i < ITERATIONS; i++) {
-      const response = await submitFile(svc.url, { name: `scan-${i}.pdf`, bytes });
+      const response = await submitFile(fleet.svc.url, { name: `scan-${i}.pdf`, bytes });
       expect(response.status).toBe(201);
       const { job_id: jobId } = (await response.json()) as Job;
 
@@ -96,13 +44,13 @@ describe('a worker killed with SIGKILL mid-job', () => {
       current.child.kill('SIGKILL');
       await current.exited;
       allLogs.push(...current.logs());
-      expect((await svc.service.store.get(jobId))?.status).toBe('PROCESSING');
+      expect((await fleet.svc.service.store.get(jobId))?.status).toBe('PROCESSING');
 
-      worker = startWorkerProcess();
-      const job = await waitForJob(svc.url, jobId, undefined, 90_000);
+      worker = fleet.startWorker();
+      const job = await waitForJob(fleet.svc.url, jobId, undefined, 90_000);
       expect(job).toMatchObject({ status: 'COMPLETED', page_count: 3, error_code: null });
       expect(job.attempts).toBeGreaterThanOrEqual(2);
-      const text = await (await fetch(`${svc.url}/v1/jobs/${jobId}/result?format=txt`)).text();
+      const text = await (await fetch(`${fleet.svc.url}/v1/jobs/${jobId}/result?format=txt`)).text();
       expect(characterErrorRate(pdf.texts.join('\n'), text.replace(/^.*---.*$/gm, ''))).toBeLessThan(0.05);
       const logs = worker.logs().filter((l) => l.job_id === jobId);
       expect(logs.some((l) => l.event === 'job.recovered')).toBe(true);

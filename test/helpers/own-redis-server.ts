@@ -15,6 +15,23 @@ export interface OwnRedisServer {
   dispose(): Promise<void>;
 }
 
+/** Assigns all 16384 slots to the one node (kept in nodes.conf across restarts) and waits for `ok`. */
+async function claimAllSlots(url: string, deadline: number): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    const info = String(await client.call('CLUSTER', 'INFO'));
+    if (!info.includes('cluster_slots_assigned:16384'))
+      await client.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+    while (Date.now() < deadline) {
+      if (String(await client.call('CLUSTER', 'INFO')).includes('cluster_state:ok')) return;
+      await sleep(50);
+    }
+    throw new Error('one-node cluster did not reach cluster_state:ok');
+  } finally {
+    client.disconnect();
+  }
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -30,9 +47,11 @@ async function freePort(): Promise<number> {
 /**
  * `appendFsyncAlways` makes every write durable before Redis answers it, so a SIGKILL loses
  * nothing acknowledged (production's `everysec` may lose up to the last second).
+ * `cluster` starts a one-node Redis Cluster that owns every slot: it enforces the same CROSSSLOT
+ * rule for multi-key commands and scripts as a real cluster, without redirects.
  */
 export async function ownRedisServer(
-  options: { appendOnly?: boolean; appendFsyncAlways?: boolean } = {},
+  options: { appendOnly?: boolean; appendFsyncAlways?: boolean; cluster?: boolean } = {},
 ): Promise<OwnRedisServer> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dt-redis-'));
@@ -71,12 +90,16 @@ export async function ownRedisServer(
           '--appendonly',
           options.appendOnly ? 'yes' : 'no',
           ...(options.appendOnly && options.appendFsyncAlways ? ['--appendfsync', 'always'] : []),
+          ...(options.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] : []),
         ],
         { stdio: 'ignore' },
       );
       const deadline = Date.now() + 10_000;
       while (Date.now() < deadline) {
-        if (await ping()) return;
+        if (await ping()) {
+          if (options.cluster) await claimAllSlots(url, deadline);
+          return;
+        }
         await sleep(50);
       }
       throw new Error(`redis-server on port ${port} did not start`);

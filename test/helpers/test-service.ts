@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job as BullJob, Queue } from 'bullmq';
 import { loadConfig } from '../../src/config/index.js';
 import { type Job, type JobType, QUEUE_NAMES } from '../../src/contract/index.js';
+import { RedisKeys } from '../../src/jobs/redis-keys.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { type RunningService, startService } from '../../src/service/start-service.js';
 import { connectTestRedis, deleteKeysWithPrefix, TEST_REDIS_URL, testKeyPrefix } from './test-redis.js';
@@ -57,7 +58,7 @@ export async function startTestService(name: string, env: Record<string, string>
     logs,
     async queuedJob(type, jobId) {
       const connection = connectTestRedis();
-      const queue = new Queue(QUEUE_NAMES[type], { connection, prefix: `{${prefix}}:bull` });
+      const queue = new Queue(QUEUE_NAMES[type], { connection, prefix: new RedisKeys(prefix).queuePrefix() });
       try {
         return await queue.getJob(jobId);
       } finally {

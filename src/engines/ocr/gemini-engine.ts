@@ -127,6 +127,7 @@ export class GeminiEngine implements OcrEngine {
     const image = await this.inlineImage(imagePath, options);
     let answer = await this.ask([{ text: prompt }, { inlineData: image }], options.signal);
     if (answer.text.trim() === '' && !answer.truncated) {
+      await options.extraWork?.spend('ocr_empty_answer_retry');
       answer = await this.ask([{ text: prompt }, { inlineData: image }], options.signal);
     }
     return this.page(answer.text, answer.truncated, options);
@@ -150,11 +151,13 @@ export class GeminiEngine implements OcrEngine {
     const pages: RecognizedPage[] = [];
     for (const [i, imagePath] of imagePaths.entries()) {
       const text = split[i];
-      pages.push(
-        text === undefined || text.trim() === ''
-          ? await this.recognize(imagePath, options)
-          : this.page(text, false, options),
-      );
+      if (text === undefined || text.trim() === '') {
+        // Asking a page of the batch again alone is an extra call: it counts toward the job's budget.
+        await options.extraWork?.spend('ocr_empty_answer_retry');
+        pages.push(await this.recognize(imagePath, options));
+      } else {
+        pages.push(this.page(text, false, options));
+      }
     }
     return pages;
   }

@@ -257,6 +257,8 @@ async function recognizeDocument(
   if (options.policy !== 'text_only') await engine.assertLanguages(input.language);
   const source = await openSource(input, options.dpi, signal, deps.defaults);
   const pageCount = source.pageCount;
+  // Page re-reads (tesseract's psm 6, Gemini's second ask) are bounded per job by the page count.
+  context.extraWork?.setUnits(pageCount);
   await context.reportProgress({
     stage: `page 1 of ${pageCount}`,
     progress: 1,
@@ -322,7 +324,16 @@ async function recognizeDocument(
   if (done > 0) await report();
 
   const engineLabel = `${engine.name} ${await engine.version()}`;
-  const pageJob = { deps, engine, source, input, options, artefactDir, signal, extraWork: context.extraWork };
+  const pageJob: PageJob = {
+    deps,
+    engine,
+    source,
+    input,
+    options,
+    artefactDir,
+    signal,
+    ...(context.extraWork ? { extraWork: context.extraWork } : {}),
+  };
   const resume = async (page: number): Promise<boolean> => {
     const saved = checkpoints ? await checkpoints.load(page) : null;
     if (!saved || !checkpoints) return false;
@@ -445,8 +456,7 @@ interface PageJob {
   options: ResolvedJobOptions;
   artefactDir: string;
   signal: AbortSignal;
-  /** The job's budget of page re-reads, handed to the engine (absent when the caller keeps none). */
-  extraWork?: ExtraWorkBudget | undefined;
+  extraWork?: ExtraWorkBudget;
 }
 
 interface PageReading {
@@ -486,6 +496,7 @@ function recognizeOptions(job: PageJob, timeoutMs: number, image: PageImage | un
     timeoutMs,
     psm: job.options.psm,
     contentSubtype: job.input.contentSubtype,
+    ...(job.extraWork ? { extraWork: job.extraWork } : {}),
     ...(image?.dpi ? { dpi: image.dpi } : {}),
     ...(job.extraWork ? { extraWork: job.extraWork } : {}),
   };

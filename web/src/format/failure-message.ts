@@ -15,6 +15,7 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   ROUTE_NOT_FOUND: 'next.reload',
   JOB_NOT_FOUND: 'next.reload',
   DEAD_LETTER_NOT_FOUND: 'next.reload',
+  FEATURE_FLAG_UNKNOWN: 'next.reload',
   JOB_NOT_CANCELLABLE: 'next.reload',
   JOB_NOT_RETRYABLE: 'next.reload',
   JOB_STILL_RUNNING: 'next.tryAgainSoon',

@@ -1,0 +1,179 @@
+import { createWriteStream, openAsBlob } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClientConfig } from '../config/index.js';
+import type { Job, JobList, OutputFormat } from '../contract/index.js';
+import { apiErrorFrom, ServerUnreachableError } from './api-error.js';
+import { readServerSentEvents, type ServerSentEvent } from './read-server-sent-events.js';
+
+/** Multipart fields of `POST /v1/jobs` the CLI sends (docs/api.md). */
+export interface SubmitFields {
+  job_type?: string | undefined;
+  content_subtype?: string | undefined;
+  language?: string | undefined;
+  ocr_engine?: string | undefined;
+}
+
+export interface ListQuery {
+  job_type?: string | undefined;
+  status?: string | undefined;
+  q?: string | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface ClientOptions {
+  /** Called with every answer's request id (for `--verbose`). */
+  onResponse?: (info: { method: string; path: string; status: number; requestId: string | null }) => void;
+  /** Attempts for requests that are safe to repeat (GETs, submits with an Idempotency-Key). */
+  attempts?: number;
+}
+
+interface RequestOptions {
+  /** A function makes a fresh body for each attempt (a stream can be read once). */
+  body?: FormData | string | (() => Promise<FormData>);
+  headers?: Record<string, string>;
+  /** Repeat on network errors, 429 and retryable 5xx/409 answers. */
+  repeatable?: boolean;
+  signal?: AbortSignal;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+/** A small typed client over the v1 API: every refusal becomes an ApiError with its catalog code. */
+export class DocTranscribeClient {
+  private readonly attempts: number;
+
+  constructor(
+    private readonly config: ClientConfig,
+    private readonly options: ClientOptions = {},
+  ) {
+    this.attempts = options.attempts ?? 5;
+  }
+
+  get server(): string {
+    return this.config.server;
+  }
+
+  /** Streams the file from disk; the Idempotency-Key makes a repeat after a lost answer harmless. */
+  async submit(
+    file: { path: string; filename: string },
+    fields: SubmitFields,
+    idempotencyKey: string,
+  ): Promise<Job & { reused: boolean }> {
+    const response = await this.request('POST', '/v1/jobs', {
+      repeatable: true,
+      headers: { 'idempotency-key': idempotencyKey },
+      // A fresh form per attempt: a Blob backed by the file is read again, never held in memory.
+      body: async () => {
+        const form = new FormData();
+        for (const [name, value] of Object.entries(fields)) if (value !== undefined) form.append(name, value);
+        form.append('file', await openAsBlob(file.path), file.filename);
+        return form;
+      },
+    });
+    return (await response.json()) as Job & { reused: boolean };
+  }
+
+  async getJob(jobId: string): Promise<Job> {
+    const response = await this.request('GET', `/v1/jobs/${encodeURIComponent(jobId)}`, { repeatable: true });
+    return (await response.json()) as Job;
+  }
+
+  async listJobs(query: ListQuery): Promise<JobList> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query))
+      if (value !== undefined) params.set(name, String(value));
+    const suffix = params.size > 0 ? `?${params.toString()}` : '';
+    const response = await this.request('GET', `/v1/jobs${suffix}`, { repeatable: true });
+    return (await response.json()) as JobList;
+  }
+
+  async cancel(jobId: string): Promise<Job> {
+    const response = await this.request('POST', `/v1/jobs/${encodeURIComponent(jobId)}/cancel`);
+    return (await response.json()) as Job;
+  }
+
+  /** Not repeated by itself: every successful retry is a new job. */
+  async retry(jobId: string, overrides: { language?: string | undefined } = {}): Promise<Job> {
+    const response = await this.request('POST', `/v1/jobs/${encodeURIComponent(jobId)}/retry`, {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(overrides),
+    });
+    return (await response.json()) as Job;
+  }
+
+  /** Writes one result to `destination` through a temporary file, so no half-written result is left. */
+  async downloadResult(jobId: string, format: OutputFormat, destination: string): Promise<void> {
+    const response = await this.request(
+      'GET',
+      `/v1/jobs/${encodeURIComponent(jobId)}/result?format=${encodeURIComponent(format)}`,
+      { repeatable: true },
+    );
+    const partial = `${destination}.part-${process.pid}`;
+    try {
+      if (!response.body) throw new Error(`empty answer for ${format} of job ${jobId}`);
+      await pipeline(Readable.fromWeb(response.body as never), createWriteStream(partial));
+      await rename(partial, destination);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+  }
+
+  /** Opens `GET /v1/events` (the caller's job changes); the events are read from what it returns. */
+  async openEvents(signal: AbortSignal, lastEventId?: string): Promise<AsyncGenerator<ServerSentEvent>> {
+    const response = await this.request('GET', '/v1/events', {
+      headers: { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+      signal,
+    });
+    if (!response.body) throw new Error('the event stream answered without a body');
+    return readServerSentEvents(response.body, signal);
+  }
+
+  private async request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    if (this.config.apiKey) headers.authorization = `Bearer ${this.config.apiKey}`;
+    const attempts = options.repeatable ? this.attempts : 1;
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        const body = typeof options.body === 'function' ? await options.body() : options.body;
+        response = await fetch(`${this.config.server}${path}`, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body }),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        if (attempt < attempts) {
+          await sleep(backoffMs(attempt, null));
+          continue;
+        }
+        throw new ServerUnreachableError(this.config.server, error);
+      }
+      this.options.onResponse?.({
+        method,
+        path,
+        status: response.status,
+        requestId: response.headers.get('x-request-id'),
+      });
+      if (response.ok) return response;
+      const error = await apiErrorFrom(response);
+      // A quota frees in minutes or at midnight, not in seconds: the caller decides (submit waits for its jobs).
+      if (error.retryable && !error.code.startsWith('QUOTA_') && attempt < attempts) {
+        await sleep(backoffMs(attempt, error.retryAfterSec));
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+function backoffMs(attempt: number, retryAfterSec: number | null): number {
+  if (retryAfterSec !== null) return Math.min(retryAfterSec * 1000, MAX_BACKOFF_MS);
+  return Math.min(250 * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+}
