@@ -23,21 +23,16 @@ export function registerAdminQueuesRoutes(app: FastifyInstance, deps: AdminQueue
     return { queues: await deps.queueAdmin.queues() };
   });
 
-  app.post('/v1/admin/queues/:queue/pause', async (request) => {
-    requireAdmin(request);
-    const queue = queueOf(request.params);
-    await deps.queueAdmin.pause(queue);
-    request.log.info({ event: 'queue.paused', queue }, 'queue paused');
-    return { queue, paused: true };
-  });
-
-  app.post('/v1/admin/queues/:queue/resume', async (request) => {
-    requireAdmin(request);
-    const queue = queueOf(request.params);
-    await deps.queueAdmin.resume(queue);
-    request.log.info({ event: 'queue.resumed', queue }, 'queue resumed');
-    return { queue, paused: false };
-  });
+  for (const action of ['pause', 'resume'] as const) {
+    app.post(`/v1/admin/queues/:queue/${action}`, async (request) => {
+      requireAdmin(request);
+      const queue = queueOf(request.params);
+      await deps.queueAdmin[action](queue);
+      const event = action === 'pause' ? 'queue.paused' : 'queue.resumed';
+      request.log.info({ event, queue }, event.replace('.', ' '));
+      return { queue, paused: action === 'pause' };
+    });
+  }
 
   app.put('/v1/admin/queues/:queue/concurrency', async (request) => {
     requireAdmin(request);
