@@ -7,6 +7,7 @@ import type { FeatureFlags } from '../jobs/feature-flags.js';
 import type { IntakeLimits } from '../jobs/intake-precheck.js';
 import type { JobEventFeed } from '../jobs/job-event-feed.js';
 import type { JobService } from '../jobs/job-service.js';
+import type { QueueAdmin } from '../jobs/queue-admin.js';
 import type { SubmitQuota } from '../jobs/submit-quota.js';
 import type { Logger } from '../observability/logger.js';
 import { type PrometheusMetrics, UNMATCHED_ROUTE } from '../observability/prometheus-metrics.js';
@@ -22,6 +23,7 @@ import { type RateLimitOptions, registerRateLimit } from './auth/rate-limit-by-c
 import { registerHttpSecurity } from './http-security.js';
 import { registerProblemHandlers } from './problem-details.js';
 import { resolveRequestId } from './request-id.js';
+import { registerAdminQueuesRoutes } from './routes/admin-queues-routes.js';
 import { registerContractRoutes } from './routes/contract-routes.js';
 import { registerDeadLettersRoutes } from './routes/dead-letters-routes.js';
 import { registerEventsRoutes } from './routes/events-routes.js';
@@ -43,6 +45,8 @@ export interface ApiDeps {
   /** Limits and speeds `POST /v1/intake/precheck` judges files by. */
   intakeLimits: IntakeLimits;
   deadLetters: DeadLetterStore;
+  /** `/v1/admin/queues` and `/v1/admin/overview`. */
+  queueAdmin: QueueAdmin;
   feed: JobEventFeed;
   /** Seconds between SSE heartbeats, in ms. */
   heartbeatMs: number;
@@ -146,6 +150,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerEventsRoutes(app, deps);
   registerIntakeRoutes(app, deps);
   registerDeadLettersRoutes(app, deps);
+  registerAdminQueuesRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   await registerOpenAiTranscriptionRoutes(app, deps);

@@ -19,6 +19,24 @@ export const FEATURE_FLAGS = {
     owner: 'api',
     public: false,
   },
+  ocr_psm_retry: {
+    default: true,
+    description: 'OCR: a weak page is read again in tesseract psm 6 and the better reading kept',
+    owner: 'ocr',
+    public: false,
+  },
+  transcription_repetition_rerun: {
+    default: true,
+    description: 'Transcription: a chunk whose text repeats itself is run again in strict mode',
+    owner: 'transcription',
+    public: false,
+  },
+  webhooks: {
+    default: true,
+    description: 'Finished jobs queue webhook deliveries (off: none queued; queued ones still go)',
+    owner: 'webhooks',
+    public: true,
+  },
 } as const satisfies Record<string, FeatureFlagDefinition>;
 
 export type FeatureFlagName = keyof typeof FEATURE_FLAGS;

@@ -12,6 +12,7 @@ export * from './legacy-api.js';
 export * from './ocr-options.js';
 export * from './openai-transcription.js';
 export * from './openapi-document.js';
+export * from './queue-admin.js';
 export * from './session.js';
 export * from './transcription-options.js';
 export * from './webhooks.js';

@@ -20,7 +20,7 @@ import {
   submittedJobSchema,
 } from './job.js';
 import { SSE_EVENTS } from './job-events.js';
-import { JOB_TYPES, OUTPUT_FORMATS } from './job-kinds.js';
+import { JOB_TYPES, OUTPUT_FORMATS, QUEUE_NAMES } from './job-kinds.js';
 import { JOB_STATUSES } from './job-status.js';
 import {
   OPENAI_RESPONSE_FORMATS,
@@ -29,6 +29,7 @@ import {
   openAiTranscriptionSchema,
   openAiVerboseTranscriptionSchema,
 } from './openai-transcription.js';
+import { adminOverviewSchema, adminQueuesSchema, setConcurrencyBodySchema } from './queue-admin.js';
 import { authConfigSchema, tokenRequestSchema, tokenSetSchema, whoAmISchema } from './session.js';
 import {
   putWebhookBodySchema,
@@ -68,6 +69,23 @@ const jobIdParameter = {
   required: true,
   description: 'The job id (a UUIDv7)',
   schema: { type: 'string' },
+};
+
+const queueParameter = {
+  name: 'queue',
+  in: 'path',
+  required: true,
+  description: 'The queue name (`ocr`, `transcription`)',
+  schema: { type: 'string', enum: Object.values(QUEUE_NAMES) },
+};
+
+const queueState = {
+  description: 'The queue and its pause state',
+  content: json({
+    type: 'object',
+    properties: { queue: { type: 'string' }, paused: { type: 'boolean' } },
+    required: ['queue', 'paused'],
+  }),
 };
 
 const eventStream = {
@@ -591,6 +609,57 @@ export function buildOpenApiDocument() {
           responses: { '200': eventStream, ...problems(503) },
         },
       },
+      '/v1/admin/overview': {
+        get: {
+          tags: ['admin'],
+          summary:
+            'Operations overview: queues, per-minute throughput and failures by error code over the last 60 minutes, workers, dependencies; admin only',
+          responses: {
+            '200': { description: 'The overview', content: json(ref('AdminOverview')) },
+            ...problems(403, 503),
+          },
+        },
+      },
+      '/v1/admin/queues': {
+        get: {
+          tags: ['admin'],
+          summary:
+            'Every queue: depths, pause state, concurrency, completed/failed per minute (5 and 60 minutes), workers online; admin only',
+          responses: {
+            '200': { description: 'Queues', content: json(ref('AdminQueues')) },
+            ...problems(403, 503),
+          },
+        },
+      },
+      '/v1/admin/queues/{queue}/pause': {
+        post: {
+          tags: ['admin'],
+          summary: 'Pause a queue for every worker: waiting jobs stay QUEUED, running ones finish',
+          parameters: [queueParameter],
+          responses: { '200': queueState, ...problems(403, 404, 503) },
+        },
+      },
+      '/v1/admin/queues/{queue}/resume': {
+        post: {
+          tags: ['admin'],
+          summary: 'Resume a paused queue',
+          parameters: [queueParameter],
+          responses: { '200': queueState, ...problems(403, 404, 503) },
+        },
+      },
+      '/v1/admin/queues/{queue}/concurrency': {
+        put: {
+          tags: ['admin'],
+          summary:
+            'Set jobs run at once per worker (applied at once by every worker, kept for new ones) and/or the cap across all workers (`global`, 0 removes it)',
+          parameters: [queueParameter],
+          requestBody: { required: true, content: json(ref('SetConcurrency')) },
+          responses: {
+            '200': { description: 'What was set', content: json(ref('SetConcurrency')) },
+            ...problems(400, 403, 404, 503),
+          },
+        },
+      },
       '/v1/admin/dead-letters': {
         get: {
           tags: ['admin'],
@@ -800,6 +869,9 @@ export function buildOpenApiDocument() {
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (`dt_…`)' },
       },
       schemas: {
+        AdminOverview: componentOf(adminOverviewSchema),
+        AdminQueues: componentOf(adminQueuesSchema),
+        SetConcurrency: componentOf(setConcurrencyBodySchema, 'input'),
         DeadLetter: componentOf(deadLetterSchema),
         DeadLetterList: componentOf(deadLetterListSchema),
         ReplayDeadLetters: componentOf(replayDeadLettersBodySchema, 'input'),

@@ -10,4 +10,6 @@ export interface ExtraWorkBudget {
   setUnits(units: number): void;
   /** Takes one call from the budget; fails with EXTRA_WORK_BUDGET_EXHAUSTED when none is left. */
   spend(kind: ExtraWorkKind): Promise<void>;
+  /** False when a feature flag turned this kind of extra work off: skip it (absent: allowed). */
+  allows?(kind: ExtraWorkKind): boolean;
 }

@@ -60,6 +60,21 @@ export class RedisKeys {
     return `${this.prefix}:worker-heartbeats`;
   }
 
+  /** Hash worker process id → JSON `{host, pid, concurrency}` written with each heartbeat. */
+  workerInfo(): string {
+    return `${this.prefix}:worker-info`;
+  }
+
+  /** Hash queue name → jobs each worker runs at once, set by `PUT /v1/admin/queues/:queue/concurrency`. */
+  queueConcurrency(): string {
+    return `${this.prefix}:queue-concurrency`;
+  }
+
+  /** Hash of the jobs that ended in one UTC minute (epoch minute): `<outcome>:<queue>`, `code:<error_code>`. */
+  queueThroughput(minute: number): string {
+    return `${this.prefix}:throughput:${minute}`;
+  }
+
   /**
    * Sorted set (all scores 0, ordered by the time-ordered id) of every QUEUED or PROCESSING job of
    * all owners, kept by the status scripts: the reconciler walks it instead of every record.
@@ -144,6 +159,11 @@ export class RedisKeys {
   /** Pub/sub channel on which cancel requests for running jobs are announced to all workers. */
   cancelChannel(): string {
     return `${this.prefix}:cancel`;
+  }
+
+  /** Pub/sub channel on which per-worker concurrency changes are announced to all workers. */
+  queueControlChannel(): string {
+    return `${this.prefix}:queue-control`;
   }
 
   /** Pub/sub channel announcing every job change, so any API replica can push it to its clients. */

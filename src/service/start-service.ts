@@ -13,11 +13,13 @@ import { JobEventFeed } from '../jobs/job-event-feed.js';
 import { JobQueues } from '../jobs/job-queues.js';
 import { JobService } from '../jobs/job-service.js';
 import { JobStore } from '../jobs/job-store.js';
+import { QueueAdmin } from '../jobs/queue-admin.js';
 import { registerQueueGauges } from '../jobs/queue-gauges.js';
+import { QueueThroughput } from '../jobs/queue-throughput.js';
 import { isHashTagged, RedisKeys } from '../jobs/redis-keys.js';
 import { SubmitQuota } from '../jobs/submit-quota.js';
 import { WorkerHeartbeats } from '../jobs/worker-heartbeats.js';
-import { type Logger, redactUrl } from '../observability/logger.js';
+import { errorFields, type Logger, redactUrl } from '../observability/logger.js';
 import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.js';
 import { PrometheusMetrics } from '../observability/prometheus-metrics.js';
 import { Readiness, type ReadinessChecks } from '../observability/readiness.js';
@@ -86,8 +88,30 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const keys = new RedisKeys(config.redis.keyPrefix);
   const webhooks = new WebhookStore(redis, keys);
   const webhookQueue = new WebhookQueue(redis, keys, webhooks, logger);
-  // Every final transition (worker outcomes, cancels of queued jobs) queues its webhooks.
-  const store = new JobStore(redis, keys, { onFinal: webhookQueue.listener() });
+  const flags = new FeatureFlags(
+    redis,
+    watchRedisConnection(redis.duplicate(), logger, 'flags'),
+    keys,
+    config.featureFlags.defaults,
+    config.featureFlags.refreshMs,
+    logger,
+  );
+  await flags.start();
+  // Every final transition (worker outcomes, cancels of queued jobs) is counted and queues its
+  // webhooks (unless flag `webhooks` is off).
+  const throughput = new QueueThroughput(redis, keys);
+  const queueWebhooks = webhookQueue.listener();
+  const store = new JobStore(redis, keys, {
+    onFinal: async (record) => {
+      // Counted for `/v1/admin/overview`; a failed count never stops the webhooks.
+      await throughput
+        .recordFinal(record)
+        .catch((error: unknown) =>
+          logger.warn({ event: 'throughput.record_failed', job_id: record.job_id, ...errorFields(error) }),
+        );
+      if (flags.isEnabled('webhooks')) await queueWebhooks(record);
+    },
+  });
   const storage = createStorage(config.storage);
   const queues = new JobQueues(redis, keys);
   const metrics = new PrometheusMetrics(config.role);
@@ -101,15 +125,6 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   const checks: ReadinessChecks = { redis: redisCheck(redis), storage: storageCheck(storage) };
   const readiness = new Readiness(checks, logger);
-  const flags = new FeatureFlags(
-    redis,
-    watchRedisConnection(redis.duplicate(), logger, 'flags'),
-    keys,
-    config.featureFlags.defaults,
-    config.featureFlags.refreshMs,
-    logger,
-  );
-  await flags.start();
 
   let app: FastifyInstance | null = null;
   let url: string | null = null;
@@ -139,6 +154,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       metrics,
       heartbeats,
       heartbeatMs: config.metrics.heartbeatMs,
+      flags,
     });
     Object.assign(checks, engineChecks(config), {
       scratch_dir: scratchDirCheck(config.worker.tmpDir),
@@ -188,6 +204,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         activeJobsLimit: config.quota.activeJobs,
       },
       deadLetters: new DeadLetterStore(redis, keys, store, queues),
+      queueAdmin: new QueueAdmin({ redis, keys, queues, heartbeats, throughput, readiness }),
       feed,
       heartbeatMs: config.events.heartbeatMs,
       isRedisReady: () => redis.status === 'ready',

@@ -1,8 +1,16 @@
+import type { FeatureFlagName } from '../config/feature-flag-registry.js';
 import type { ExtraWorkConfig } from '../config/index.js';
 import { AppError } from '../contract/index.js';
 import type { ExtraWorkBudget, ExtraWorkKind } from '../engines/extra-work-budget.js';
+import type { FeatureFlags } from '../jobs/feature-flags.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { errorFields, type Logger } from '../observability/logger.js';
+
+/** The feature flag that can turn each kind of extra work off. */
+const FLAG_OF: Partial<Record<ExtraWorkKind, FeatureFlagName>> = {
+  ocr_psm_retry: 'ocr_psm_retry',
+  transcription_strict_rerun: 'transcription_repetition_rerun',
+};
 
 /**
  * The budget of one job's extra engine calls: max(min, perUnit × pages or chunks). The count lives
@@ -20,6 +28,7 @@ export class JobExtraWorkBudget implements ExtraWorkBudget {
     private readonly config: ExtraWorkConfig,
     private readonly log: Logger,
     usedBefore = 0,
+    private readonly flags: Pick<FeatureFlags, 'isEnabled'> | null = null,
   ) {
     this.lastKnown = usedBefore;
   }
@@ -30,6 +39,13 @@ export class JobExtraWorkBudget implements ExtraWorkBudget {
 
   setUnits(units: number): void {
     this.units = Math.max(this.units, units);
+  }
+
+  allows(kind: ExtraWorkKind): boolean {
+    const flag = FLAG_OF[kind];
+    if (!flag || !this.flags || this.flags.isEnabled(flag)) return true;
+    this.log.info({ event: 'job.extra_work_skipped', kind, flag }, `extra work skipped: flag ${flag} is off`);
+    return false;
   }
 
   async spend(kind: ExtraWorkKind): Promise<void> {

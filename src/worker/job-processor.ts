@@ -14,6 +14,7 @@ import {
   type TranscriptionOptions,
 } from '../contract/index.js';
 import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
+import type { FeatureFlags } from '../jobs/feature-flags.js';
 import { queuePayloadSchema } from '../jobs/job-queues.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import type { JobStore } from '../jobs/job-store.js';
@@ -47,6 +48,8 @@ export interface JobProcessorDeps {
   logger: Logger;
   /** Outcome counters and timing histograms (`NO_JOB_METRICS` when absent). */
   metrics?: JobMetrics;
+  /** Feature flags that turn extra work off (absent: every kind allowed). */
+  flags?: FeatureFlags;
 }
 
 /**
@@ -192,6 +195,7 @@ export class JobProcessor {
           this.deps.extraWork,
           log,
           record.extra_work_used ?? 0,
+          this.deps.flags ?? null,
         ),
       },
     );

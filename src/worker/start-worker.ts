@@ -5,8 +5,10 @@ import type { ExtraWorkConfig, RetryConfig } from '../config/index.js';
 import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
 import { backfillActiveIndex } from '../jobs/backfill-active-index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
+import type { FeatureFlags } from '../jobs/feature-flags.js';
 import type { JobQueues } from '../jobs/job-queues.js';
 import type { JobStore } from '../jobs/job-store.js';
+import type { ConcurrencyMessage } from '../jobs/queue-admin.js';
 import type { WorkerHeartbeats } from '../jobs/worker-heartbeats.js';
 import type { JobMetrics } from '../observability/job-metrics.js';
 import { errorFields, type Logger } from '../observability/logger.js';
@@ -47,6 +49,8 @@ export interface WorkerOptions {
   /** Written every `heartbeatMs`: `worker_heartbeat_timestamp_seconds` in /metrics. */
   heartbeats?: WorkerHeartbeats;
   heartbeatMs?: number;
+  /** Feature flags read while jobs run (`ocr_psm_retry`, `transcription_repetition_rerun`). */
+  flags?: FeatureFlags;
 }
 
 /** How long stopped jobs get to hand themselves back after the grace period. */
@@ -81,6 +85,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     workerId,
     logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.flags ? { flags: options.flags } : {}),
   });
 
   await applyGlobalConcurrency(options, logger);
@@ -131,10 +136,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
   reconciler.start();
 
+  const concurrencyNow = () => Object.fromEntries(workers.map((worker) => [worker.name, worker.concurrency]));
+  const control = await watchQueueControl(options, logger, workers);
+
   const heartbeats = options.heartbeats;
+  const info = () => ({ host: hostname(), pid: process.pid, concurrency: concurrencyNow() });
   const beat = () =>
     heartbeats
-      ?.beat(workerId)
+      ?.beat(workerId, Date.now(), info())
       .catch((error: unknown) =>
         logger.warn({ event: 'worker.heartbeat_failed', ...errorFields(error) }, 'heartbeat not written'),
       );
@@ -184,6 +193,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }
     clearTimeout(timer);
     await cancellations.stop();
+    await control.quit();
     await heartbeats
       ?.forget(workerId)
       .catch((error: unknown) =>
@@ -191,6 +201,40 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       );
     logger.info({ event: 'worker.stopped' }, 'worker stopped');
   }
+}
+
+/**
+ * Applies per-worker concurrency set through `PUT /v1/admin/queues/:queue/concurrency`: the value
+ * kept in Redis at start (it outlives restarts), then each change announced on the control channel.
+ */
+async function watchQueueControl(options: WorkerOptions, logger: Logger, workers: Worker[]): Promise<Redis> {
+  const keys = options.store.keys;
+  const apply = (queue: string, perWorker: number) => {
+    const worker = workers.find((w) => w.name === queue);
+    if (!worker || !Number.isInteger(perWorker) || perWorker < 1 || worker.concurrency === perWorker) return;
+    worker.concurrency = perWorker;
+    logger.info(
+      { event: 'worker.concurrency_changed', queue, concurrency: perWorker },
+      'concurrency changed',
+    );
+  };
+  const subscriber = watchRedisConnection(options.connection.duplicate(), logger, 'queue-control');
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel !== keys.queueControlChannel()) return;
+    try {
+      const { queue, per_worker: perWorker } = JSON.parse(message) as ConcurrencyMessage;
+      apply(queue, perWorker);
+    } catch (error) {
+      logger.warn(
+        { event: 'worker.queue_control_invalid', ...errorFields(error) },
+        'control message ignored',
+      );
+    }
+  });
+  await subscriber.subscribe(keys.queueControlChannel());
+  for (const [queue, value] of Object.entries(await options.connection.hgetall(keys.queueConcurrency())))
+    apply(queue, Number(value));
+  return subscriber;
 }
 
 /**

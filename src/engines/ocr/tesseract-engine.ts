@@ -111,7 +111,7 @@ export class TesseractEngine implements OcrEngine {
       kept = await this.replace(kept, () => this.read(imagePath, mono, firstPsm, options));
     }
     // psm 3 can drop a paragraph of a slightly rotated scan where psm 6 keeps it.
-    if (psmMode === 'auto' && isWeakReading(kept)) {
+    if (psmMode === 'auto' && isWeakReading(kept) && options.extraWork?.allows?.('ocr_psm_retry') !== false) {
       await options.extraWork?.spend('ocr_psm_retry');
       const retry = await this.read(imagePath, kept.languagesUsed, '6', options);
       const better = betterReading(kept, retry);

@@ -313,7 +313,8 @@ async function decodeAndTranscribe(
       let segments = await run(false);
       let rerun = false;
       let collapsed = 0;
-      if (hasRunawayRepetition(segments, maxRepeats)) {
+      const rerunAllowed = context.extraWork?.allows?.('transcription_strict_rerun') !== false;
+      if (rerunAllowed && hasRunawayRepetition(segments, maxRepeats)) {
         logger.warn(
           { event: 'transcription.chunk.repetition', chunk: chunk.index },
           'runaway repetition; re-running chunk',
