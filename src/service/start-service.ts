@@ -109,7 +109,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         .catch((error: unknown) =>
           logger.warn({ event: 'throughput.record_failed', job_id: record.job_id, ...errorFields(error) }),
         );
-      if (flags.isEnabled('webhooks')) await queueWebhooks(record);
+      // False (not queued) keeps the job in the announcements outbox for the reconciler.
+      return flags.isEnabled('webhooks') ? queueWebhooks(record) : true;
     },
   });
   const storage = createStorage(config.storage);
