@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobRecord } from '../../src/jobs/job-record.js';
 import { JobStore } from '../../src/jobs/job-store.js';
 import { newJobId } from '../../src/jobs/new-job-id.js';
 import { RedisKeys } from '../../src/jobs/redis-keys.js';
