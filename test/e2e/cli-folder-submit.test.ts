@@ -335,7 +335,8 @@ describe('doc-transcribe with an API key, against a service with an identity pro
   it('reports a job an earlier run saw end without result, sends nothing for it again, and runs it again with --retry-failed', async () => {
     const folder = path.join(dir, 'to-cancel');
     await mkdir(folder);
-    await writeFile(path.join(folder, 'page.png'), TINY_PNG);
+    // Other bytes than the previous test's page, whose (cancelled) job the same Idempotency-Key would replay.
+    await writeFile(path.join(folder, 'page.png'), Buffer.concat([TINY_PNG, Buffer.from('another page')]));
     const state = path.join(dir, 'to-cancel-state.json');
     const env = { DT_SERVER: secured.url, DT_API_KEY: key };
     const submit = (...extra: string[]) =>
