@@ -67,6 +67,10 @@ export async function watchJobs(
     failures = 0;
     // Replayed changes cover a reconnect; a fresh stream only shows what changes from now on.
     if (lastEventId === undefined) await readEach();
+    if (pending.size === 0) {
+      controller.abort();
+      break;
+    }
     let quietTimer: NodeJS.Timeout | undefined;
     let recheckDue = false;
     const armQuietTimer = () => {

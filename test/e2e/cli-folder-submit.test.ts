@@ -7,12 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileOutcome } from '../../src/cli/run-folder-submit.js';
 import type { Job, JobList } from '../../src/contract/index.js';
-import {
-  makeCorruptPdf,
-  makeManyPagePdf,
-  makeScannedPng,
-  makeTwoPagePdf,
-} from '../helpers/make-document-fixtures.js';
+import { makeManyPagePdf, makeScannedPng, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
 import { OidcLoopbackIssuer } from '../helpers/oidc-loopback-issuer.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
@@ -255,37 +250,6 @@ describe('doc-transcribe submit on a folder', () => {
     expect(cancel.stderr).toContain('JOB_NOT_CANCELLABLE');
   });
 
-  it('reports a job an earlier run saw fail without sending it again, and runs it again with --retry-failed', async () => {
-    const broken = path.join(dir, 'broken');
-    await mkdir(broken);
-    await makeCorruptPdf(broken);
-    const state = path.join(dir, 'broken-state.json');
-    const submitBroken = (...extra: string[]) =>
-      runCli(['--server', svc.url, '--json', 'submit', broken, '--wait', '--state', state, ...extra]);
-    const failed = await submitBroken();
-    expect(failed.code).toBe(1);
-    const [first] = (JSON.parse(failed.stdout) as SubmitReport).files;
-    expect(first).toMatchObject({ status: 'FAILED', ok: false, skipped: false });
-    expect(first?.error_code).toBeTruthy();
-    const before = await historyTotal();
-
-    const again = await submitBroken();
-    expect(again.code).toBe(1);
-    expect((JSON.parse(again.stdout) as SubmitReport).files[0]).toMatchObject({
-      job_id: first?.job_id,
-      skipped: true,
-    });
-    expect(await historyTotal()).toBe(before);
-
-    const retried = await submitBroken('--retry-failed');
-    const [second] = (JSON.parse(retried.stdout) as SubmitReport).files;
-    expect(second?.job_id).not.toBe(first?.job_id);
-    expect(second?.status).toBe('FAILED');
-    const job = (await (await fetch(`${svc.url}/v1/jobs/${second?.job_id}`)).json()) as Job;
-    expect(job.retry_of_job_id).toBe(first?.job_id);
-    expect(await historyTotal()).toBe(before + 1);
-  });
-
   it('exits 4 when the server cannot be reached', async () => {
     const port = await new Promise<number>((resolve) => {
       const server = createServer().listen(0, '127.0.0.1', () => {
@@ -366,6 +330,52 @@ describe('doc-transcribe with an API key, against a service with an identity pro
     const anonymous = await runCli(['--server', secured.url, 'list']);
     expect(anonymous.code).toBe(5);
     expect(anonymous.stderr).toContain('AUTH_REQUIRED');
+  });
+
+  it('reports a job an earlier run saw end without result, sends nothing for it again, and runs it again with --retry-failed', async () => {
+    const folder = path.join(dir, 'to-cancel');
+    await mkdir(folder);
+    // Other bytes than the previous test's page, whose (cancelled) job the same Idempotency-Key would replay.
+    await writeFile(path.join(folder, 'page.png'), Buffer.concat([TINY_PNG, Buffer.from('another page')]));
+    const state = path.join(dir, 'to-cancel-state.json');
+    const env = { DT_SERVER: secured.url, DT_API_KEY: key };
+    const submit = (...extra: string[]) =>
+      runCli(['--json', 'submit', folder, '--state', state, ...extra], env);
+    const total = async () =>
+      (
+        (await (
+          await fetch(`${secured.url}/v1/jobs`, { headers: { authorization: `Bearer ${key}` } })
+        ).json()) as JobList
+      ).total;
+
+    const queued = (JSON.parse((await submit()).stdout) as SubmitReport).files[0];
+    expect(queued?.status).toBe('QUEUED');
+    expect((await runCli(['cancel', queued?.job_id ?? ''], env)).code).toBe(0);
+    const before = await total();
+
+    // Re-attached with --wait: the job is found CANCELLED, which is a failure of that file.
+    const seen = await submit('--wait');
+    expect(seen.code).toBe(1);
+    expect((JSON.parse(seen.stdout) as SubmitReport).files[0]).toMatchObject({
+      job_id: queued?.job_id,
+      status: 'CANCELLED',
+      ok: false,
+    });
+    const again = await submit();
+    expect(again.code).toBe(1);
+    expect((JSON.parse(again.stdout) as SubmitReport).files[0]).toMatchObject({
+      job_id: queued?.job_id,
+      skipped: true,
+    });
+    expect(await total()).toBe(before);
+
+    const retried = await submit('--retry-failed');
+    expect(retried.code).toBe(0);
+    const rerun = (JSON.parse(retried.stdout) as SubmitReport).files[0];
+    expect(rerun?.job_id).not.toBe(queued?.job_id);
+    const job = JSON.parse((await runCli(['--json', 'status', rerun?.job_id ?? ''], env)).stdout) as Job;
+    expect(job.retry_of_job_id).toBe(queued?.job_id);
+    expect(await total()).toBe(before + 1);
   });
 });
 
