@@ -91,17 +91,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', async (request, reply) => {
     // The route template, never the raw path: ids in paths would make a series per job.
-    deps.metrics.httpRequest(
-      request.method,
-      request.routeOptions.url ?? UNMATCHED_ROUTE,
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
+    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+    deps.metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     request.log.info(
       {
         event: 'http.request',
         method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
+        route,
         status: reply.statusCode,
         duration_ms: Math.round(reply.elapsedTime * 100) / 100,
       },

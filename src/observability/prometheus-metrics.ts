@@ -9,92 +9,77 @@ const HTTP_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 3
 /** Route label of requests no route matched: raw paths would give every scanner its own series. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
+const HTTP_LABELS = ['method', 'route', 'status'] as const;
+const JOB_LABELS = ['queue', 'job_type'] as const;
+const ENGINE_LABELS = [...JOB_LABELS, 'engine'] as const;
+const ERROR_LABELS = [...ENGINE_LABELS, 'error_code'] as const;
+
 /**
  * One process's metrics, in a registry of its own (tests run several services in one process).
  * Counters and histograms count what this process saw; queue gauges are added by the caller and
- * read from Redis at scrape time, so nothing here is an in-memory average.
+ * read from Redis at scrape time, so nothing here is an in-memory average. docs/runbooks.md
+ * ("Metrics") lists every series.
  */
 export class PrometheusMetrics implements JobMetrics {
   readonly registry = new Registry();
-  private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
-  private readonly jobsSubmitted: Counter<'queue' | 'job_type'>;
-  private readonly jobsCompleted: Counter<'queue' | 'job_type' | 'engine'>;
-  private readonly jobsFailed: Counter<'queue' | 'job_type' | 'engine' | 'error_code'>;
-  private readonly jobsCancelled: Counter<'queue' | 'job_type'>;
-  private readonly jobsRetried: Counter<'queue' | 'job_type' | 'engine' | 'error_code'>;
-  private readonly jobDuration: Histogram<'queue' | 'job_type' | 'status'>;
-  private readonly queueWaitSeconds: Histogram<'queue' | 'job_type'>;
-  private readonly unitDuration: Histogram<'queue' | 'unit'>;
+  private readonly httpRequests = this.counter(
+    'http_requests_total',
+    'HTTP requests answered, by route template and status',
+    HTTP_LABELS,
+  );
+  private readonly httpDuration = this.histogram(
+    'http_request_duration_seconds',
+    'Time to answer an HTTP request, by route template and status',
+    HTTP_LABELS,
+    HTTP_SECONDS,
+  );
+  private readonly jobsSubmitted = this.counter(
+    'jobs_submitted_total',
+    'Jobs accepted and put on their queue',
+    JOB_LABELS,
+  );
+  private readonly jobsCompleted = this.counter(
+    'jobs_completed_total',
+    'Jobs that ended COMPLETED',
+    ENGINE_LABELS,
+  );
+  private readonly jobsFailed = this.counter(
+    'jobs_failed_total',
+    'Jobs that ended FAILED (dead-lettered), by error code',
+    ERROR_LABELS,
+  );
+  private readonly jobsCancelled = this.counter(
+    'jobs_cancelled_total',
+    'Jobs that ended CANCELLED',
+    JOB_LABELS,
+  );
+  private readonly jobsRetried = this.counter(
+    'jobs_retried_total',
+    'Failed attempts scheduled for another attempt, by error code',
+    ERROR_LABELS,
+  );
+  private readonly jobDuration = this.histogram(
+    'job_duration_seconds',
+    'Processing time of a finished attempt, by outcome',
+    [...JOB_LABELS, 'status'],
+    JOB_SECONDS,
+  );
+  private readonly queueWaitSeconds = this.histogram(
+    'job_queue_wait_seconds',
+    'Time from submission to the start of processing (started_at - created_at)',
+    JOB_LABELS,
+    JOB_SECONDS,
+  );
+  private readonly unitDuration = this.histogram(
+    'job_unit_duration_seconds',
+    'Processing time of one OCR page or one transcription chunk',
+    ['queue', 'unit'],
+    UNIT_SECONDS,
+  );
 
   constructor(role: string) {
     this.registry.setDefaultLabels({ role });
     collectDefaultMetrics({ register: this.registry });
-    const registers = [this.registry];
-    this.httpRequests = new Counter({
-      name: 'http_requests_total',
-      help: 'HTTP requests answered, by route template and status',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    });
-    this.httpDuration = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'Time to answer an HTTP request, by route template and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: HTTP_SECONDS,
-      registers,
-    });
-    this.jobsSubmitted = new Counter({
-      name: 'jobs_submitted_total',
-      help: 'Jobs accepted and put on their queue',
-      labelNames: ['queue', 'job_type'],
-      registers,
-    });
-    this.jobsCompleted = new Counter({
-      name: 'jobs_completed_total',
-      help: 'Jobs that ended COMPLETED',
-      labelNames: ['queue', 'job_type', 'engine'],
-      registers,
-    });
-    this.jobsFailed = new Counter({
-      name: 'jobs_failed_total',
-      help: 'Jobs that ended FAILED (dead-lettered), by error code',
-      labelNames: ['queue', 'job_type', 'engine', 'error_code'],
-      registers,
-    });
-    this.jobsCancelled = new Counter({
-      name: 'jobs_cancelled_total',
-      help: 'Jobs that ended CANCELLED',
-      labelNames: ['queue', 'job_type'],
-      registers,
-    });
-    this.jobsRetried = new Counter({
-      name: 'jobs_retried_total',
-      help: 'Failed attempts scheduled for another attempt, by error code',
-      labelNames: ['queue', 'job_type', 'engine', 'error_code'],
-      registers,
-    });
-    this.jobDuration = new Histogram({
-      name: 'job_duration_seconds',
-      help: 'Processing time of a finished attempt, by outcome',
-      labelNames: ['queue', 'job_type', 'status'],
-      buckets: JOB_SECONDS,
-      registers,
-    });
-    this.queueWaitSeconds = new Histogram({
-      name: 'job_queue_wait_seconds',
-      help: 'Time from submission to the start of processing (started_at - created_at)',
-      labelNames: ['queue', 'job_type'],
-      buckets: JOB_SECONDS,
-      registers,
-    });
-    this.unitDuration = new Histogram({
-      name: 'job_unit_duration_seconds',
-      help: 'Processing time of one OCR page or one transcription chunk',
-      labelNames: ['queue', 'unit'],
-      buckets: UNIT_SECONDS,
-      registers,
-    });
   }
 
   httpRequest(method: string, route: string, status: number, seconds: number): void {
@@ -104,52 +89,56 @@ export class PrometheusMetrics implements JobMetrics {
   }
 
   submitted(labels: JobLabels): void {
-    this.jobsSubmitted.inc({ queue: labels.queue, job_type: labels.job_type });
+    this.jobsSubmitted.inc(jobLabels(labels));
   }
 
   completed(labels: JobLabels, processingSec: number): void {
-    this.jobsCompleted.inc({ queue: labels.queue, job_type: labels.job_type, engine: engineOf(labels) });
-    this.jobDuration.observe(
-      { queue: labels.queue, job_type: labels.job_type, status: 'COMPLETED' },
-      processingSec,
-    );
+    this.jobsCompleted.inc(engineLabels(labels));
+    this.jobDuration.observe({ ...jobLabels(labels), status: 'COMPLETED' }, processingSec);
   }
 
   failed(labels: JobLabels, errorCode: string, processingSec: number | null): void {
-    this.jobsFailed.inc({
-      queue: labels.queue,
-      job_type: labels.job_type,
-      engine: engineOf(labels),
-      error_code: errorCode,
-    });
-    if (processingSec !== null) {
-      this.jobDuration.observe(
-        { queue: labels.queue, job_type: labels.job_type, status: 'FAILED' },
-        processingSec,
-      );
-    }
+    this.jobsFailed.inc({ ...engineLabels(labels), error_code: errorCode });
+    if (processingSec !== null)
+      this.jobDuration.observe({ ...jobLabels(labels), status: 'FAILED' }, processingSec);
   }
 
   cancelled(labels: JobLabels): void {
-    this.jobsCancelled.inc({ queue: labels.queue, job_type: labels.job_type });
+    this.jobsCancelled.inc(jobLabels(labels));
   }
 
   retried(labels: JobLabels, errorCode: string): void {
-    this.jobsRetried.inc({
-      queue: labels.queue,
-      job_type: labels.job_type,
-      engine: engineOf(labels),
-      error_code: errorCode,
-    });
+    this.jobsRetried.inc({ ...engineLabels(labels), error_code: errorCode });
   }
 
   queueWait(labels: JobLabels, seconds: number): void {
-    this.queueWaitSeconds.observe({ queue: labels.queue, job_type: labels.job_type }, Math.max(0, seconds));
+    this.queueWaitSeconds.observe(jobLabels(labels), Math.max(0, seconds));
   }
 
   unitProcessed(queue: string, unit: 'page' | 'chunk', seconds: number): void {
     this.unitDuration.observe({ queue, unit }, seconds);
   }
+
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private histogram<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: number[],
+  ): Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+  }
+}
+
+function jobLabels(labels: JobLabels): { queue: string; job_type: string } {
+  return { queue: labels.queue, job_type: labels.job_type };
+}
+
+function engineLabels(labels: JobLabels): { queue: string; job_type: string; engine: string } {
+  return { ...jobLabels(labels), engine: engineOf(labels) };
 }
 
 /** The engine family (`tesseract`, `gemini`, `pocketsphinx`), not its version: versions would multiply series. */

@@ -1,6 +1,9 @@
 const REDACTED = '[redacted]';
-/** Property names whose values are secrets wherever they sit in the configuration. */
-const SECRET_NAME = /(api_?key|token|secret|password|passphrase|private_?key|credential)/i;
+/**
+ * Property names whose string values are secrets wherever they sit in the configuration. Anchored
+ * at the end so counts and switches such as `maxOutputTokens` or `allowCredentials` stay visible.
+ */
+const SECRET_NAME = /(api_?key|token|secret|password|passphrase|private_?key|credentials?)$/i;
 /** Query parameters that carry credentials in URLs (`?key=` for Gemini-style endpoints, signed URLs). */
 const SECRET_PARAM = /^(key|api_?key|token|access_token|secret|password|sig|signature|x-amz-signature)$/i;
 
@@ -21,7 +24,7 @@ export function redactConfig(value: unknown, name = ''): unknown {
       Object.entries(value as Record<string, unknown>).map(([key, item]) => [key, redactConfig(item, key)]),
     );
   }
-  return SECRET_NAME.test(name) ? REDACTED : value;
+  return value;
 }
 
 function redactString(value: string): string {

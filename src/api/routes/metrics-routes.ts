@@ -15,12 +15,15 @@ export interface MetricsRouteDeps {
 
 /**
  * `GET /metrics` in the Prometheus text format: for Prometheus (bearer `METRICS_TOKEN`), an
- * administrator, or in local mode anyone on this machine. Outside `/v1`, so it decides itself.
+ * administrator, or in local mode without a token anyone on this machine. Outside `/v1`, so it decides itself.
  */
 export function registerMetricsRoutes(app: FastifyInstance, deps: MetricsRouteDeps): void {
   app.get('/metrics', async (request, reply) => {
     if (!hasMetricsToken(request.headers.authorization, deps.metricsToken)) {
       if (deps.localMode) {
+        // Every local request acts as the administrator: a configured token is then the only key,
+        // as on a worker's own port.
+        if (deps.metricsToken) throw new AppError('AUTH_REQUIRED');
         if (!isLoopbackAddress(request.socket.remoteAddress)) throw new AppError('AUTH_FORBIDDEN');
       } else {
         const principal = await deps.principalOf(request);
