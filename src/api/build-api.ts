@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { AuthConfig } from '../config/index.js';
-import { AppError, buildOpenApiDocument, toOpenApiPath } from '../contract/index.js';
+import { AppError, buildOpenApiDocument, type JobType, toOpenApiPath } from '../contract/index.js';
 import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import type { IntakeLimits } from '../jobs/intake-precheck.js';
 import type { JobEventFeed } from '../jobs/job-event-feed.js';
@@ -51,6 +51,10 @@ export interface ApiDeps {
   metrics: PrometheusMetrics;
   metricsToken: string | null;
   maxUploadBytes: number;
+  /** UPLOAD_MAX_BYTES_OCR / _TRANSCRIPTION, each at most maxUploadBytes. */
+  maxUploadBytesByType?: Readonly<Record<JobType, number>>;
+  /** HTTP_TRUST_PROXY: whose X-Forwarded-For gives `request.ip` (per-IP rate limits); default none. */
+  trustProxy?: boolean | number | string[];
   quota: SubmitQuota;
   /** Built web page to serve at `/` (default `web/dist`). */
   webRoot?: string;
@@ -75,6 +79,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // Our own `http.request` line (below) replaces Fastify's two default lines per request.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // A hop count as proxy-addr's own function form (Fastify's types only take that, a flag or addresses).
+    trustProxy:
+      typeof deps.trustProxy === 'number'
+        ? (_address: string, hop: number) => hop < (deps.trustProxy as number)
+        : (deps.trustProxy ?? false),
   });
 
   app.addHook('onRequest', async (request, reply) => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import {
   CONTENT_SUBTYPES,
+  type JobType,
   OCR_ENGINES,
   OCR_MAX_BATCH_PAGES,
   OCR_POLICIES,
@@ -62,6 +63,30 @@ export function isLoopbackHost(host: string): boolean {
     h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h)
   );
 }
+
+/**
+ * Fastify's trustProxy: `false` (default: the peer address is the client), `true` (trust every
+ * peer's X-Forwarded-For: only when nothing can reach the service but the proxy), a hop count, or
+ * the proxies' addresses/CIDRs (`10.0.0.0/8,127.0.0.1`).
+ */
+const trustProxy = () =>
+  z
+    .string()
+    .default('false')
+    .transform((value, ctx): boolean | number | string[] => {
+      const v = value.trim().toLowerCase();
+      if (v === 'false' || v === '0' || v === '') return false;
+      if (v === 'true') return true;
+      if (/^\d{1,2}$/.test(v)) return Number(v);
+      const items = v.split(',').map((item) => item.trim());
+      for (const item of items) {
+        if (!/^[0-9a-f:.]+(\/\d{1,3})?$/.test(item) || !/[.:]/.test(item)) {
+          ctx.addIssue({ code: 'custom', message: `not an IP address or CIDR: ${item}` });
+          return z.NEVER;
+        }
+      }
+      return items;
+    });
 
 /** Exact browser origins (`scheme://host[:port]`, no path), or `*`. */
 const corsOrigins = () =>
@@ -130,6 +155,7 @@ export const envSchema = z.object({
   SERVICE_ROLE: z.enum(SERVICE_ROLES).default('all'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65_535).default(8080),
+  HTTP_TRUST_PROXY: trustProxy(),
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   REDIS_URL: z
@@ -155,6 +181,8 @@ export const envSchema = z.object({
   STORAGE_PART_SIZE_MB: int(5, 512).default(8),
   STORAGE_SIGNED_URL_TTL_SEC: int(0, 7 * 24 * 3600).default(300),
   UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
+  UPLOAD_MAX_BYTES_OCR: int(1, Number.MAX_SAFE_INTEGER).optional(),
+  UPLOAD_MAX_BYTES_TRANSCRIPTION: int(1, Number.MAX_SAFE_INTEGER).optional(),
   OCR_LANGUAGES: z
     .string()
     .regex(/^[A-Za-z_]+(\+[A-Za-z_]+)*$/, 'tesseract languages joined by "+", e.g. hin+eng')
@@ -337,12 +365,14 @@ export interface ExtraWorkConfig {
 
 export interface Config {
   role: ServiceRole;
-  http: { host: string; port: number };
+  /** trustProxy: which peers' X-Forwarded-For is believed (false: none, a hop count, or addresses/CIDRs). */
+  http: { host: string; port: number; trustProxy: boolean | number | string[] };
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];
   redis: { url: string; keyPrefix: string };
   storage: StorageConfig;
-  uploads: { maxBytes: number };
+  /** maxBytes for every upload; byType at most maxBytes, applied once the content is sniffed. */
+  uploads: { maxBytes: number; byType: Record<JobType, number> };
   idempotency: { ttlSec: number; lockSec: number };
   events: { heartbeatMs: number };
   ocr: {
@@ -469,7 +499,7 @@ export function configFromEnv(env: Env): Config {
   const dataDir = path.resolve(env.DATA_DIR);
   return {
     role: env.SERVICE_ROLE,
-    http: { host: env.HOST, port: env.PORT },
+    http: { host: env.HOST, port: env.PORT, trustProxy: env.HTTP_TRUST_PROXY },
     dataDir,
     logLevel: env.LOG_LEVEL,
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
@@ -487,7 +517,16 @@ export function configFromEnv(env: Env): Config {
             partSizeBytes: env.STORAGE_PART_SIZE_MB * 1024 * 1024,
             signedUrlTtlSec: env.STORAGE_SIGNED_URL_TTL_SEC,
           },
-    uploads: { maxBytes: env.UPLOAD_MAX_BYTES },
+    uploads: {
+      maxBytes: env.UPLOAD_MAX_BYTES,
+      byType: {
+        OCR: Math.min(env.UPLOAD_MAX_BYTES, env.UPLOAD_MAX_BYTES_OCR ?? env.UPLOAD_MAX_BYTES),
+        TRANSCRIPTION: Math.min(
+          env.UPLOAD_MAX_BYTES,
+          env.UPLOAD_MAX_BYTES_TRANSCRIPTION ?? env.UPLOAD_MAX_BYTES,
+        ),
+      },
+    },
     idempotency: { ttlSec: env.IDEMPOTENCY_TTL_SEC, lockSec: env.IDEMPOTENCY_LOCK_SEC },
     events: { heartbeatMs: env.SSE_HEARTBEAT_SEC * 1000 },
     ocr: {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  inputByFilenameExt,
   type JobType,
   type PrecheckRequest,
   type PrecheckResult,
@@ -10,6 +11,8 @@ import {
 /** The limits and speeds a precheck judges a file against (from the config). */
 export interface IntakeLimits {
   maxUploadBytes: number;
+  /** UPLOAD_MAX_BYTES_OCR / _TRANSCRIPTION, each at most maxUploadBytes. */
+  maxUploadBytesByType?: Readonly<Record<JobType, number>>;
   ocrMaxPages: number;
   transcriptionMaxDurationSec: number;
   ocrEngine: string;
@@ -32,21 +35,10 @@ const LARGE_DOCUMENT_PAGES = 500;
 const LONG_RECORDING_SEC = 3 * 3600;
 const CLOUD_ENGINES = new Set(['gemini', 'openai']);
 
-/** Extensions people give files, for the inputs the service takes (content decides at upload). */
-const EXTENSIONS: Readonly<Record<string, string>> = {
-  jpeg: 'jpg',
-  tiff: 'tif',
-  oga: 'ogg',
-  wma: 'asf',
-  m4v: 'mp4',
-};
-
 function detect(request: PrecheckRequest): SupportedInput | undefined {
   const byMime = request.mime ? SUPPORTED_INPUTS.find((input) => input.mime === request.mime) : undefined;
   if (byMime) return byMime;
-  const ext = path.extname(request.filename).slice(1).toLowerCase();
-  const canonical = EXTENSIONS[ext] ?? ext;
-  return SUPPORTED_INPUTS.find((input) => input.ext === canonical);
+  return inputByFilenameExt(path.extname(request.filename).slice(1));
 }
 
 /**
@@ -75,10 +67,15 @@ export function precheckIntake(
     });
   }
   if (request.size_bytes === 0) blocks.push({ code: 'UPLOAD_EMPTY', message: 'The file is empty.' });
-  if (request.size_bytes > limits.maxUploadBytes) {
+  const typeOfLimit = input?.jobType ?? request.job_type;
+  const maxBytes = Math.min(
+    limits.maxUploadBytes,
+    (typeOfLimit && limits.maxUploadBytesByType?.[typeOfLimit]) || limits.maxUploadBytes,
+  );
+  if (request.size_bytes > maxBytes) {
     blocks.push({
       code: 'UPLOAD_TOO_LARGE',
-      message: `The file is larger than the limit of ${limits.maxUploadBytes} bytes.`,
+      message: `The file is larger than the limit of ${maxBytes} bytes${typeOfLimit ? ` for ${typeOfLimit}` : ''}.`,
     });
   }
   if (limits.activeJobsLimit > 0 && state.activeJobs >= limits.activeJobsLimit) {

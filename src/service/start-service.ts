@@ -156,6 +156,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       metricsToken: config.metrics.token,
       intakeLimits: {
         maxUploadBytes: config.uploads.maxBytes,
+        maxUploadBytesByType: config.uploads.byType,
         ocrMaxPages: config.ocr.maxPages,
         transcriptionMaxDurationSec: config.transcription.maxDurationSec,
         ocrEngine: config.ocr.engine,
@@ -170,6 +171,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       isRedisReady: () => redis.status === 'ready',
       storage,
       maxUploadBytes: config.uploads.maxBytes,
+      maxUploadBytesByType: config.uploads.byType,
+      trustProxy: config.http.trustProxy,
       quota: new SubmitQuota(redis, keys, config.quota),
       webhooks,
       webhookTargets: { allowPrivate: config.webhooks.allowPrivateTargets },
