@@ -19,6 +19,7 @@ beforeAll(async () => {
   svc = await startTestService('precheck', {
     SERVICE_ROLE: 'api',
     UPLOAD_MAX_BYTES: '1000000',
+    UPLOAD_MAX_BYTES_TRANSCRIPTION: '500000',
     OCR_MAX_PAGES: '2000',
     TRANSCRIPTION_MAX_DURATION_SEC: '7200',
     QUOTA_ACTIVE_JOBS: '3',
@@ -56,6 +57,15 @@ describe('POST /v1/intake/precheck', () => {
       'JOB_TYPE_MISMATCH',
     ]);
     expect((await precheck({ filename: 'talk.mp3', size_bytes: 10 })).result.decision).toBe('allow');
+    // The per-type limit: a recording of 600 kB is too large, a document of that size is not.
+    const recording = await precheck({ filename: 'talk.mp3', size_bytes: 600_000 });
+    expect(recording.result.blocks).toEqual([
+      {
+        code: 'UPLOAD_TOO_LARGE',
+        message: 'The file is larger than the limit of 500000 bytes for TRANSCRIPTION.',
+      },
+    ]);
+    expect((await precheck({ filename: 'scan.pdf', size_bytes: 600_000 })).result.decision).toBe('allow');
   });
 
   it('warns about a long recording and estimates it as heavy work', async () => {
