@@ -12,6 +12,8 @@ import { type PrometheusMetrics, UNMATCHED_ROUTE } from '../observability/promet
 import type { Readiness } from '../observability/readiness.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import type { WebhookStore } from '../webhooks/webhook-store.js';
+import type { AccessListStore } from './auth/access-list-store.js';
+import { registerAccessRoutes } from './auth/access-routes.js';
 import { registerApiKeyRoutes } from './auth/api-key-routes.js';
 import type { ApiKeyStore } from './auth/api-key-store.js';
 import { registerAuth } from './auth/auth-plugin.js';
@@ -60,6 +62,8 @@ export interface ApiDeps {
   webRoot?: string;
   auth: AuthConfig;
   apiKeys: ApiKeyStore;
+  /** Access lists set through `PUT /v1/admin/access`, added to the configuration's. */
+  accessLists: AccessListStore;
   /** Null in local single-user mode. */
   verifier: OidcVerifier | null;
   cors: { origins: string[]; allowCredentials: boolean };
@@ -128,6 +132,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const resolvePrincipal = registerAuth(app, {
     config: deps.auth,
     apiKeys: deps.apiKeys,
+    accessLists: deps.accessLists,
     verifier: deps.verifier,
     rateLimit: await registerRateLimit(app, deps.rateLimit),
   });
@@ -151,6 +156,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerIntakeRoutes(app, deps);
   registerDeadLettersRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
+  registerAccessRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   await registerOpenAiTranscriptionRoutes(app, deps);
   registerSessionRoutes(app, {

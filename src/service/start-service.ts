@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { AccessListStore } from '../api/auth/access-list-store.js';
 import { ApiKeyStore } from '../api/auth/api-key-store.js';
 import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
@@ -179,6 +180,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       openaiCompat: { waitMs: config.openaiCompat.waitMs, speechEngine: config.transcription.engine },
       auth: config.auth,
       apiKeys: new ApiKeyStore(redis, keys),
+      accessLists: new AccessListStore(redis, keys),
       verifier: config.auth.oidc ? new OidcVerifier(config.auth.oidc) : null,
       cors: config.cors,
       rateLimit: { redis, nameSpace: keys.rateLimitNamespace(), ...config.rateLimit },
