@@ -283,6 +283,10 @@ export const envSchema = z.object({
   RATE_LIMIT_WINDOW_SEC: int(1, 24 * 3600).default(60),
   QUOTA_ACTIVE_JOBS: int(0, 1_000_000).default(500),
   QUOTA_JOBS_PER_DAY: int(0, 10_000_000).default(5000),
+  COST_PER_PAGE_GEMINI: z.coerce.number().min(0).max(1000).default(0),
+  COST_PER_MINUTE_OPENAI: z.coerce.number().min(0).max(1000).default(0),
+  COST_WARN_PER_JOB: z.coerce.number().min(0).max(1_000_000).default(0),
+  COST_BLOCK_PER_JOB: z.coerce.number().min(0).max(1_000_000).default(0),
   WEBHOOK_MAX_ATTEMPTS: int(1, 50).default(10),
   WEBHOOK_BASE_DELAY_MS: int(10, 3_600_000).default(2000),
   WEBHOOK_MAX_DELAY_MS: int(10, 24 * 3_600_000).default(3_600_000),
@@ -446,6 +450,8 @@ export interface Config {
   rateLimit: { max: number; anonymousMax: number; windowMs: number };
   /** Per-user submission limits; 0 turns one off. */
   quota: { activeJobs: number; jobsPerDay: number };
+  /** Prices of the paid engines (per page, per minute) and per-job thresholds; 0 turns one off. */
+  cost: CostConfig;
   webhooks: WebhookConfig;
   /** How long `POST /v1/audio/transcriptions` waits for its job before answering 202. */
   openaiCompat: { waitMs: number };
@@ -482,6 +488,13 @@ export interface OidcConfig {
   /** Least time between two JWKS fetches caused by unknown key ids. */
   jwksCooldownMs: number;
   identityClaim: 'sub' | 'email';
+}
+
+export interface CostConfig {
+  perPage: Record<string, number>;
+  perMinute: Record<string, number>;
+  warnPerJob: number;
+  blockPerJob: number;
 }
 
 export interface AuthConfig {
@@ -631,6 +644,12 @@ export function configFromEnv(env: Env): Config {
       windowMs: env.RATE_LIMIT_WINDOW_SEC * 1000,
     },
     quota: { activeJobs: env.QUOTA_ACTIVE_JOBS, jobsPerDay: env.QUOTA_JOBS_PER_DAY },
+    cost: {
+      perPage: { gemini: env.COST_PER_PAGE_GEMINI },
+      perMinute: { openai: env.COST_PER_MINUTE_OPENAI },
+      warnPerJob: env.COST_WARN_PER_JOB,
+      blockPerJob: env.COST_BLOCK_PER_JOB,
+    },
     webhooks: {
       maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
       baseDelayMs: env.WEBHOOK_BASE_DELAY_MS,

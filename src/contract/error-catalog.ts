@@ -395,6 +395,13 @@ export const ERROR_CATALOG = {
     'Too many requests in a short time. Wait as long as Retry-After says, then try again.',
     'कम समय में बहुत अधिक अनुरोध। Retry-After जितना समय रुकें, फिर पुनः प्रयास करें।',
   ),
+  COST_LIMIT_EXCEEDED: entry(
+    413,
+    'input',
+    'Job too costly',
+    'The estimated price of this job on the paid engine is above the limit per job. Split the file or use a local engine.',
+    'सशुल्क इंजन पर इस कार्य की अनुमानित लागत प्रति कार्य सीमा से अधिक है। फ़ाइल को बाँटें या स्थानीय इंजन चुनें।',
+  ),
   QUOTA_ACTIVE_JOBS: entry(
     429,
     'rate_limit',

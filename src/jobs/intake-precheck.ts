@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { CostConfig } from '../config/index.js';
 import {
   inputByFilenameExt,
   type JobType,
@@ -20,6 +21,8 @@ export interface IntakeLimits {
   ocrPagesInFlight: number;
   chunksInFlight: number;
   activeJobsLimit: number;
+  /** Engine prices and per-job thresholds (COST_*); absent: no estimate. */
+  cost?: CostConfig;
 }
 
 /** What the system knows when it answers: the caller's active jobs and the queue lengths. */
@@ -122,6 +125,21 @@ export function precheckIntake(
   }
   const cloud = CLOUD_ENGINES.has(engine);
   if (cloud) warnings.push({ code: 'PAID_ENGINE', message: `The ${engine} engine is a paid cloud service.` });
+  const cost = estimateCost(limits.cost, engine, request);
+  if (cost !== null && limits.cost) {
+    const { blockPerJob, warnPerJob } = limits.cost;
+    if (blockPerJob > 0 && cost > blockPerJob) {
+      blocks.push({
+        code: 'COST_LIMIT_EXCEEDED',
+        message: `The job would cost about ${cost.toFixed(2)} on ${engine}; the limit per job is ${blockPerJob}.`,
+      });
+    } else if (warnPerJob > 0 && cost > warnPerJob) {
+      warnings.push({
+        code: 'COST_HIGH',
+        message: `The job would cost about ${cost.toFixed(2)} on ${engine} (warning above ${warnPerJob}).`,
+      });
+    }
+  }
   const effort =
     processingSec === null
       ? null
@@ -141,6 +159,22 @@ export function precheckIntake(
       effort,
       cost_band: cloud ? 'paid' : 'none',
       engine,
+      cost,
     },
   };
 }
+
+/** Pages × the engine's page price, or minutes × its minute price; null without a price or a size. */
+export function estimateCost(
+  cost: CostConfig | undefined,
+  engine: string,
+  size: { page_count?: number | undefined; duration_sec?: number | undefined },
+): number | null {
+  const perPage = cost?.perPage[engine] ?? 0;
+  const perMinute = cost?.perMinute[engine] ?? 0;
+  if (perPage > 0 && size.page_count !== undefined) return round(perPage * size.page_count);
+  if (perMinute > 0 && size.duration_sec !== undefined) return round((perMinute * size.duration_sec) / 60);
+  return null;
+}
+
+const round = (value: number) => Math.round(value * 10_000) / 10_000;

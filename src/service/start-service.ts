@@ -165,6 +165,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         ocrPagesInFlight: config.ocr.pagesInFlight,
         chunksInFlight: config.transcription.chunksInFlight,
         activeJobsLimit: config.quota.activeJobs,
+        cost: config.cost,
       },
       deadLetters: new DeadLetterStore(redis, keys, store, queues),
       feed,

@@ -94,3 +94,53 @@ describe('POST /v1/intake/precheck', () => {
     expect(result.error_code).toBe('VALIDATION_FAILED');
   });
 });
+
+describe('cost estimate of paid engines', () => {
+  let paid: TestService;
+  beforeAll(async () => {
+    paid = await startTestService('precheck-cost', {
+      SERVICE_ROLE: 'api',
+      OCR_ENGINE: 'gemini',
+      GEMINI_API_KEY: 'test-key-not-used',
+      TRANSCRIPTION_ENGINE: 'openai',
+      OPENAI_API_KEY: 'test-key-not-used',
+      COST_PER_PAGE_GEMINI: '0.002',
+      COST_PER_MINUTE_OPENAI: '0.006',
+      COST_WARN_PER_JOB: '1',
+      COST_BLOCK_PER_JOB: '5',
+      TRANSCRIPTION_MAX_DURATION_SEC: '86400',
+    });
+  });
+  afterAll(async () => {
+    await paid?.close();
+  });
+
+  const check = async (body: unknown) => {
+    const response = await fetch(`${paid.url}/v1/intake/precheck`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return (await response.json()) as PrecheckResult;
+  };
+
+  it('prices pages and minutes, warns above one threshold and blocks above the other', async () => {
+    const small = await check({ filename: 'a.pdf', size_bytes: 10, page_count: 100 });
+    expect(small.estimate).toMatchObject({ engine: 'gemini', cost: 0.2, cost_band: 'paid' });
+    expect(small.blocks).toEqual([]);
+    const warned = await check({ filename: 'a.pdf', size_bytes: 10, page_count: 1000 });
+    expect(warned.estimate.cost).toBe(2);
+    expect(warned.warnings.map((w) => w.code)).toContain('COST_HIGH');
+    const blocked = await check({ filename: 'talk.mp3', size_bytes: 10, duration_sec: 3600 * 15 });
+    expect(blocked.estimate).toMatchObject({ engine: 'openai', cost: 5.4 });
+    expect(blocked.decision).toBe('block');
+    expect(blocked.blocks).toEqual([
+      {
+        code: 'COST_LIMIT_EXCEEDED',
+        message: 'The job would cost about 5.40 on openai; the limit per job is 5.',
+      },
+    ]);
+    // Without a size there is nothing to price.
+    expect((await check({ filename: 'a.pdf', size_bytes: 10 })).estimate.cost).toBeNull();
+  });
+});

@@ -74,6 +74,7 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   API_KEY_NOT_FOUND: 'next.reload',
   RATE_LIMITED: 'next.tryAgainSoon',
   INPUT_TOO_COMPLEX: 'next.smallerFile',
+  COST_LIMIT_EXCEEDED: 'next.smallerFile',
   QUOTA_ACTIVE_JOBS: 'next.waitSomeFinish',
   QUOTA_DAILY_JOBS: 'next.tryTomorrow',
 };
