@@ -6,8 +6,11 @@ import { TINY_PNG } from '../helpers/tiny-files.js';
 // The API role: the precheck reads the caller's active jobs and the queues, and uploads nothing.
 let svc: TestService;
 
-async function precheck(body: unknown): Promise<{ status: number; result: PrecheckResult & Problem }> {
-  const response = await fetch(`${svc.url}/v1/intake/precheck`, {
+async function precheck(
+  body: unknown,
+  service: TestService = svc,
+): Promise<{ status: number; result: PrecheckResult & Problem }> {
+  const response = await fetch(`${service.url}/v1/intake/precheck`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -115,14 +118,7 @@ describe('cost estimate of paid engines', () => {
     await paid?.close();
   });
 
-  const check = async (body: unknown) => {
-    const response = await fetch(`${paid.url}/v1/intake/precheck`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return (await response.json()) as PrecheckResult;
-  };
+  const check = async (body: unknown) => (await precheck(body, paid)).result;
 
   it('prices pages and minutes, warns above one threshold and blocks above the other', async () => {
     const small = await check({ filename: 'a.pdf', size_bytes: 10, page_count: 100 });
