@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { AuthConfig } from '../config/index.js';
-import { AppError, buildOpenApiDocument, toOpenApiPath } from '../contract/index.js';
+import { AppError, buildOpenApiDocument, type JobType, toOpenApiPath } from '../contract/index.js';
 import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import type { FeatureFlags } from '../jobs/feature-flags.js';
 import type { IntakeLimits } from '../jobs/intake-precheck.js';
@@ -14,6 +14,8 @@ import { type PrometheusMetrics, UNMATCHED_ROUTE } from '../observability/promet
 import type { Readiness } from '../observability/readiness.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import type { WebhookStore } from '../webhooks/webhook-store.js';
+import type { AccessListStore } from './auth/access-list-store.js';
+import { registerAccessRoutes } from './auth/access-routes.js';
 import { registerApiKeyRoutes } from './auth/api-key-routes.js';
 import type { ApiKeyStore } from './auth/api-key-store.js';
 import { registerAuth } from './auth/auth-plugin.js';
@@ -60,11 +62,17 @@ export interface ApiDeps {
   metrics: PrometheusMetrics;
   metricsToken: string | null;
   maxUploadBytes: number;
+  /** UPLOAD_MAX_BYTES_OCR / _TRANSCRIPTION, each at most maxUploadBytes. */
+  maxUploadBytesByType?: Readonly<Record<JobType, number>>;
+  /** HTTP_TRUST_PROXY: whose X-Forwarded-For gives `request.ip` (per-IP rate limits); default none. */
+  trustProxy?: boolean | number | string[];
   quota: SubmitQuota;
   /** Built web page to serve at `/` (default `web/dist`). */
   webRoot?: string;
   auth: AuthConfig;
   apiKeys: ApiKeyStore;
+  /** Access lists set through `PUT /v1/admin/access`, added to the configuration's. */
+  accessLists: AccessListStore;
   /** Null in local single-user mode. */
   verifier: OidcVerifier | null;
   cors: { origins: string[]; allowCredentials: boolean };
@@ -84,6 +92,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // Our own `http.request` line (below) replaces Fastify's two default lines per request.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // A hop count as proxy-addr's own function form (Fastify's types only take that, a flag or addresses).
+    trustProxy:
+      typeof deps.trustProxy === 'number'
+        ? (_address: string, hop: number) => hop < (deps.trustProxy as number)
+        : (deps.trustProxy ?? false),
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -124,6 +137,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const resolvePrincipal = registerAuth(app, {
     config: deps.auth,
     apiKeys: deps.apiKeys,
+    accessLists: deps.accessLists,
     verifier: deps.verifier,
     rateLimit: await registerRateLimit(app, deps.rateLimit),
   });
@@ -148,6 +162,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerDeadLettersRoutes(app, deps);
   registerAdminQueuesRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
+  registerAccessRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   await registerOpenAiTranscriptionRoutes(app, deps);
   registerFeatureFlagRoutes(app, deps);

@@ -48,11 +48,23 @@ export function toAppError(error: unknown, isDependencyDown: () => boolean = () 
   const code = (error as FastifyError | undefined)?.code;
   const mapped = code ? FASTIFY_CODES[code] : undefined;
   if (mapped) return new AppError(mapped, ERROR_CATALOG[mapped].message.en, { cause: error });
-  // Malformed multipart bodies surface from busboy as plain errors with a 4xx statusCode.
+  // Malformed multipart bodies surface from busboy as plain errors with a 4xx statusCode, or
+  // none at all for a missing or over-long boundary (found by test/e2e/upload-fuzz.test.ts).
   const status = (error as FastifyError | undefined)?.statusCode;
-  if (status && status >= 400 && status < 500)
+  if ((status && status >= 400 && status < 500) || isMultipartParserError(error))
     return new AppError('REQUEST_BODY_INVALID', undefined, { cause: error });
   return new AppError('INTERNAL_ERROR', undefined, { cause: error });
+}
+
+const MULTIPART_PARSER_MESSAGES = [
+  /^Multipart: Boundary not found$/,
+  /^The needle cannot/,
+  /^Unexpected end of multipart data$/,
+  /terminated early due to unexpected end of multipart data$/,
+];
+
+function isMultipartParserError(error: unknown): boolean {
+  return error instanceof Error && MULTIPART_PARSER_MESSAGES.some((pattern) => pattern.test(error.message));
 }
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {

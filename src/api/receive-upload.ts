@@ -1,12 +1,15 @@
-import path from 'node:path';
+import { pipeline } from 'node:stream';
 import type {} from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
-import { AppError, type SupportedInput, supportedInputByExt } from '../contract/index.js';
+import { AppError, type JobType, type SupportedInput, supportedInputByExt } from '../contract/index.js';
 import { storageKeys } from '../jobs/storage-keys.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { ObjectTooLargeError } from '../storage/object-storage.js';
+import { checkHeadForPolyglot, cleanFilename, judgeContent, UploadTail } from './check-upload.js';
 import { readStreamHead } from './read-stream-head.js';
+
+export { cleanFilename } from './check-upload.js';
 
 export interface ReceivedUpload {
   fields: Record<string, string>;
@@ -15,21 +18,13 @@ export interface ReceivedUpload {
     input: SupportedInput;
     sizeBytes: number;
     sha256: string;
+    /** Set when the name names another input of the same type than the content (accepted). */
+    extensionWarning?: string;
   };
 }
 
 /** Enough bytes for file-type to recognise every container we accept. */
 const SNIFF_BYTES = 4100;
-
-/** Keeps the name people gave the file for display and downloads; storage never uses it. */
-export function cleanFilename(raw: string | undefined): string {
-  const base = path.posix.basename((raw ?? '').replaceAll('\\', '/'));
-  const cleaned = base
-    .replace(/\p{Cc}/gu, '')
-    .trim()
-    .normalize('NFC');
-  return cleaned.slice(0, 255) || 'upload';
-}
 
 /**
  * Streams the multipart `file` part straight to storage under the job's key while recognising its
@@ -38,9 +33,16 @@ export function cleanFilename(raw: string | undefined): string {
  */
 export async function receiveUpload(
   request: FastifyRequest,
-  options: { storage: ObjectStorage; jobId: string; maxBytes: number },
+  options: {
+    storage: ObjectStorage;
+    jobId: string;
+    maxBytes: number;
+    /** Tighter limits per job type (UPLOAD_MAX_BYTES_OCR / _TRANSCRIPTION), applied once sniffed. */
+    maxBytesByType?: Readonly<Record<JobType, number>>;
+  },
 ): Promise<ReceivedUpload> {
   const fields: Record<string, string> = {};
+  let maxBytes = options.maxBytes;
   let file: ReceivedUpload['file'] | undefined;
   try {
     for await (const part of request.parts()) {
@@ -52,31 +54,41 @@ export async function receiveUpload(
         part.file.resume();
         throw new AppError('VALIDATION_FAILED', 'Send exactly one file, in the multipart field "file".');
       }
+      let filename: string;
+      try {
+        filename = cleanFilename(part.filename);
+      } catch (error) {
+        part.file.resume();
+        throw error;
+      }
       const { head, whole } = await readStreamHead(part.file, SNIFF_BYTES);
-      if (head.length === 0) {
+      let verdict: ReturnType<typeof judgeContent>;
+      try {
+        if (head.length === 0) throw new AppError('UPLOAD_EMPTY');
+        checkHeadForPolyglot(head);
+        const fileType = await fileTypeFromBuffer(head);
+        verdict = judgeContent(filename, fileType, fileType ? supportedInputByExt(fileType.ext) : undefined);
+      } catch (error) {
         whole.resume();
-        throw new AppError('UPLOAD_EMPTY');
+        throw error;
       }
-      const fileType = await fileTypeFromBuffer(head);
-      const input = fileType ? supportedInputByExt(fileType.ext) : undefined;
-      if (!input) {
-        whole.resume();
-        throw new AppError(
-          'UNSUPPORTED_MEDIA_TYPE',
-          fileType
-            ? `Files of type ${fileType.mime} are not supported.`
-            : 'The file type could not be recognised from its content.',
-        );
-      }
-      const stored = await options.storage.put(storageKeys.input(options.jobId), whole, {
-        maxBytes: options.maxBytes,
-      });
+      maxBytes = Math.min(options.maxBytes, options.maxBytesByType?.[verdict.input.jobType] ?? Infinity);
+      const tail = new UploadTail();
+      const stored = await options.storage.put(
+        storageKeys.input(options.jobId),
+        pipeline(whole, tail, () => {}),
+        {
+          maxBytes,
+        },
+      );
       if (part.file.truncated) throw new AppError('UPLOAD_TOO_LARGE');
+      tail.checkForAppendedArchive();
       file = {
-        filename: cleanFilename(part.filename),
-        input,
+        filename,
+        input: verdict.input,
         sizeBytes: stored.sizeBytes,
         sha256: stored.sha256,
+        ...(verdict.extensionWarning ? { extensionWarning: verdict.extensionWarning } : {}),
       };
     }
     if (!file) throw new AppError('FILE_MISSING');
@@ -85,7 +97,7 @@ export async function receiveUpload(
   } catch (error) {
     await options.storage.deletePrefix(storageKeys.jobPrefix(options.jobId));
     if (error instanceof ObjectTooLargeError) {
-      throw new AppError('UPLOAD_TOO_LARGE', `Files up to ${options.maxBytes} bytes are accepted.`, {
+      throw new AppError('UPLOAD_TOO_LARGE', `Files of this type up to ${maxBytes} bytes are accepted.`, {
         cause: error,
       });
     }

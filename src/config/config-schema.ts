@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import {
   CONTENT_SUBTYPES,
+  type JobType,
   OCR_ENGINES,
   OCR_MAX_BATCH_PAGES,
   OCR_POLICIES,
@@ -77,6 +78,30 @@ export function isLoopbackHost(host: string): boolean {
     h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h)
   );
 }
+
+/**
+ * Fastify's trustProxy: `false` (default: the peer address is the client), `true` (trust every
+ * peer's X-Forwarded-For: only when nothing can reach the service but the proxy), a hop count, or
+ * the proxies' addresses/CIDRs (`10.0.0.0/8,127.0.0.1`).
+ */
+const trustProxy = () =>
+  z
+    .string()
+    .default('false')
+    .transform((value, ctx): boolean | number | string[] => {
+      const v = value.trim().toLowerCase();
+      if (v === 'false' || v === '0' || v === '') return false;
+      if (v === 'true') return true;
+      if (/^\d{1,2}$/.test(v)) return Number(v);
+      const items = v.split(',').map((item) => item.trim());
+      for (const item of items) {
+        if (!/^[0-9a-f:.]+(\/\d{1,3})?$/.test(item) || !/[.:]/.test(item)) {
+          ctx.addIssue({ code: 'custom', message: `not an IP address or CIDR: ${item}` });
+          return z.NEVER;
+        }
+      }
+      return items;
+    });
 
 /** Exact browser origins (`scheme://host[:port]`, no path), or `*`. */
 const corsOrigins = () =>
@@ -175,6 +200,7 @@ export const envSchema = z.object({
   SERVICE_ROLE: z.enum(SERVICE_ROLES).default('all'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65_535).default(8080),
+  HTTP_TRUST_PROXY: trustProxy(),
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   REDIS_URL: z
@@ -203,6 +229,8 @@ export const envSchema = z.object({
   STORAGE_PART_SIZE_MB: int(5, 512).default(8),
   STORAGE_SIGNED_URL_TTL_SEC: int(0, 7 * 24 * 3600).default(300),
   UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
+  UPLOAD_MAX_BYTES_OCR: int(1, Number.MAX_SAFE_INTEGER).optional(),
+  UPLOAD_MAX_BYTES_TRANSCRIPTION: int(1, Number.MAX_SAFE_INTEGER).optional(),
   OCR_LANGUAGES: z
     .string()
     .regex(/^[A-Za-z_]+(\+[A-Za-z_]+)*$/, 'tesseract languages joined by "+", e.g. hin+eng')
@@ -309,6 +337,10 @@ export const envSchema = z.object({
   RATE_LIMIT_WINDOW_SEC: int(1, 24 * 3600).default(60),
   QUOTA_ACTIVE_JOBS: int(0, 1_000_000).default(500),
   QUOTA_JOBS_PER_DAY: int(0, 10_000_000).default(5000),
+  COST_PER_PAGE_GEMINI: z.coerce.number().min(0).max(1000).default(0),
+  COST_PER_MINUTE_OPENAI: z.coerce.number().min(0).max(1000).default(0),
+  COST_WARN_PER_JOB: z.coerce.number().min(0).max(1_000_000).default(0),
+  COST_BLOCK_PER_JOB: z.coerce.number().min(0).max(1_000_000).default(0),
   WEBHOOK_MAX_ATTEMPTS: int(1, 50).default(10),
   WEBHOOK_BASE_DELAY_MS: int(10, 3_600_000).default(2000),
   WEBHOOK_MAX_DELAY_MS: int(10, 24 * 3_600_000).default(3_600_000),
@@ -409,12 +441,14 @@ export interface GeminiConfig {
 
 export interface Config {
   role: ServiceRole;
-  http: { host: string; port: number };
+  /** trustProxy: which peers' X-Forwarded-For is believed (false: none, a hop count, or addresses/CIDRs). */
+  http: { host: string; port: number; trustProxy: boolean | number | string[] };
   dataDir: string;
   logLevel: Env['LOG_LEVEL'];
   redis: { url: string; keyPrefix: string };
   storage: StorageConfig;
-  uploads: { maxBytes: number };
+  /** maxBytes for every upload; byType at most maxBytes, applied once the content is sniffed. */
+  uploads: { maxBytes: number; byType: Record<JobType, number> };
   idempotency: { ttlSec: number; lockSec: number };
   events: { heartbeatMs: number };
   ocr: {
@@ -486,6 +520,8 @@ export interface Config {
   rateLimit: { max: number; anonymousMax: number; windowMs: number };
   /** Per-user submission limits; 0 turns one off. */
   quota: { activeJobs: number; jobsPerDay: number };
+  /** Prices of the paid engines (per page, per minute) and per-job thresholds; 0 turns one off. */
+  cost: CostConfig;
   webhooks: WebhookConfig;
   /** How long `POST /v1/audio/transcriptions` waits for its job before answering 202. */
   openaiCompat: { waitMs: number };
@@ -526,6 +562,13 @@ export interface OidcConfig {
   identityClaim: 'sub' | 'email';
 }
 
+export interface CostConfig {
+  perPage: Record<string, number>;
+  perMinute: Record<string, number>;
+  warnPerJob: number;
+  blockPerJob: number;
+}
+
 export interface AuthConfig {
   /** Null: local single-user mode. */
   oidc: OidcConfig | null;
@@ -555,7 +598,7 @@ export function configFromEnv(env: Env): Config {
       : null;
   return {
     role: env.SERVICE_ROLE,
-    http: { host: env.HOST, port: env.PORT },
+    http: { host: env.HOST, port: env.PORT, trustProxy: env.HTTP_TRUST_PROXY },
     dataDir,
     logLevel: env.LOG_LEVEL,
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
@@ -573,7 +616,16 @@ export function configFromEnv(env: Env): Config {
             partSizeBytes: env.STORAGE_PART_SIZE_MB * 1024 * 1024,
             signedUrlTtlSec: env.STORAGE_SIGNED_URL_TTL_SEC,
           },
-    uploads: { maxBytes: env.UPLOAD_MAX_BYTES },
+    uploads: {
+      maxBytes: env.UPLOAD_MAX_BYTES,
+      byType: {
+        OCR: Math.min(env.UPLOAD_MAX_BYTES, env.UPLOAD_MAX_BYTES_OCR ?? env.UPLOAD_MAX_BYTES),
+        TRANSCRIPTION: Math.min(
+          env.UPLOAD_MAX_BYTES,
+          env.UPLOAD_MAX_BYTES_TRANSCRIPTION ?? env.UPLOAD_MAX_BYTES,
+        ),
+      },
+    },
     idempotency: { ttlSec: env.IDEMPOTENCY_TTL_SEC, lockSec: env.IDEMPOTENCY_LOCK_SEC },
     events: { heartbeatMs: env.SSE_HEARTBEAT_SEC * 1000 },
     ocr: {
@@ -688,6 +740,12 @@ export function configFromEnv(env: Env): Config {
       windowMs: env.RATE_LIMIT_WINDOW_SEC * 1000,
     },
     quota: { activeJobs: env.QUOTA_ACTIVE_JOBS, jobsPerDay: env.QUOTA_JOBS_PER_DAY },
+    cost: {
+      perPage: { gemini: env.COST_PER_PAGE_GEMINI },
+      perMinute: { openai: env.COST_PER_MINUTE_OPENAI },
+      warnPerJob: env.COST_WARN_PER_JOB,
+      blockPerJob: env.COST_BLOCK_PER_JOB,
+    },
     webhooks: {
       maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
       baseDelayMs: env.WEBHOOK_BASE_DELAY_MS,

@@ -7,7 +7,7 @@ describe('loadConfig', () => {
   it('runs with no variables set, on loopback, with local defaults', () => {
     const config = loadConfig({});
     expect(config.role).toBe('all');
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, trustProxy: false });
     expect(config.redis.url).toBe('redis://127.0.0.1:6379');
     expect(config.dataDir).toBe(path.resolve('./data'));
     expect(config.ocr.languages).toBe('hin+eng');

@@ -56,6 +56,27 @@ export const ERROR_CATALOG = {
     'This file type is not supported. Upload a PDF, an image, or an audio or video recording.',
     'यह फ़ाइल प्रकार समर्थित नहीं है। PDF, चित्र, या ऑडियो/वीडियो रिकॉर्डिंग अपलोड करें।',
   ),
+  FILE_EXTENSION_MISMATCH: entry(
+    415,
+    'input',
+    'File name does not match its content',
+    'The file name says one type but the content is another (or an unsupported type). Upload the original file with its own extension.',
+    'फ़ाइल का नाम एक प्रकार बताता है पर सामग्री दूसरे प्रकार की है। मूल फ़ाइल उसके अपने एक्सटेंशन के साथ अपलोड करें।',
+  ),
+  FILE_POLYGLOT: entry(
+    415,
+    'input',
+    'File is several types at once',
+    'The file is valid as more than one type at once (for example a PDF that is also an archive or a web page), which is refused. Save or export it again as a plain document.',
+    'फ़ाइल एक साथ एक से अधिक प्रकार की मान्य फ़ाइल है (जैसे PDF जो संग्रह या वेब पेज भी है), इसलिए अस्वीकार की गई। इसे सामान्य दस्तावेज़ के रूप में फिर से सहेजें।',
+  ),
+  FILENAME_INVALID: entry(
+    400,
+    'input',
+    'Unusable file name',
+    'The file name is empty after removing path and control characters, or is not valid text. Rename the file and upload it again.',
+    'पथ और नियंत्रण वर्ण हटाने के बाद फ़ाइल का नाम खाली है या मान्य पाठ नहीं है। फ़ाइल का नाम बदलकर फिर अपलोड करें।',
+  ),
   JOB_TYPE_MISMATCH: entry(
     422,
     'input',
@@ -380,6 +401,13 @@ export const ERROR_CATALOG = {
     'Too many requests',
     'Too many requests in a short time. Wait as long as Retry-After says, then try again.',
     'कम समय में बहुत अधिक अनुरोध। Retry-After जितना समय रुकें, फिर पुनः प्रयास करें।',
+  ),
+  COST_LIMIT_EXCEEDED: entry(
+    413,
+    'input',
+    'Job too costly',
+    'The estimated price of this job on the paid engine is above the limit per job. Split the file or use a local engine.',
+    'सशुल्क इंजन पर इस कार्य की अनुमानित लागत प्रति कार्य सीमा से अधिक है। फ़ाइल को बाँटें या स्थानीय इंजन चुनें।',
   ),
   QUOTA_ACTIVE_JOBS: entry(
     429,

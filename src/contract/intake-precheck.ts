@@ -41,6 +41,13 @@ export const precheckResultSchema = z.object({
       .enum(['none', 'paid'])
       .describe('none: local engines; paid: a cloud engine is configured for it'),
     engine: z.string(),
+    cost: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .describe(
+        'Estimated price of the job on a paid engine (COST_PER_* × pages or minutes), when it can be told',
+      ),
   }),
 });
 export type PrecheckResult = z.infer<typeof precheckResultSchema>;

@@ -49,6 +49,42 @@ export const SUPPORTED_INPUTS: readonly SupportedInput[] = [
   { mime: 'video/vnd.avi', ext: 'avi', jobType: 'TRANSCRIPTION' },
 ];
 
+/**
+ * File-name extensions accepted for each input, keyed by the `ext` its content sniffs as. An upload's
+ * name must agree with its content (or name another input of the same job type: accepted with a
+ * warning), never name an input of the other type or something not on this list.
+ */
+export const INPUT_EXTENSIONS: Readonly<Record<string, readonly string[]>> = {
+  pdf: ['pdf'],
+  png: ['png'],
+  jpg: ['jpg', 'jpeg', 'jpe', 'jfif'],
+  tif: ['tif', 'tiff'],
+  webp: ['webp'],
+  bmp: ['bmp', 'dib'],
+  mp3: ['mp3'],
+  wav: ['wav', 'wave'],
+  m4a: ['m4a', 'm4b', 'mp4', 'aac'],
+  aac: ['aac'],
+  flac: ['flac'],
+  ogg: ['ogg', 'oga'],
+  opus: ['opus', 'ogg'],
+  asf: ['wma', 'asf'],
+  mp4: ['mp4', 'm4v', 'm4a'],
+  mov: ['mov', 'qt'],
+  mkv: ['mkv', 'mka'],
+  webm: ['webm'],
+  avi: ['avi'],
+};
+
+/** The input a file-name extension (without the dot, any case) names, if any. */
+export function inputByFilenameExt(ext: string): SupportedInput | undefined {
+  const lower = ext.toLowerCase();
+  return (
+    supportedInputByExt(lower) ??
+    SUPPORTED_INPUTS.find((input) => INPUT_EXTENSIONS[input.ext]?.includes(lower))
+  );
+}
+
 export const QUEUE_NAMES: Readonly<Record<JobType, string>> = {
   OCR: 'ocr',
   TRANSCRIPTION: 'transcription',

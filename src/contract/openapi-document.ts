@@ -51,6 +51,29 @@ function componentOf(schema: z.ZodType, io: 'input' | 'output' = 'output') {
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ 'application/json': { schema } });
 
+const STRING_LIST = { type: 'array', items: { type: 'string' }, maxItems: 10_000 };
+/** `PUT /v1/admin/access` (src/api/auth/access-list-store.ts); absent lists are empty. */
+const ACCESS_LISTS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    allowed_emails: STRING_LIST,
+    allowed_domains: STRING_LIST,
+    admin_emails: STRING_LIST,
+    blocked_emails: { ...STRING_LIST, description: 'Addresses (a@b.org) or whole domains (@b.org)' },
+  },
+};
+const ACCESS_VIEW_SCHEMA = {
+  type: 'object',
+  required: ['stored', 'config', 'effective', 'allow_all_users'],
+  properties: {
+    stored: ACCESS_LISTS_SCHEMA,
+    config: ACCESS_LISTS_SCHEMA,
+    effective: ACCESS_LISTS_SCHEMA,
+    allow_all_users: { type: 'boolean' },
+  },
+};
+
 function problems(...statuses: number[]) {
   return Object.fromEntries(
     statuses.map((status) => [
@@ -657,6 +680,27 @@ export function buildOpenApiDocument() {
           responses: {
             '200': { description: 'What was set', content: json(ref('SetConcurrency')) },
             ...problems(400, 403, 404, 503),
+          },
+        },
+      },
+      '/v1/admin/access': {
+        get: {
+          tags: ['admin'],
+          summary:
+            'Access lists: stored (set here), from the configuration, and effective (their union); admin only',
+          responses: {
+            '200': { description: 'The lists', content: json(ACCESS_VIEW_SCHEMA) },
+            ...problems(503),
+          },
+        },
+        put: {
+          tags: ['admin'],
+          summary:
+            'Replace the stored access lists; applied on the next request by every replica; admin only',
+          requestBody: { required: true, content: json(ACCESS_LISTS_SCHEMA) },
+          responses: {
+            '200': { description: 'The lists now', content: json(ACCESS_VIEW_SCHEMA) },
+            ...problems(400, 503),
           },
         },
       },

@@ -1,5 +1,7 @@
 import path from 'node:path';
+import type { CostConfig } from '../config/index.js';
 import {
+  inputByFilenameExt,
   type JobType,
   type PrecheckRequest,
   type PrecheckResult,
@@ -10,6 +12,8 @@ import {
 /** The limits and speeds a precheck judges a file against (from the config). */
 export interface IntakeLimits {
   maxUploadBytes: number;
+  /** UPLOAD_MAX_BYTES_OCR / _TRANSCRIPTION, each at most maxUploadBytes. */
+  maxUploadBytesByType?: Readonly<Record<JobType, number>>;
   ocrMaxPages: number;
   transcriptionMaxDurationSec: number;
   ocrEngine: string;
@@ -17,6 +21,8 @@ export interface IntakeLimits {
   ocrPagesInFlight: number;
   chunksInFlight: number;
   activeJobsLimit: number;
+  /** Engine prices and per-job thresholds (COST_*); absent: no estimate. */
+  cost?: CostConfig;
 }
 
 /** What the system knows when it answers: the caller's active jobs and the queue lengths. */
@@ -32,21 +38,10 @@ const LARGE_DOCUMENT_PAGES = 500;
 const LONG_RECORDING_SEC = 3 * 3600;
 const CLOUD_ENGINES = new Set(['gemini', 'openai']);
 
-/** Extensions people give files, for the inputs the service takes (content decides at upload). */
-const EXTENSIONS: Readonly<Record<string, string>> = {
-  jpeg: 'jpg',
-  tiff: 'tif',
-  oga: 'ogg',
-  wma: 'asf',
-  m4v: 'mp4',
-};
-
 function detect(request: PrecheckRequest): SupportedInput | undefined {
   const byMime = request.mime ? SUPPORTED_INPUTS.find((input) => input.mime === request.mime) : undefined;
   if (byMime) return byMime;
-  const ext = path.extname(request.filename).slice(1).toLowerCase();
-  const canonical = EXTENSIONS[ext] ?? ext;
-  return SUPPORTED_INPUTS.find((input) => input.ext === canonical);
+  return inputByFilenameExt(path.extname(request.filename).slice(1));
 }
 
 /**
@@ -75,10 +70,15 @@ export function precheckIntake(
     });
   }
   if (request.size_bytes === 0) blocks.push({ code: 'UPLOAD_EMPTY', message: 'The file is empty.' });
-  if (request.size_bytes > limits.maxUploadBytes) {
+  const typeOfLimit = input?.jobType ?? request.job_type;
+  const maxBytes = Math.min(
+    limits.maxUploadBytes,
+    (typeOfLimit && limits.maxUploadBytesByType?.[typeOfLimit]) || limits.maxUploadBytes,
+  );
+  if (request.size_bytes > maxBytes) {
     blocks.push({
       code: 'UPLOAD_TOO_LARGE',
-      message: `The file is larger than the limit of ${limits.maxUploadBytes} bytes.`,
+      message: `The file is larger than the limit of ${maxBytes} bytes${typeOfLimit ? ` for ${typeOfLimit}` : ''}.`,
     });
   }
   if (limits.activeJobsLimit > 0 && state.activeJobs >= limits.activeJobsLimit) {
@@ -125,6 +125,21 @@ export function precheckIntake(
   }
   const cloud = CLOUD_ENGINES.has(engine);
   if (cloud) warnings.push({ code: 'PAID_ENGINE', message: `The ${engine} engine is a paid cloud service.` });
+  const cost = estimateCost(limits.cost, engine, request);
+  if (cost !== null && limits.cost) {
+    const { blockPerJob, warnPerJob } = limits.cost;
+    if (blockPerJob > 0 && cost > blockPerJob) {
+      blocks.push({
+        code: 'COST_LIMIT_EXCEEDED',
+        message: `The job would cost about ${cost.toFixed(2)} on ${engine}; the limit per job is ${blockPerJob}.`,
+      });
+    } else if (warnPerJob > 0 && cost > warnPerJob) {
+      warnings.push({
+        code: 'COST_HIGH',
+        message: `The job would cost about ${cost.toFixed(2)} on ${engine} (warning above ${warnPerJob}).`,
+      });
+    }
+  }
   const effort =
     processingSec === null
       ? null
@@ -144,6 +159,22 @@ export function precheckIntake(
       effort,
       cost_band: cloud ? 'paid' : 'none',
       engine,
+      cost,
     },
   };
 }
+
+/** Pages × the engine's page price, or minutes × its minute price; null without a price or a size. */
+export function estimateCost(
+  cost: CostConfig | undefined,
+  engine: string,
+  size: { page_count?: number | undefined; duration_sec?: number | undefined },
+): number | null {
+  const perPage = cost?.perPage[engine] ?? 0;
+  const perMinute = cost?.perMinute[engine] ?? 0;
+  if (perPage > 0 && size.page_count !== undefined) return round(perPage * size.page_count);
+  if (perMinute > 0 && size.duration_sec !== undefined) return round((perMinute * size.duration_sec) / 60);
+  return null;
+}
+
+const round = (value: number) => Math.round(value * 10_000) / 10_000;

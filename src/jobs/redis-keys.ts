@@ -106,6 +106,11 @@ export class RedisKeys {
     return `${this.prefix}:idempotency:${ownerId}:${keyHash}`;
   }
 
+  /** JSON of the access lists an administrator set with `PUT /v1/admin/access` (merged with the config). */
+  accessLists(): string {
+    return `${this.prefix}:admin:access`;
+  }
+
   /** An API key's record, found by the sha256 (hex) of the key itself: the key is never stored. */
   apiKey(keyHash: string): string {
     return `${this.prefix}:apikey:${keyHash}`;

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import { AccessListStore } from '../api/auth/access-list-store.js';
 import { ApiKeyStore } from '../api/auth/api-key-store.js';
 import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
@@ -196,6 +197,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       metricsToken: config.metrics.token,
       intakeLimits: {
         maxUploadBytes: config.uploads.maxBytes,
+        maxUploadBytesByType: config.uploads.byType,
         ocrMaxPages: config.ocr.maxPages,
         transcriptionMaxDurationSec: config.transcription.maxDurationSec,
         ocrEngine: config.ocr.engine,
@@ -203,6 +205,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         ocrPagesInFlight: config.ocr.pagesInFlight,
         chunksInFlight: config.transcription.chunksInFlight,
         activeJobsLimit: config.quota.activeJobs,
+        cost: config.cost,
       },
       deadLetters: new DeadLetterStore(redis, keys, store, queues),
       queueAdmin: new QueueAdmin({ redis, keys, queues, heartbeats, throughput, readiness }),
@@ -212,12 +215,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       storage,
       flags,
       maxUploadBytes: config.uploads.maxBytes,
+      maxUploadBytesByType: config.uploads.byType,
+      trustProxy: config.http.trustProxy,
       quota: new SubmitQuota(redis, keys, config.quota),
       webhooks,
       webhookTargets: { allowPrivate: config.webhooks.allowPrivateTargets },
       openaiCompat: { waitMs: config.openaiCompat.waitMs, speechEngine: config.transcription.engine },
       auth: config.auth,
       apiKeys: new ApiKeyStore(redis, keys),
+      accessLists: new AccessListStore(redis, keys),
       verifier: config.auth.oidc ? new OidcVerifier(config.auth.oidc) : null,
       cors: config.cors,
       rateLimit: { redis, nameSpace: keys.rateLimitNamespace(), ...config.rateLimit },

@@ -12,8 +12,12 @@ import { TINY_PNG, tinyWav } from '../helpers/tiny-files.js';
 // The API role alone: idempotency is the API's business; jobs stay QUEUED.
 let svc: TestService;
 
-const submitWithKey = (key: string, bytes: Uint8Array = TINY_PNG, fields: Record<string, string> = {}) =>
-  submitFile(svc.url, { name: 'page.png', bytes }, fields, { 'idempotency-key': key });
+const submitWithKey = (
+  key: string,
+  bytes: Uint8Array = TINY_PNG,
+  fields: Record<string, string> = {},
+  name = 'page.png',
+) => submitFile(svc.url, { name, bytes }, fields, { 'idempotency-key': key });
 
 async function storedInputs(): Promise<number> {
   const jobsDir = path.join(svc.dataDir, 'storage', 'jobs');
@@ -67,7 +71,7 @@ describe('Idempotency-Key on POST /v1/jobs', () => {
     expect(first.status).toBe(201);
     const inputsBefore = await storedInputs();
     for (const response of [
-      await submitWithKey('mismatch-key', tinyWav()),
+      await submitWithKey('mismatch-key', tinyWav(), {}, 'page.wav'),
       await submitWithKey('mismatch-key', TINY_PNG, { content_subtype: 'jain_literature' }),
     ]) {
       expect(response.status).toBe(422);

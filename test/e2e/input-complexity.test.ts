@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import PDFDocument from 'pdfkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
@@ -41,6 +42,81 @@ async function submitAndWait(filePath: string, name: string): Promise<Job> {
   return waitForJob(svc.url, ((await response.json()) as Job).job_id);
 }
 
+/** A little-endian TIFF of 8-bit grey pages of the given sizes, all pointing at one tiny strip. */
+function tiffOf(sizes: Array<[number, number]>): Buffer {
+  const strip = Buffer.alloc(100, 0x80);
+  const ifdSize = 2 + 9 * 12 + 4;
+  const header = Buffer.alloc(8);
+  header.write('II', 0, 'latin1');
+  header.writeUInt16LE(42, 2);
+  header.writeUInt32LE(8 + strip.length, 4);
+  const ifds = sizes.map(([width, height], index) => {
+    const ifd = Buffer.alloc(ifdSize);
+    const entries: Array<[number, number, number]> = [
+      [256, 4, width],
+      [257, 4, height],
+      [258, 3, 8],
+      [259, 3, 1],
+      [262, 3, 1],
+      [273, 4, 8],
+      [277, 3, 1],
+      [278, 4, height],
+      [279, 4, strip.length],
+    ];
+    ifd.writeUInt16LE(entries.length, 0);
+    entries.forEach(([tag, type, value], i) => {
+      const at = 2 + i * 12;
+      ifd.writeUInt16LE(tag, at);
+      ifd.writeUInt16LE(type, at + 2);
+      ifd.writeUInt32LE(1, at + 4);
+      if (type === 3) ifd.writeUInt16LE(value, at + 8);
+      else ifd.writeUInt32LE(value, at + 8);
+    });
+    const next = index + 1 < sizes.length ? 8 + strip.length + (index + 1) * ifdSize : 0;
+    ifd.writeUInt32LE(next, 2 + entries.length * 12);
+    return ifd;
+  });
+  return Buffer.concat([header, strip, ...ifds]);
+}
+
+/** A PNG whose header claims width × height (its data is one tiny, wrong-sized block). */
+function pngClaiming(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.writeUInt8(8, 8);
+  return Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.from('789c63600000000200', 'hex')),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A PDF of `pages` empty pages (one object each, so readers believe the count). */
+function pdfOfPages(pages: number, claimedCount = pages): Buffer {
+  const parts = ['%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n'];
+  const kids = Array.from({ length: pages }, (_, i) => `${i + 3} 0 R`).join(' ');
+  parts.push(`2 0 obj<</Type/Pages/Kids[${kids}]/Count ${claimedCount}/MediaBox[0 0 612 792]>>endobj\n`);
+  for (let i = 0; i < pages; i += 1) parts.push(`${i + 3} 0 obj<</Type/Page/Parent 2 0 R>>endobj\n`);
+  parts.push(`trailer<</Root 1 0 R/Size ${pages + 3}>>\n%%EOF\n`);
+  return Buffer.from(parts.join(''), 'latin1');
+}
+
+async function submitBytesAndWait(bytes: Buffer, name: string): Promise<Job> {
+  const response = await submitFile(svc.url, { name, bytes });
+  expect(response.status).toBe(201);
+  return waitForJob(svc.url, ((await response.json()) as Job).job_id);
+}
+
 describe('inputs too complex to process (decompression bombs)', () => {
   it('fails a PDF with more pages than allowed before rendering any, without retrying', async () => {
     const job = await submitAndWait(await makeManyPagePdf(dir, 3), 'three-pages.pdf');
@@ -60,5 +136,40 @@ describe('inputs too complex to process (decompression bombs)', () => {
     const job = await submitAndWait((await makeScannedPng(dir)).path, 'scan.png');
     expect(job).toMatchObject({ status: 'FAILED', error_code: 'INPUT_TOO_COMPLEX' });
     expect(job.error_message).toMatch(/pixels/);
+  });
+  it('fails an image of 50,000 × 50,000 pixels from its header, before any decoder sees it', async () => {
+    const job = await submitBytesAndWait(pngClaiming(50_000, 50_000), 'bomb.png');
+    expect(job).toMatchObject({ status: 'FAILED', error_code: 'INPUT_TOO_COMPLEX', attempts: 1 });
+    expect(job.error_message).toContain('2500000000 pixels');
+  });
+
+  it('checks every page of a TIFF, not only the first', async () => {
+    const job = await submitBytesAndWait(
+      tiffOf([
+        [10, 10],
+        [50_000, 50_000],
+      ]),
+      'two-pages.tif',
+    );
+    expect(job).toMatchObject({ status: 'FAILED', error_code: 'INPUT_TOO_COMPLEX', attempts: 1 });
+    expect(job.error_message).toContain('Page 2 of the TIFF has 2500000000 pixels');
+    const many = await submitBytesAndWait(
+      tiffOf([
+        [10, 10],
+        [10, 10],
+        [10, 10],
+      ]),
+      'three-pages.tif',
+    );
+    expect(many).toMatchObject({ status: 'FAILED', error_code: 'INPUT_TOO_COMPLEX' });
+  });
+
+  it('refuses a PDF of 100,000 pages, and one that only claims them', async () => {
+    const job = await submitBytesAndWait(pdfOfPages(100_000), 'hundred-thousand.pdf');
+    expect(job).toMatchObject({ status: 'FAILED', error_code: 'INPUT_TOO_COMPLEX', attempts: 1 });
+    expect(job.error_message).toContain('100000 pages');
+    // A /Count larger than the objects in the file: poppler refuses to believe it.
+    const liar = await submitBytesAndWait(pdfOfPages(1, 100_000), 'liar.pdf');
+    expect(liar).toMatchObject({ status: 'FAILED', error_code: 'INPUT_UNREADABLE' });
   });
 });

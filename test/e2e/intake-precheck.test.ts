@@ -6,8 +6,11 @@ import { TINY_PNG } from '../helpers/tiny-files.js';
 // The API role: the precheck reads the caller's active jobs and the queues, and uploads nothing.
 let svc: TestService;
 
-async function precheck(body: unknown): Promise<{ status: number; result: PrecheckResult & Problem }> {
-  const response = await fetch(`${svc.url}/v1/intake/precheck`, {
+async function precheck(
+  body: unknown,
+  service: TestService = svc,
+): Promise<{ status: number; result: PrecheckResult & Problem }> {
+  const response = await fetch(`${service.url}/v1/intake/precheck`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -19,6 +22,7 @@ beforeAll(async () => {
   svc = await startTestService('precheck', {
     SERVICE_ROLE: 'api',
     UPLOAD_MAX_BYTES: '1000000',
+    UPLOAD_MAX_BYTES_TRANSCRIPTION: '500000',
     OCR_MAX_PAGES: '2000',
     TRANSCRIPTION_MAX_DURATION_SEC: '7200',
     QUOTA_ACTIVE_JOBS: '3',
@@ -56,6 +60,15 @@ describe('POST /v1/intake/precheck', () => {
       'JOB_TYPE_MISMATCH',
     ]);
     expect((await precheck({ filename: 'talk.mp3', size_bytes: 10 })).result.decision).toBe('allow');
+    // The per-type limit: a recording of 600 kB is too large, a document of that size is not.
+    const recording = await precheck({ filename: 'talk.mp3', size_bytes: 600_000 });
+    expect(recording.result.blocks).toEqual([
+      {
+        code: 'UPLOAD_TOO_LARGE',
+        message: 'The file is larger than the limit of 500000 bytes for TRANSCRIPTION.',
+      },
+    ]);
+    expect((await precheck({ filename: 'scan.pdf', size_bytes: 600_000 })).result.decision).toBe('allow');
   });
 
   it('warns about a long recording and estimates it as heavy work', async () => {
@@ -82,5 +95,48 @@ describe('POST /v1/intake/precheck', () => {
     const { status, result } = await precheck({ size_bytes: -1 });
     expect(status).toBe(400);
     expect(result.error_code).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe('cost estimate of paid engines', () => {
+  let paid: TestService;
+  beforeAll(async () => {
+    paid = await startTestService('precheck-cost', {
+      SERVICE_ROLE: 'api',
+      OCR_ENGINE: 'gemini',
+      GEMINI_API_KEY: 'test-key-not-used',
+      TRANSCRIPTION_ENGINE: 'openai',
+      OPENAI_API_KEY: 'test-key-not-used',
+      COST_PER_PAGE_GEMINI: '0.002',
+      COST_PER_MINUTE_OPENAI: '0.006',
+      COST_WARN_PER_JOB: '1',
+      COST_BLOCK_PER_JOB: '5',
+      TRANSCRIPTION_MAX_DURATION_SEC: '86400',
+    });
+  });
+  afterAll(async () => {
+    await paid?.close();
+  });
+
+  const check = async (body: unknown) => (await precheck(body, paid)).result;
+
+  it('prices pages and minutes, warns above one threshold and blocks above the other', async () => {
+    const small = await check({ filename: 'a.pdf', size_bytes: 10, page_count: 100 });
+    expect(small.estimate).toMatchObject({ engine: 'gemini', cost: 0.2, cost_band: 'paid' });
+    expect(small.blocks).toEqual([]);
+    const warned = await check({ filename: 'a.pdf', size_bytes: 10, page_count: 1000 });
+    expect(warned.estimate.cost).toBe(2);
+    expect(warned.warnings.map((w) => w.code)).toContain('COST_HIGH');
+    const blocked = await check({ filename: 'talk.mp3', size_bytes: 10, duration_sec: 3600 * 15 });
+    expect(blocked.estimate).toMatchObject({ engine: 'openai', cost: 5.4 });
+    expect(blocked.decision).toBe('block');
+    expect(blocked.blocks).toEqual([
+      {
+        code: 'COST_LIMIT_EXCEEDED',
+        message: 'The job would cost about 5.40 on openai; the limit per job is 5.',
+      },
+    ]);
+    // Without a size there is nothing to price.
+    expect((await check({ filename: 'a.pdf', size_bytes: 10 })).estimate.cost).toBeNull();
   });
 });

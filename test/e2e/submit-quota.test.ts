@@ -68,3 +68,50 @@ describe('submission quotas', () => {
     expect(await codeOf(retry)).toBe('QUOTA_DAILY_JOBS');
   });
 });
+
+describe('quotas under 50 concurrent submits', () => {
+  let many: TestService;
+  beforeAll(async () => {
+    many = await startTestService('submit-quota-50', {
+      SERVICE_ROLE: 'api',
+      QUOTA_ACTIVE_JOBS: '7',
+      QUOTA_JOBS_PER_DAY: '12',
+    });
+  });
+  afterAll(async () => {
+    await many?.close();
+  });
+
+  const burst = async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => submitFile(many.url, { name: 'page.png', bytes: TINY_PNG })),
+    );
+    const bodies = (await Promise.all(responses.map((r) => r.json()))) as Array<
+      Job & { error_code?: string; detail?: string }
+    >;
+    return responses.map((r, i) => ({
+      status: r.status,
+      body: bodies[i] as Job & { error_code?: string; detail?: string },
+    }));
+  };
+
+  it('never lets more than the active or the daily limit through, and names the limit', async () => {
+    const first = await burst();
+    const created = first.filter((r) => r.status === 201);
+    expect(created).toHaveLength(7);
+    for (const refused of first.filter((r) => r.status !== 201)) {
+      expect([refused.status, refused.body.error_code]).toEqual([429, 'QUOTA_ACTIVE_JOBS']);
+      expect(refused.body.detail).toContain('7 jobs');
+    }
+    for (const { body } of created) {
+      expect((await fetch(`${many.url}/v1/jobs/${body.job_id}/cancel`, { method: 'POST' })).status).toBe(200);
+    }
+    // 7 of 12 used today: of the next 50 only 5 get through, the rest hit the daily quota.
+    const second = await burst();
+    expect(second.filter((r) => r.status === 201)).toHaveLength(5);
+    for (const refused of second.filter((r) => r.status !== 201)) {
+      expect([refused.status, refused.body.error_code]).toEqual([429, 'QUOTA_DAILY_JOBS']);
+      expect(refused.body.detail).toContain('12 jobs');
+    }
+  });
+});

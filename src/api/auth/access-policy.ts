@@ -1,6 +1,7 @@
 import type { AuthConfig } from '../../config/index.js';
 import { AppError } from '../../contract/index.js';
 import type { Role } from '../principal.js';
+import { type AccessLists, NO_ACCESS_LISTS } from './access-list-store.js';
 
 /** What the identity provider vouches for about the caller. */
 export interface ClaimedEmail {
@@ -19,8 +20,15 @@ function domainOf(email: string): string {
 export class AccessPolicy {
   constructor(private readonly config: AuthConfig) {}
 
-  /** The caller's roles, or an `AUTH_USER_NOT_ALLOWED` / `AUTH_EMAIL_UNVERIFIED` refusal. */
-  rolesFor(claimed: ClaimedEmail): Role[] {
+  /**
+   * The caller's roles, or an `AUTH_USER_NOT_ALLOWED` / `AUTH_EMAIL_UNVERIFIED` refusal; `stored`
+   * are the lists an administrator set through the API, added to the configuration's.
+   */
+  rolesFor(claimed: ClaimedEmail, stored: AccessLists = NO_ACCESS_LISTS): Role[] {
+    return new AccessPolicy(mergeLists(this.config, stored)).decide(claimed);
+  }
+
+  private decide(claimed: ClaimedEmail): Role[] {
     const email = claimed.email?.trim().toLowerCase() || null;
     if (email && this.isBlocked(email)) throw new AppError('AUTH_USER_NOT_ALLOWED');
     const verified = email && claimed.emailVerified ? email : null;
@@ -55,4 +63,16 @@ export class AccessPolicy {
       entry.startsWith('@') ? domainOf(email) === entry.slice(1) : entry === email,
     );
   }
+}
+
+/** The configuration's lists with the stored ones added (duplicates dropped). */
+export function mergeLists(config: AuthConfig, stored: AccessLists): AuthConfig {
+  const merged = (a: string[], b: string[]) => [...new Set([...a, ...b])];
+  return {
+    ...config,
+    allowedEmails: merged(config.allowedEmails, stored.allowed_emails),
+    allowedDomains: merged(config.allowedDomains, stored.allowed_domains),
+    adminEmails: merged(config.adminEmails, stored.admin_emails),
+    blockedEmails: merged(config.blockedEmails, stored.blocked_emails),
+  };
 }

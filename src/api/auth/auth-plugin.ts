@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthConfig } from '../../config/index.js';
 import { AppError } from '../../contract/index.js';
 import { LOCAL_PRINCIPAL, type Principal } from '../principal.js';
+import type { AccessListStore } from './access-list-store.js';
 import { AccessPolicy } from './access-policy.js';
 import { API_KEY_PREFIX, type ApiKeyStore } from './api-key-store.js';
 import type { OidcVerifier } from './oidc-verifier.js';
@@ -14,6 +15,8 @@ export interface AuthDeps {
   /** Null in local single-user mode. */
   verifier: OidcVerifier | null;
   rateLimit: RateLimitCheck;
+  /** Lists set through `PUT /v1/admin/access`, read on every authentication (no restart needed). */
+  accessLists?: AccessListStore;
 }
 
 type Credential = { kind: 'none' } | { kind: 'api_key'; key: string } | { kind: 'bearer'; token: string };
@@ -64,14 +67,17 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): PrincipalRes
         const roles =
           owner.userId === LOCAL_PRINCIPAL.userId && !deps.verifier
             ? LOCAL_PRINCIPAL.roles
-            : policy.rolesFor({ email: owner.email, emailVerified: owner.email !== null });
+            : policy.rolesFor(
+                { email: owner.email, emailVerified: owner.email !== null },
+                await deps.accessLists?.get(),
+              );
         return { userId: owner.userId, email: owner.email, roles, mode: 'api_key' };
       }
       case 'bearer': {
         if (!deps.verifier) {
           throw new AppError('AUTH_TOKEN_INVALID', 'No identity provider is configured; use an API key.');
         }
-        return principalFromToken(deps.verifier, policy, credential.token);
+        return principalFromToken(deps.verifier, policy, credential.token, await deps.accessLists?.get());
       }
     }
   };

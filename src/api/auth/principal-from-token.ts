@@ -1,4 +1,5 @@
 import type { Principal } from '../principal.js';
+import type { AccessLists } from './access-list-store.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { OidcVerifier } from './oidc-verifier.js';
 
@@ -7,9 +8,10 @@ export async function principalFromToken(
   verifier: OidcVerifier,
   policy: AccessPolicy,
   token: string,
+  stored?: AccessLists,
 ): Promise<Principal> {
   const identity = await verifier.verify(token);
-  const roles = policy.rolesFor(identity);
+  const roles = policy.rolesFor(identity, stored);
   const email = identity.emailVerified ? identity.email : null;
   return { userId: identity.userId, email, roles, mode: 'oidc' };
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
   AppError,
+  type JobType,
   listJobsQuerySchema,
   OUTPUT_FORMATS,
   OUTPUT_MEDIA_TYPES,
@@ -24,6 +25,8 @@ export interface JobsRoutesDeps {
   jobs: JobService;
   storage: ObjectStorage;
   maxUploadBytes: number;
+  /** UPLOAD_MAX_BYTES_OCR / _TRANSCRIPTION: each at most maxUploadBytes. */
+  maxUploadBytesByType?: Readonly<Record<JobType, number>>;
   /** Per-user active and daily job limits, taken before the upload is read. */
   quota: SubmitQuota;
   webhooks: WebhookStore;
@@ -84,7 +87,14 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
             storage: deps.storage,
             jobId,
             maxBytes: deps.maxUploadBytes,
+            maxBytesByType: deps.maxUploadBytesByType,
           });
+          if (upload.file.extensionWarning) {
+            request.log.warn(
+              { event: 'upload.extension_differs', job_id: jobId, mime: upload.file.input.mime },
+              upload.file.extensionWarning,
+            );
+          }
           const fields = parseOrThrow(submitJobFieldsSchema, upload.fields);
           if (fields.job_type && fields.job_type !== upload.file.input.jobType) {
             throw new AppError(

@@ -6,6 +6,7 @@ import {
   ERROR_CATALOG,
   type ErrorCode,
   isErrorCode,
+  type JobType,
   OPENAI_TRANSCRIPTION_MODELS,
   type OpenAiError,
   type OpenAiResponseFormat,
@@ -30,6 +31,7 @@ export interface OpenAiTranscriptionDeps {
   feed: JobEventFeed;
   quota: SubmitQuota;
   maxUploadBytes: number;
+  maxUploadBytesByType?: Readonly<Record<JobType, number>> | undefined;
   isRedisReady: () => boolean;
   openaiCompat: { waitMs: number; speechEngine: string };
 }
@@ -118,6 +120,7 @@ export async function registerOpenAiTranscriptionRoutes(
               storage: deps.storage,
               jobId,
               maxBytes: deps.maxUploadBytes,
+              maxBytesByType: deps.maxUploadBytesByType,
             });
             const fields = parseOrThrow(openAiTranscriptionFieldsSchema, upload.fields);
             const models: readonly string[] = [

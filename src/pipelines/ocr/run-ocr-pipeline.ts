@@ -15,6 +15,7 @@ import type { ExtraWorkBudget } from '../../engines/extra-work-budget.js';
 import type { OcrEngine, RecognizedPage, RecognizeOptions } from '../../engines/ocr/ocr-engine.js';
 import { imageToPdf } from '../../media/image/image-to-pdf.js';
 import { readImagePixels } from '../../media/image/read-image-pixels.js';
+import { readTiffPageSizes } from '../../media/image/read-tiff-page-sizes.js';
 import { splitTiff } from '../../media/image/split-tiff.js';
 import { joinPdfs, overlayTextLayers } from '../../media/pdf/build-searchable-pdf.js';
 import { extractPdfText } from '../../media/pdf/extract-pdf-text.js';
@@ -148,6 +149,24 @@ async function checkImageSize(filePath: string, limits: OcrDefaults): Promise<vo
   }
 }
 
+/** Every page of a TIFF, not only the first the image header shows, before tiffsplit expands any. */
+async function checkTiffPages(filePath: string, limits: OcrDefaults): Promise<void> {
+  const walk = await readTiffPageSizes(filePath);
+  if (!walk) return;
+  if (walk.pages.length > limits.maxPages || (walk.truncated && walk.pages.length >= limits.maxPages)) {
+    throw tooComplex(
+      `The TIFF has ${walk.pages.length} pages or more; at most ${limits.maxPages} are accepted.`,
+    );
+  }
+  for (const { page, width, height } of walk.pages) {
+    if (width * height > limits.maxImagePixels) {
+      throw tooComplex(
+        `Page ${page} of the TIFF has ${width * height} pixels (${width} × ${height}); at most ${limits.maxImagePixels} are accepted.`,
+      );
+    }
+  }
+}
+
 async function openSource(
   input: PipelineInput,
   dpi: number,
@@ -185,6 +204,7 @@ async function openSource(
   }
   await checkImageSize(input.inputPath, limits);
   if (input.inputMime === 'image/tiff') {
+    await checkTiffPages(input.inputPath, limits);
     const pages = await splitTiff(input.inputPath, path.join(input.workDir, 'tiff'), { signal });
     return {
       kind: 'image',

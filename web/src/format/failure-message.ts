@@ -10,6 +10,9 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   UPLOAD_EMPTY: 'next.chooseOtherFile',
   UPLOAD_TOO_LARGE: 'next.smallerFile',
   UNSUPPORTED_MEDIA_TYPE: 'next.chooseOtherFile',
+  FILE_EXTENSION_MISMATCH: 'next.chooseOtherFile',
+  FILE_POLYGLOT: 'next.chooseOtherFile',
+  FILENAME_INVALID: 'next.chooseOtherFile',
   JOB_TYPE_MISMATCH: 'next.fixFields',
   REQUEST_BODY_INVALID: 'next.reload',
   ROUTE_NOT_FOUND: 'next.reload',
@@ -73,6 +76,7 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   API_KEY_NOT_FOUND: 'next.reload',
   RATE_LIMITED: 'next.tryAgainSoon',
   INPUT_TOO_COMPLEX: 'next.smallerFile',
+  COST_LIMIT_EXCEEDED: 'next.smallerFile',
   QUOTA_ACTIVE_JOBS: 'next.waitSomeFinish',
   QUOTA_DAILY_JOBS: 'next.tryTomorrow',
 };
