@@ -60,9 +60,24 @@ function invalidModel(message: string, cause?: unknown): AppError {
   return new AppError('WHISPER_MODEL_INVALID', message, cause === undefined ? undefined : { cause });
 }
 
+/** Bytes per block and elements per block of the ggml tensor types whisper models use. */
+const GGML_TYPE_BLOCKS: Readonly<Record<number, [bytes: number, elements: number]>> = {
+  0: [4, 1], // f32
+  1: [2, 1], // f16
+  2: [18, 32], // q4_0
+  3: [20, 32], // q4_1
+  6: [22, 32], // q5_0
+  7: [24, 32], // q5_1
+  8: [34, 32], // q8_0
+};
+/** The vocabulary and mel filters of every real model fit in this; tensors are walked by seeking. */
+const PREFIX_BYTES = 4 * 1024 * 1024;
+
 /**
- * Reads the model file's header: the ggml magic and hyper-parameters whisper.cpp will accept.
- * Catches a wrong path, a download cut short or a GGUF/other file before the binding sees it.
+ * Walks the model file as whisper.cpp's loader does (magic, hyper-parameters, mel filters,
+ * vocabulary, then each tensor's header, skipping its data) and requires it to end exactly after
+ * the last tensor. whisper.cpp itself accepts a file cut short inside the vocabulary as an
+ * "empty model for testing", so a half-downloaded model must be caught here.
  */
 export async function checkWhisperModelFile(modelPath: string | undefined): Promise<void> {
   if (!modelPath) throw invalidModel('WHISPER_MODEL is not set: name a ggml whisper model file.');
@@ -75,25 +90,62 @@ export async function checkWhisperModelFile(modelPath: string | undefined): Prom
     if (error instanceof AppError) throw error;
     throw invalidModel(`WHISPER_MODEL (${modelPath}) cannot be read: ${(error as Error).message}`, error);
   }
-  if (size < HEADER_BYTES) throw invalidModel(`WHISPER_MODEL (${modelPath}) is too short to be a model.`);
-  const header = Buffer.alloc(HEADER_BYTES);
+  const fail = (why: string) => invalidModel(`WHISPER_MODEL (${modelPath}) ${why}.`);
   const file = await open(modelPath, 'r');
   try {
-    await file.read(header, 0, HEADER_BYTES, 0);
+    const prefix = Buffer.alloc(Math.min(size, PREFIX_BYTES));
+    await file.read(prefix, 0, prefix.length, 0);
+    if (prefix.length < HEADER_BYTES) throw fail('is too short to be a model');
+    if (prefix.readUInt32LE(0) !== GGML_FILE_MAGIC) {
+      throw fail('is not a ggml whisper model (wrong magic; GGUF and PyTorch files are not accepted)');
+    }
+    const nVocab = prefix.readInt32LE(4);
+    const audioState = prefix.readInt32LE(12);
+    const textState = prefix.readInt32LE(28);
+    const nMels = prefix.readInt32LE(40);
+    if (
+      nVocab < MIN_VOCAB ||
+      audioState <= 0 ||
+      audioState !== textState ||
+      (nMels !== 80 && nMels !== 128)
+    ) {
+      throw fail('has hyper-parameters whisper.cpp does not accept');
+    }
+    let at = HEADER_BYTES;
+    const int = () => {
+      if (at + 4 > prefix.length) throw fail('ends inside its mel filters or vocabulary (incomplete file)');
+      const value = prefix.readInt32LE(at);
+      at += 4;
+      return value;
+    };
+    const filterMel = int();
+    const filterFft = int();
+    at += 4 * filterMel * filterFft;
+    const tokens = int();
+    for (let i = 0; i < tokens; i++) {
+      const length = int();
+      at += length;
+    }
+    if (at > prefix.length) throw fail('ends inside its vocabulary (incomplete file)');
+    let tensors = 0;
+    const head = Buffer.alloc(12 + 16);
+    while (at < size) {
+      const { bytesRead } = await file.read(head, 0, head.length, at);
+      if (bytesRead < 12) throw fail('ends inside a tensor header (incomplete file)');
+      const dims = head.readInt32LE(0);
+      const nameLength = head.readInt32LE(4);
+      const block = GGML_TYPE_BLOCKS[head.readInt32LE(8)];
+      if (dims < 1 || dims > 4 || nameLength <= 0 || nameLength > 256 || !block) {
+        throw fail('has a malformed tensor header');
+      }
+      let elements = 1;
+      for (let d = 0; d < dims; d++) elements *= head.readInt32LE(12 + 4 * d);
+      at += 12 + 4 * dims + nameLength + (elements / block[1]) * block[0];
+      tensors += 1;
+    }
+    if (tensors === 0 || at !== size) throw fail('ends inside its weights (incomplete file)');
   } finally {
     await file.close();
-  }
-  if (header.readUInt32LE(0) !== GGML_FILE_MAGIC) {
-    throw invalidModel(
-      `WHISPER_MODEL (${modelPath}) is not a ggml whisper model (wrong magic; GGUF and PyTorch files are not accepted).`,
-    );
-  }
-  const nVocab = header.readInt32LE(4);
-  const audioState = header.readInt32LE(12);
-  const textState = header.readInt32LE(28);
-  const nMels = header.readInt32LE(40);
-  if (nVocab < MIN_VOCAB || audioState <= 0 || audioState !== textState || (nMels !== 80 && nMels !== 128)) {
-    throw invalidModel(`WHISPER_MODEL (${modelPath}) has hyper-parameters whisper.cpp does not accept.`);
   }
 }
 
