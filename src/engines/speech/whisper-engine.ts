@@ -282,6 +282,8 @@ export class WhisperEngine implements SpeechEngine {
   async close(): Promise<void> {
     const context = this.context;
     this.context = undefined;
-    if (context) await (await context.catch(() => undefined))?.release();
+    if (context === undefined) return;
+    const loaded = await context.catch(() => undefined);
+    await loaded?.release();
   }
 }
