@@ -14,17 +14,10 @@ let dir: string;
 let modelPath: string;
 let speechWav: string;
 let speechSec: number;
-const engines: WhisperEngine[] = [];
 
 /** An engine on the generated model, or on `model` when given (undefined: WHISPER_MODEL unset). */
 function engine(...model: [string | undefined] | []): WhisperEngine {
-  const created = new WhisperEngine({
-    modelPath: model.length ? model[0] : modelPath,
-    threads: 1,
-    useGpu: false,
-  });
-  engines.push(created);
-  return created;
+  return new WhisperEngine({ modelPath: model.length ? model[0] : modelPath, threads: 1, useGpu: false });
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | 'resolved'> {
@@ -60,7 +53,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const created of engines) await created.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -108,6 +100,19 @@ describe('WhisperEngine with a generated tiny ggml model', () => {
       signal: new AbortController().signal,
     });
     for (const s of [...auto, ...strict]) expect(s.end).toBeLessThanOrEqual(speechSec + 0.01);
+  });
+
+  it('kills the decoding child when the job is cancelled mid-way, and when the chunk times out', async () => {
+    const controller = new AbortController();
+    const running = engine().transcribe(speechWav, { language: 'en', signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    expect(await codeOf(running)).toBe('JOB_CANCELLED');
+    const slow = engine().transcribe(speechWav, {
+      language: 'en',
+      signal: new AbortController().signal,
+      timeoutMs: 1,
+    });
+    expect(await codeOf(slow)).toBe('TRANSCRIPTION_ENGINE_FAILED');
   });
 
   it('refuses at once when the job is already cancelled', async () => {

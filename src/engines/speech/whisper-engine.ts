@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -13,7 +14,7 @@ export interface WhisperEngineSettings {
   useGpu: boolean;
 }
 
-/** The parts of `@fugood/whisper.node` 1.1.x used here (its own types ship as .ts sources). */
+/** What `@fugood/whisper.node` 1.1.x answers (its own types ship as .ts sources TypeScript would compile). */
 interface WhisperResult {
   language?: string;
   result: string;
@@ -21,17 +22,6 @@ interface WhisperResult {
   segments: Array<{ text: string; t0: number; t1: number }>;
   isAborted: boolean;
 }
-interface WhisperContext {
-  transcribeFile(
-    filePath: string,
-    options: Record<string, unknown>,
-  ): { stop: () => Promise<void>; promise: Promise<WhisperResult> };
-  release(): Promise<void>;
-}
-interface WhisperBinding {
-  initWhisper(options: { filePath: string; useGpu?: boolean }): Promise<WhisperContext>;
-}
-
 const GGML_FILE_MAGIC = 0x67676d6c;
 /** Smallest vocabulary whisper.cpp knows (English-only models); multilingual ones have 51865+. */
 const MIN_VOCAB = 51_864;
@@ -40,8 +30,7 @@ const HEADER_BYTES = 48;
 /** 16 kHz mono 16-bit PCM. */
 const WAV_BYTES_PER_SEC = 32_000;
 /**
- * Longest a chunk may take without an explicit timeout: the binding leaves its promise pending
- * forever when whisper.cpp throws inside its worker thread, so every call is bounded.
+ * Longest a chunk may take without an explicit timeout (the model is loaded for each chunk).
  */
 const MIN_GUARD_MS = 120_000;
 const GUARD_MS_PER_AUDIO_SEC = 20_000;
@@ -181,14 +170,36 @@ export function toSegments(raw: WhisperResult['segments'], durationSec: number):
 }
 
 /**
- * whisper.cpp in this process through `@fugood/whisper.node` (prebuilt binaries). The model is
- * loaded once and kept; transcription runs on a libuv worker thread, so the event loop (and
- * BullMQ's lock renewal) keeps running. Multilingual: the job language, or `auto`-detection.
+ * The child that runs one chunk: loads the binding and the model, transcribes, sends the result
+ * over IPC and exits. Plain CommonJS given to `node -e`, so it runs the same from src and dist.
+ * When whisper.cpp throws inside the binding's worker thread the binding never settles its
+ * promise; the child's event loop then empties and it exits without an answer.
+ */
+const CHILD_SOURCE = `
+const [bindingPath, request] = process.argv.slice(1);
+const { modelPath, wavPath, useGpu, options } = JSON.parse(request);
+const reply = (message, code) => process.send(message, () => process.exit(code));
+(async () => {
+  const binding = require(bindingPath);
+  const context = await binding.initWhisper({ filePath: modelPath, useGpu });
+  const result = await context.transcribeFile(wavPath, options).promise;
+  reply({ ok: true, result }, 0);
+})().catch((error) => reply({ ok: false, message: String((error && error.message) || error) }, 1));
+`;
+/** Last bytes of the child's stderr (whisper.cpp's log) kept for the error message. */
+const STDERR_TAIL_BYTES = 2048;
+
+type ChildAnswer = { ok: true; result: WhisperResult } | { ok: false; message: string };
+
+/**
+ * whisper.cpp through `@fugood/whisper.node` (prebuilt binaries), one child process per chunk:
+ * the event loop (and BullMQ's lock renewal) never waits on it, cancel and timeout kill it at once
+ * (the binding itself cannot interrupt a running decode), and a crash or hang in native code
+ * fails the chunk instead of the worker. Multilingual: the job language, or `auto`-detection.
  */
 export class WhisperEngine implements SpeechEngine {
   readonly name = 'whisper';
   readonly languages: readonly string[] = ['*'];
-  private context: Promise<WhisperContext> | undefined;
 
   constructor(private readonly settings: WhisperEngineSettings) {}
 
@@ -197,93 +208,102 @@ export class WhisperEngine implements SpeechEngine {
     return `whisper.cpp (@fugood/whisper.node ${bindingVersion()}) ${model}`;
   }
 
-  /** The model file is a ggml whisper model and the binding loads it. */
+  /** The model file is a complete ggml whisper model and the binding is installed. */
   async checkReady(): Promise<void> {
-    await this.load();
-  }
-
-  private load(): Promise<WhisperContext> {
-    this.context ??= (async () => {
-      await checkWhisperModelFile(this.settings.modelPath);
-      const modelPath = this.settings.modelPath as string;
-      let binding: WhisperBinding;
-      try {
-        // require, not import: the package's types are .ts sources TypeScript would compile as ours.
-        binding = require('@fugood/whisper.node') as WhisperBinding;
-      } catch (error) {
-        throw new AppError('ENGINE_UNAVAILABLE', 'The whisper.cpp binding cannot be loaded.', {
-          cause: error,
-        });
-      }
-      try {
-        return await binding.initWhisper({ filePath: modelPath, useGpu: this.settings.useGpu });
-      } catch (error) {
-        throw invalidModel(
-          `whisper.cpp could not load WHISPER_MODEL (${modelPath}): ${(error as Error).message}`,
-          error,
-        );
-      }
-    })();
-    // A failed load is tried again next time (the operator may fix the file without a restart).
-    this.context.catch(() => {
-      this.context = undefined;
-    });
-    return this.context;
+    await checkWhisperModelFile(this.settings.modelPath);
+    bindingPath();
   }
 
   async transcribe(wavPath: string, options: TranscribeOptions): Promise<Segment[]> {
     if (options.signal.aborted) throw new AppError('JOB_CANCELLED');
     const durationSec = await wavDurationSec(wavPath);
-    const context = await this.load();
-    const language = twoLetterLanguage(options.language) ?? 'auto';
-    const run = context.transcribeFile(wavPath, {
-      language,
-      maxThreads: this.settings.threads,
-      // Deterministic first pass; whisper.cpp raises the temperature itself when a window fails.
-      temperature: 0,
-      // Strict re-run after runaway repetition: no text carried over from the previous window.
-      ...(options.strict ? { maxContext: 0 } : {}),
-    });
+    await checkWhisperModelFile(this.settings.modelPath);
+    const request = {
+      modelPath: this.settings.modelPath,
+      wavPath,
+      useGpu: this.settings.useGpu,
+      options: {
+        language: twoLetterLanguage(options.language) ?? 'auto',
+        maxThreads: this.settings.threads,
+        // Deterministic first pass; whisper.cpp raises the temperature itself when a window fails.
+        temperature: 0,
+        // Strict re-run after runaway repetition: no text carried over from the previous window.
+        ...(options.strict ? { maxContext: 0 } : {}),
+      },
+    };
     const guardMs = options.timeoutMs ?? Math.max(MIN_GUARD_MS, durationSec * GUARD_MS_PER_AUDIO_SEC);
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const stopped = new Promise<never>((_, reject) => {
-      onAbort = () => {
-        void run.stop().catch(() => undefined);
-        reject(new AppError('JOB_CANCELLED'));
-      };
-      options.signal.addEventListener('abort', onAbort, { once: true });
-      timer = setTimeout(() => {
-        void run.stop().catch(() => undefined);
-        reject(
-          new AppError('TRANSCRIPTION_ENGINE_FAILED', `whisper.cpp did not finish within ${guardMs} ms.`),
-        );
-      }, guardMs);
-    });
-    let result: WhisperResult;
-    try {
-      result = await Promise.race([run.promise, stopped]);
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      throw new AppError('TRANSCRIPTION_ENGINE_FAILED', `whisper.cpp failed: ${(error as Error).message}`, {
-        cause: error,
-      });
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) options.signal.removeEventListener('abort', onAbort);
-    }
+    const result = await runChild(bindingPath(), JSON.stringify(request), options.signal, guardMs);
     if (result.isAborted) throw new AppError('JOB_CANCELLED');
     const segments = toSegments(result.segments, durationSec);
     for (const segment of segments) options.onSegment?.(segment);
     return segments;
   }
+}
 
-  /** Frees the model (tests, shutdown). */
-  async close(): Promise<void> {
-    const context = this.context;
-    this.context = undefined;
-    if (context === undefined) return;
-    const loaded = await context.catch(() => undefined);
-    await loaded?.release();
+function bindingPath(): string {
+  try {
+    return require.resolve('@fugood/whisper.node');
+  } catch (error) {
+    throw new AppError(
+      'ENGINE_UNAVAILABLE',
+      'The whisper.cpp binding (@fugood/whisper.node) is not installed.',
+      {
+        cause: error,
+      },
+    );
   }
+}
+
+function runChild(
+  binding: string,
+  request: string,
+  signal: AbortSignal,
+  guardMs: number,
+): Promise<WhisperResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', CHILD_SOURCE, binding, request], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    let answer: ChildAnswer | undefined;
+    let settled = false;
+    const finish = (error: AppError | null, result?: WhisperResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (error) reject(error);
+      else resolve(result as WhisperResult);
+    };
+    const onAbort = () => finish(new AppError('JOB_CANCELLED'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(
+      () =>
+        finish(
+          new AppError('TRANSCRIPTION_ENGINE_FAILED', `whisper.cpp did not finish within ${guardMs} ms.`),
+        ),
+      guardMs,
+    );
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (text: string) => {
+      stderr = (stderr + text).slice(-STDERR_TAIL_BYTES);
+    });
+    child.on('message', (message: ChildAnswer) => {
+      answer = message;
+    });
+    child.on('error', (error) =>
+      finish(
+        new AppError('ENGINE_UNAVAILABLE', `whisper.cpp could not start: ${error.message}`, { cause: error }),
+      ),
+    );
+    child.on('exit', (code, exitSignal) => {
+      if (answer?.ok) return finish(null, answer.result);
+      const why = answer ? answer.message : `exited (${exitSignal ?? code}) without an answer`;
+      const log = stderr.trim().split('\n').slice(-3).join(' | ');
+      finish(
+        new AppError('TRANSCRIPTION_ENGINE_FAILED', `whisper.cpp failed: ${why}${log ? ` (${log})` : ''}`),
+      );
+    });
+  });
 }
