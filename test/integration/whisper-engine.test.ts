@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError, type ErrorCode } from '../../src/contract/index.js';
 import { checkWhisperModelFile, WhisperEngine } from '../../src/engines/speech/whisper-engine.js';
 import { runChildProcess } from '../../src/process/run-child-process.js';
+import { codeOf } from '../helpers/error-code-of.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
 import { makeTinyWhisperModel } from '../helpers/make-tiny-whisper-model.js';
 
@@ -18,16 +18,6 @@ let speechSec: number;
 /** An engine on the generated model, or on `model` when given (undefined: WHISPER_MODEL unset). */
 function engine(...model: [string | undefined] | []): WhisperEngine {
   return new WhisperEngine({ modelPath: model.length ? model[0] : modelPath, threads: 1, useGpu: false });
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | 'resolved'> {
-  const outcome = await promise.then(
-    () => 'resolved' as const,
-    (error: unknown) => error,
-  );
-  if (outcome === 'resolved') return outcome;
-  expect(outcome).toBeInstanceOf(AppError);
-  return (outcome as AppError).code;
 }
 
 beforeAll(async () => {
