@@ -20,8 +20,8 @@ import {
 const SERVICE_ROLES = ['all', 'api', 'worker'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const QUEUE_CHOICES = ['ocr', 'transcription'] as const;
-/** Speech engines this build has (whisper is planned: issue 5). */
-export const SPEECH_ENGINES = ['pocketsphinx', 'openai', 'gemini'] as const;
+/** Speech engines this build has. */
+export const SPEECH_ENGINES = ['pocketsphinx', 'whisper', 'openai', 'gemini'] as const;
 export type SpeechEngineName = (typeof SPEECH_ENGINES)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -270,6 +270,9 @@ export const envSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_TRANSCRIPTION_MODEL: z.string().min(1).default('whisper-1'),
   SPEECH_REQUEST_TIMEOUT_SEC: int(5, 3600).default(300),
+  WHISPER_MODEL: z.string().min(1).optional(),
+  WHISPER_THREADS: int(1, 64).default(Math.max(1, Math.min(4, os.availableParallelism()))),
+  WHISPER_USE_GPU: bool().default(false),
   WORKER_QUEUES: z
     .string()
     .default('ocr,transcription')
@@ -386,6 +389,11 @@ export function crossFieldProblems(env: Env): string[] {
   if (env.TRANSCRIPTION_ENGINE === 'gemini' && !env.GEMINI_API_KEY && !env.GEMINI_VERTEX_PROJECT) {
     problems.push('TRANSCRIPTION_ENGINE ("gemini"): needs GEMINI_API_KEY or GEMINI_VERTEX_PROJECT');
   }
+  if (env.TRANSCRIPTION_ENGINE === 'whisper' && !env.WHISPER_MODEL) {
+    problems.push(
+      'TRANSCRIPTION_ENGINE ("whisper"): needs WHISPER_MODEL (path to a ggml whisper model file)',
+    );
+  }
   if (env.STORAGE_DRIVER !== 'local' && !env.STORAGE_BUCKET) {
     problems.push(`STORAGE_BUCKET (unset): required with STORAGE_DRIVER=${env.STORAGE_DRIVER}`);
   }
@@ -486,6 +494,8 @@ export interface Config {
     openai: { baseUrl: string; apiKey: string; model: string; timeoutMs: number } | null;
     /** Present when Gemini is configured: its settings with the transcription model and timeout. */
     gemini: GeminiConfig | null;
+    /** whisper.cpp settings; `modelPath` is absent when WHISPER_MODEL is unset. */
+    whisper: { modelPath: string | undefined; threads: number; useGpu: boolean };
   };
   worker: {
     queues: Array<(typeof QUEUE_CHOICES)[number]>;
@@ -679,6 +689,7 @@ export function configFromEnv(env: Env): Config {
             timeoutMs: env.SPEECH_REQUEST_TIMEOUT_SEC * 1000,
           }
         : null,
+      whisper: { modelPath: env.WHISPER_MODEL, threads: env.WHISPER_THREADS, useGpu: env.WHISPER_USE_GPU },
     },
     worker: {
       queues: env.WORKER_QUEUES,

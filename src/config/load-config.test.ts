@@ -52,7 +52,19 @@ describe('loadConfig', () => {
     );
     const config = loadConfig({ TRANSCRIPTION_ENGINE: 'openai', OPENAI_API_KEY: 'sk-x' });
     expect(config.transcription.openai).toMatchObject({ apiKey: 'sk-x', model: 'whisper-1' });
-    expect(() => loadConfig({ TRANSCRIPTION_ENGINE: 'whisper' })).toThrow(ConfigError);
+    expect(() => loadConfig({ TRANSCRIPTION_ENGINE: 'whisper' })).toThrow(
+      /TRANSCRIPTION_ENGINE.*WHISPER_MODEL/,
+    );
+    const whisper = loadConfig({
+      TRANSCRIPTION_ENGINE: 'whisper',
+      WHISPER_MODEL: '/models/ggml-base.bin',
+      WHISPER_THREADS: '2',
+    });
+    expect(whisper.transcription.whisper).toEqual({
+      modelPath: '/models/ggml-base.bin',
+      threads: 2,
+      useGpu: false,
+    });
   });
 
   it('refuses the gemini speech engine without GEMINI_API_KEY; its model defaults to GEMINI_MODEL', () => {

@@ -459,6 +459,13 @@ export const ERROR_CATALOG = {
     'The selected speech engine is not set up on this server (model file or API key missing or invalid).',
     'चुना गया वाक् इंजन इस सर्वर पर स्थापित नहीं है (मॉडल फ़ाइल या API कुंजी गायब या अमान्य है)।',
   ),
+  WHISPER_MODEL_INVALID: entry(
+    503,
+    'internal',
+    'Whisper model missing or invalid',
+    'The whisper model file (WHISPER_MODEL) is missing or is not a ggml whisper model; the operator must install one.',
+    'व्हिस्पर मॉडल फ़ाइल (WHISPER_MODEL) गायब है या ggml व्हिस्पर मॉडल नहीं है; संचालक को इसे स्थापित करना होगा।',
+  ),
   ENGINE_UPSTREAM_ERROR: entry(
     502,
     'transient',

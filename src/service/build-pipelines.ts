@@ -8,6 +8,7 @@ import { GeminiSpeechEngine } from '../engines/speech/gemini-speech-engine.js';
 import { OpenAiSpeechEngine } from '../engines/speech/openai-engine.js';
 import { PocketsphinxEngine } from '../engines/speech/pocketsphinx-engine.js';
 import type { SpeechEngine } from '../engines/speech/speech-engine.js';
+import { WhisperEngine } from '../engines/speech/whisper-engine.js';
 import { createOcrPipeline } from '../pipelines/ocr/run-ocr-pipeline.js';
 import { tesseractHintProbe } from '../pipelines/ocr/tesseract-hint-probe.js';
 import type { Pipeline } from '../pipelines/pipeline.js';
@@ -20,6 +21,8 @@ export function createSpeechEngine(config: Config): SpeechEngine {
   switch (config.transcription.engine) {
     case 'pocketsphinx':
       return new PocketsphinxEngine();
+    case 'whisper':
+      return new WhisperEngine(config.transcription.whisper);
     case 'openai': {
       const settings = config.transcription.openai;
       // loadConfig refuses TRANSCRIPTION_ENGINE=openai without a key; this only guards other callers.

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import OpenAI from 'openai';
 import { z } from 'zod';
 import { AppError } from '../../contract/index.js';
+import { twoLetterLanguage } from './language-codes.js';
 import type { Segment, SpeechEngine, TranscribeOptions } from './speech-engine.js';
 
 export interface OpenAiEngineSettings {
@@ -32,9 +33,6 @@ const verboseTranscriptionSchema = z.object({
 /** 16 kHz mono 16-bit WAV is 32 kB/s: 600 s is ~19 MB, under the API's 25 MB request limit. */
 const MAX_CHUNK_SEC = 600;
 
-/** Two-letter codes the API takes; three-letter job languages are mapped. */
-const ISO_639_1: Readonly<Record<string, string>> = { eng: 'en', hin: 'hi', san: 'sa', mar: 'mr', guj: 'gu' };
-
 /**
  * Any OpenAI-compatible `/v1/audio/transcriptions` endpoint through the official SDK, with
  * `verbose_json` segments. The SDK's own retries are off: a 429 or 5xx becomes a typed, retryable
@@ -61,8 +59,7 @@ export class OpenAiSpeechEngine implements SpeechEngine {
 
   async transcribe(wavPath: string, options: TranscribeOptions): Promise<Segment[]> {
     if (options.signal.aborted) throw new AppError('JOB_CANCELLED');
-    const language =
-      options.language === 'auto' ? undefined : (ISO_639_1[options.language] ?? options.language);
+    const language = twoLetterLanguage(options.language);
     let raw: unknown;
     try {
       raw = await this.client.audio.transcriptions.create(

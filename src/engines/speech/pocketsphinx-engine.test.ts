@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError, type ErrorCode } from '../../contract/index.js';
+import { codeOf } from '../../../test/helpers/error-code-of.js';
 import { pcmWavHeader } from '../../media/ffmpeg/write-wav-slice.js';
 import { PocketsphinxEngine } from './pocketsphinx-engine.js';
 
@@ -15,16 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | 'resolved'> {
-  const outcome = await promise.then(
-    () => 'resolved' as const,
-    (error: unknown) => error,
-  );
-  if (outcome === 'resolved') return outcome;
-  expect(outcome).toBeInstanceOf(AppError);
-  return (outcome as AppError).code;
-}
 
 describe('PocketsphinxEngine', () => {
   it('reports the installed package version', async () => {

@@ -48,6 +48,7 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   ENGINE_RATE_LIMITED: 'next.tryLater',
   MEDIA_TRUNCATED: 'next.fixFile',
   ENGINE_NOT_CONFIGURED: 'next.tellOperator',
+  WHISPER_MODEL_INVALID: 'next.tellOperator',
   ENGINE_UPSTREAM_ERROR: 'next.tryLater',
   ENGINE_RESPONSE_INVALID: 'next.retry',
   ENGINE_RESPONSE_TRUNCATED: 'next.tellOperator',
