@@ -38,6 +38,9 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
 };
 
+/** File-system failures of local storage (full, read-only, not a directory, no permission). */
+const STORAGE_ERROR_CODES = new Set(['ENOSPC', 'EROFS', 'ENOTDIR', 'EACCES', 'EPERM', 'EDQUOT', 'EIO']);
+
 /** Seconds a client should wait before retrying a 503 or 429. */
 const RETRY_AFTER_SEC = 5;
 
@@ -46,6 +49,12 @@ export function toAppError(error: unknown, isDependencyDown: () => boolean = () 
   // A failure while Redis is unreachable is the outage, whatever the failing call said.
   if (isDependencyDown()) return new AppError('DEPENDENCY_UNAVAILABLE', undefined, { cause: error });
   const code = (error as FastifyError | undefined)?.code;
+  // Redis at `maxmemory` with noeviction refuses writes: the queue cannot take work (docs/runbooks.md).
+  if (error instanceof Error && error.message.startsWith('OOM ')) {
+    return new AppError('QUEUE_UNAVAILABLE', undefined, { cause: error });
+  }
+  if (code && STORAGE_ERROR_CODES.has(code))
+    return new AppError('STORAGE_UNAVAILABLE', undefined, { cause: error });
   const mapped = code ? FASTIFY_CODES[code] : undefined;
   if (mapped) return new AppError(mapped, ERROR_CATALOG[mapped].message.en, { cause: error });
   // Malformed multipart bodies surface from busboy as plain errors with a 4xx statusCode, or

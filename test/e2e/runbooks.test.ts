@@ -1,0 +1,169 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job } from '../../src/contract/index.js';
+import { type GeminiLoopback, startGeminiLoopback } from '../helpers/gemini-loopback-server.js';
+import { makeScannedPng } from '../helpers/make-document-fixtures.js';
+import { type OwnRedisServer, ownRedisServer } from '../helpers/own-redis-server.js';
+import { scrapeMetrics } from '../helpers/prometheus-scrape.js';
+import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
+
+// Each scenario of docs/runbooks.md, reproduced: the signal the runbook names must really appear.
+let dir: string;
+let png: { path: string; text: string };
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'dt-runbooks-'));
+  png = await makeScannedPng(dir);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function submitPng(svc: TestService): Promise<Response> {
+  return submitFile(svc.url, { name: 'scan.png', bytes: await readFile(png.path) });
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await sleep(200);
+    value = await read();
+  }
+  return value;
+}
+
+describe('runbook: jobs stuck in QUEUED', () => {
+  let api: TestService;
+  beforeAll(async () => {
+    api = await startTestService('runbook-queued', { SERVICE_ROLE: 'api' });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('shows a growing queue_oldest_waiting_age_seconds and no worker online', async () => {
+    expect((await submitPng(api)).status).toBe(201);
+    const first = await scrapeMetrics(`${api.url}/metrics`);
+    expect(first.value('queue_jobs', { queue: 'ocr', state: 'waiting' })).toBe(1);
+    expect(first.value('queue_workers_online', { queue: 'ocr' })).toBe(0);
+    const later = await until(
+      () => scrapeMetrics(`${api.url}/metrics`),
+      (scrape) => scrape.value('queue_oldest_waiting_age_seconds', { queue: 'ocr' }) >= 2,
+    );
+    expect(later.value('queue_oldest_waiting_age_seconds', { queue: 'ocr' })).toBeGreaterThan(
+      first.value('queue_oldest_waiting_age_seconds', { queue: 'ocr' }),
+    );
+  });
+});
+
+describe('runbook: Redis full', () => {
+  let redis: OwnRedisServer;
+  let svc: TestService;
+  beforeAll(async () => {
+    redis = await ownRedisServer();
+    svc = await startTestService('runbook-redis-full', { REDIS_URL: redis.url, SERVICE_ROLE: 'api' });
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await redis?.dispose();
+  });
+
+  it('shows used memory at the limit and refuses submissions with a clear 503 code', async () => {
+    const admin = new Redis(redis.url);
+    try {
+      const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', String(used + 1024));
+      await admin.set('runbook-filler', 'x'.repeat(64 * 1024)).catch(() => undefined);
+      const scrape = await scrapeMetrics(`${svc.url}/metrics`);
+      expect(scrape.value('redis_memory_max_bytes')).toBeGreaterThan(0);
+      expect(scrape.value('redis_memory_used_bytes')).toBeGreaterThanOrEqual(
+        scrape.value('redis_memory_max_bytes') - 64 * 1024,
+      );
+      const refused = await submitPng(svc);
+      expect(refused.status).toBe(503);
+      const body = (await refused.json()) as { error_code: string };
+      expect(['QUEUE_UNAVAILABLE', 'DEPENDENCY_UNAVAILABLE']).toContain(body.error_code);
+      const logged = svc.logs.find(
+        (line) => line.event === 'http.error' && line.error_code === body.error_code,
+      );
+      expect(JSON.stringify(logged)).toContain('OOM');
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
+  });
+});
+
+describe('runbook: storage errors', () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService('runbook-storage', { SERVICE_ROLE: 'api' });
+  });
+  afterAll(async () => {
+    await svc?.close();
+  });
+
+  it('shows /readyz 503 naming storage, and refuses submissions with STORAGE_UNAVAILABLE', async () => {
+    const storage = path.join(svc.dataDir, 'storage');
+    // A file where the storage directory should be: every write fails (root ignores file modes).
+    await rm(storage, { recursive: true, force: true });
+    await writeFile(storage, 'not a directory');
+    const ready = await until(
+      () => fetch(`${svc.url}/readyz`),
+      (response) => response.status === 503,
+    );
+    const report = (await ready.json()) as { checks: Record<string, { ok: boolean }> };
+    expect(report.checks.storage?.ok).toBe(false);
+    expect(svc.logs.some((line) => line.event === 'readiness.check_failed' && line.check === 'storage')).toBe(
+      true,
+    );
+    const refused = await submitPng(svc);
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error_code: string }).error_code).toBe('STORAGE_UNAVAILABLE');
+    expect(
+      svc.logs.some((line) => line.event === 'http.error' && line.error_code === 'STORAGE_UNAVAILABLE'),
+    ).toBe(true);
+  });
+});
+
+describe('runbook: a provider rate-limiting us', () => {
+  let gemini: GeminiLoopback;
+  let svc: TestService;
+  beforeAll(async () => {
+    gemini = await startGeminiLoopback();
+    const limited = { code: 429, message: 'Resource has been exhausted', status: 'RESOURCE_EXHAUSTED' };
+    gemini.replies.push({ status: 429, error: limited }, { status: 429, error: limited });
+    gemini.fallback = { text: 'recognised after the rate limit' };
+    svc = await startTestService('runbook-429', {
+      OCR_ENGINE: 'gemini',
+      GEMINI_API_KEY: 'test-key',
+      GEMINI_MODEL: 'gemini-test',
+      GEMINI_BASE_URL: gemini.baseUrl,
+      WORKER_QUEUES: 'ocr',
+    });
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await gemini?.close();
+  });
+
+  it('counts ENGINE_RATE_LIMITED retries and logs job.retry_scheduled, then completes', async () => {
+    const submitted = (await (await submitPng(svc)).json()) as Job;
+    const job = await waitForJob(svc.url, submitted.job_id);
+    expect(job.status).toBe('COMPLETED');
+    const scrape = await scrapeMetrics(`${svc.url}/metrics`);
+    expect(scrape.value('jobs_retried_total', { error_code: 'ENGINE_RATE_LIMITED' })).toBeGreaterThanOrEqual(
+      1,
+    );
+    const retry = svc.logs.find(
+      (line) => line.event === 'job.retry_scheduled' && line.error_code === 'ENGINE_RATE_LIMITED',
+    );
+    expect(retry?.job_id).toBe(job.job_id);
+  });
+});
