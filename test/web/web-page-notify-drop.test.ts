@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job } from '../../src/contract/index.js';
 import { ensureWebBuilt, launchChromium } from '../helpers/launch-chromium.js';
 import { makeCorruptPdf, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
@@ -134,6 +135,32 @@ describe('the web page, dropping files and notifying', () => {
     expect(await permissionRequests()).toBe(1);
     await setHidden(false);
   }, 150_000);
+
+  it('retries a failed job with changed options chosen in the retry dialog', async () => {
+    const failedCard = page
+      .locator('.now article.job-card[data-status="FAILED"]', { hasText: 'first broken.pdf' })
+      .first();
+    const failedId = (await failedCard.getAttribute('data-job-id')) ?? '';
+    await failedCard.getByRole('button', { name: 'Retry with other options…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Retry first broken.pdf' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Content', { exact: true }).selectOption('pravachan');
+    await dialog.getByLabel('Document language').selectOption('hin');
+    await dialog.getByRole('button', { name: 'Retry with these options' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await expect
+      .poll(() => page.locator('.now article.job-card', { hasText: 'first broken.pdf' }).count())
+      .toBe(2);
+    const listed = (await (await fetch(`${svc.url}/v1/jobs?limit=100`)).json()) as { items: Job[] };
+    const retried = listed.items.find((job) => job.retry_of_job_id === failedId);
+    expect(retried).toMatchObject({
+      language: 'hin',
+      content_subtype: 'pravachan',
+      input_filename: 'first broken.pdf',
+    });
+    const original = listed.items.find((job) => job.job_id === failedId);
+    expect(original).toMatchObject({ language: 'hin+eng', content_subtype: 'general' });
+  });
 
   it('logged no console errors', () => {
     expect(consoleErrors).toEqual([]);

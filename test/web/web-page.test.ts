@@ -194,7 +194,7 @@ describe('the web page', () => {
     const cancelled = await waitForCardStatus('long book.pdf', 'CANCELLED');
     expect(await cancelled.getByTestId('job-status').textContent()).toBe('Cancelled');
 
-    await cancelled.getByRole('button', { name: 'Retry' }).click();
+    await cancelled.getByRole('button', { name: 'Retry', exact: true }).click();
     await expect.poll(() => card('long book.pdf').count(), { timeout: 10_000 }).toBe(2);
     await waitForCardStatus('long book.pdf', 'COMPLETED');
     const retried = (await (await fetch(`${svc.url}/v1/jobs?limit=100`)).json()) as { items: Job[] };
