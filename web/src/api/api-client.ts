@@ -18,7 +18,8 @@ export interface ApiClient {
   listJobs(query: HistoryQuery, options?: { cursor?: string | null; limit?: number }): Promise<JobPage>;
   getJob(jobId: string, etag?: string | null): Promise<JobRead>;
   cancelJob(jobId: string): Promise<WebJob>;
-  retryJob(jobId: string): Promise<WebJob>;
+  /** Runs a FAILED or CANCELLED job again; `options` change its language or content subtype. */
+  retryJob(jobId: string, options?: { language?: string; content_subtype?: string }): Promise<WebJob>;
   deleteJob(jobId: string): Promise<void>;
   resultText(jobId: string, format: OutputFormat): Promise<string>;
   resultUrl(jobId: string, format: OutputFormat): string;
@@ -135,11 +136,11 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
     cancelJob(jobId) {
       return json<WebJob>(`${jobPath(jobId)}/cancel`, { method: 'POST' });
     },
-    retryJob(jobId) {
+    retryJob(jobId, options = {}) {
       return json<WebJob>(`${jobPath(jobId)}/retry`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: '{}',
+        body: JSON.stringify(options),
       });
     },
     async deleteJob(jobId) {

@@ -108,6 +108,7 @@ const en = {
 
   'action.cancel': 'Cancel',
   'action.retry': 'Retry',
+  'action.retryWithOptions': 'Retry with other options…',
   'action.delete': 'Delete',
   'action.read': 'Read text',
   'action.downloads': 'Download',
@@ -125,6 +126,9 @@ const en = {
   'confirm.delete.body': '{name}, its results and the uploaded file are removed for good.',
   'confirm.delete.yes': 'Delete',
   'confirm.keep': 'Keep it',
+  'retry.title': 'Retry {name}',
+  'retry.body': 'The file runs again as a new job with these options.',
+  'retry.yes': 'Retry with these options',
 
   'quality.good': 'Good quality',
   'quality.fair': 'Fair quality',
@@ -301,6 +305,7 @@ const hi: Record<MessageKey, string> = {
 
   'action.cancel': 'रद्द करें',
   'action.retry': 'पुनः चलाएँ',
+  'action.retryWithOptions': 'दूसरे विकल्पों के साथ पुनः चलाएँ…',
   'action.delete': 'हटाएँ',
   'action.read': 'पाठ पढ़ें',
   'action.downloads': 'डाउनलोड',
@@ -318,6 +323,9 @@ const hi: Record<MessageKey, string> = {
   'confirm.delete.body': '{name}, उसके परिणाम और अपलोड की गई फ़ाइल हमेशा के लिए हट जाएँगे।',
   'confirm.delete.yes': 'हटाएँ',
   'confirm.keep': 'रहने दें',
+  'retry.title': '{name} पुनः चलाएँ',
+  'retry.body': 'फ़ाइल इन विकल्पों के साथ नए कार्य के रूप में फिर से चलेगी।',
+  'retry.yes': 'इन विकल्पों के साथ पुनः चलाएँ',
 
   'quality.good': 'अच्छी गुणवत्ता',
   'quality.fair': 'ठीक-ठाक गुणवत्ता',

@@ -24,6 +24,7 @@ import { FailureNotice } from './failure-notice.js';
 import { HistoryPanel } from './history-panel.js';
 import { type JobActions, JobCard } from './job-card.js';
 import { ResultViewer } from './result-viewer.js';
+import { RetryDialog } from './retry-dialog.js';
 import { UploadPanel } from './upload-panel.js';
 
 /** Uploads at once: enough to keep the line busy without starving the page's other requests. */
@@ -53,6 +54,7 @@ export function App({
   const [mode, setMode] = useState<LiveMode>('connecting');
   const [announcement, setAnnouncement] = useState('');
   const [confirm, setConfirm] = useState<ConfirmRequest | null>(null);
+  const [retrying, setRetrying] = useState<WebJob | null>(null);
   const [reading, setReading] = useState<WebJob | null>(null);
   const [failures, setFailures] = useState<ShownFailure[]>([]);
 
@@ -228,6 +230,9 @@ export function App({
       retry(job) {
         api.retryJob(job.job_id).then((created) => receiveJob(created, true), showFailure);
       },
+      retryWithOptions(job) {
+        setRetrying(job);
+      },
       remove(job) {
         const { t: tr } = latest.current;
         setConfirm({
@@ -354,6 +359,13 @@ export function App({
         {announcement}
       </div>
       <ConfirmDialog request={confirm} onClose={() => setConfirm(null)} />
+      <RetryDialog
+        job={retrying}
+        onClose={() => setRetrying(null)}
+        onRetry={(job, options) =>
+          api.retryJob(job.job_id, options).then((created) => receiveJob(created, true), showFailure)
+        }
+      />
       <ResultViewer api={api} job={reading} onClose={() => setReading(null)} />
     </>
   );

@@ -16,6 +16,8 @@ import { useNow } from './use-now.js';
 export interface JobActions {
   cancel(job: WebJob): void;
   retry(job: WebJob): void;
+  /** Opens the choice of other options before retrying. */
+  retryWithOptions?(job: WebJob): void;
   remove(job: WebJob): void;
   read(job: WebJob): void;
   dismiss?(job: WebJob): void;
@@ -126,6 +128,11 @@ export function JobActionButtons({
       {job.status === 'FAILED' || job.status === 'CANCELLED' ? (
         <button type="button" onClick={() => actions.retry(job)}>
           {t('action.retry')}
+        </button>
+      ) : null}
+      {(job.status === 'FAILED' || job.status === 'CANCELLED') && actions.retryWithOptions ? (
+        <button type="button" className="secondary" onClick={() => actions.retryWithOptions?.(job)}>
+          {t('action.retryWithOptions')}
         </button>
       ) : null}
       {isTerminal(job.status) ? (

@@ -24,7 +24,7 @@ export interface UploadPanelProps {
   onClearDone(): void;
 }
 
-function Select<T extends string>({
+export function Select<T extends string>({
   label,
   value,
   options,

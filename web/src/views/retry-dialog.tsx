@@ -1,0 +1,76 @@
+import { useEffect, useRef, useState } from 'react';
+import { CONTENT_SUBTYPES, type ContentSubtype, type WebJob } from '../api/contract.js';
+import { useI18n } from '../i18n/i18n-context.js';
+import type { MessageKey } from '../i18n/messages.js';
+import { OCR_LANGUAGES, SPEECH_LANGUAGES } from '../state/upload-queue.js';
+import { Select } from './upload-panel.js';
+
+export interface RetryOptions {
+  language: string;
+  content_subtype: ContentSubtype;
+}
+
+/** Retry with other options: the language and the content subtype, the same choices as an upload. */
+export function RetryDialog(props: {
+  job: WebJob | null;
+  onRetry(job: WebJob, options: RetryOptions): void;
+  onClose(): void;
+}) {
+  const { t } = useI18n();
+  const ref = useRef<HTMLDialogElement>(null);
+  const { job } = props;
+  const [language, setLanguage] = useState('');
+  const [subtype, setSubtype] = useState<ContentSubtype>('general');
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (job) {
+      setLanguage(job.language);
+      setSubtype(job.content_subtype);
+      if (!dialog.open) dialog.showModal();
+    } else if (dialog.open) dialog.close();
+  }, [job]);
+  const languages: readonly string[] = job?.job_type === 'TRANSCRIPTION' ? SPEECH_LANGUAGES : OCR_LANGUAGES;
+  // A language the lists do not offer (set through the API) stays choosable as it is.
+  const options = languages.includes(language) || !language ? languages : [language, ...languages];
+  return (
+    <dialog ref={ref} className="dialog" aria-labelledby="retry-title" onClose={props.onClose}>
+      {job ? (
+        <form method="dialog">
+          <h2 id="retry-title">{t('retry.title', { name: job.input_filename })}</h2>
+          <p>{t('retry.body')}</p>
+          <Select<ContentSubtype>
+            label={t('field.subtype')}
+            value={subtype}
+            options={CONTENT_SUBTYPES}
+            optionLabel={(option) => t(`subtype.${option}`)}
+            onChange={setSubtype}
+          />
+          <Select
+            label={job.job_type === 'TRANSCRIPTION' ? t('field.speechLanguage') : t('field.ocrLanguage')}
+            value={language}
+            options={options}
+            optionLabel={(option) =>
+              languages.includes(option) ? t(`language.${option}` as MessageKey) : option
+            }
+            onChange={setLanguage}
+          />
+          <div className="dialog-actions">
+            <button type="submit" value="cancel">
+              {t('confirm.keep')}
+            </button>
+            <button
+              type="button"
+              onClick={() => {
+                props.onRetry(job, { language, content_subtype: subtype });
+                props.onClose();
+              }}
+            >
+              {t('retry.yes')}
+            </button>
+          </div>
+        </form>
+      ) : null}
+    </dialog>
+  );
+}
