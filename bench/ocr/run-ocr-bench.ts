@@ -1,30 +1,32 @@
 /**
- * OCR throughput and memory:
- * - pages per minute through the OCR pipeline against the bare tesseract CLI with the same
- *   settings and parallelism (render with pdftoppm, then `tesseract … tsv`, N pages at once);
- * - text-layer pages per second on a 500-page born-digital PDF;
- * - peak RSS (VmHWM) of the Node process running the pipeline as a worker does, and of each child
- *   program, while it reads a long scanned PDF (`--pages`, 500 by default; `--pages 0` skips it).
+ * OCR throughput and memory, through the WHOLE service (HTTP submit → Redis queue → worker → result)
+ * as separate `serve --role api` and `serve --role worker` processes:
+ * - pages per minute of a scanned PDF job against the bare tesseract CLI with the same settings and
+ *   parallelism (render with pdftoppm, then `tesseract … tsv`, N pages at once), in one run;
+ * - text-layer pages per second of a 500-page born-digital PDF job;
+ * - peak RSS (VmHWM) of the worker process and of each child program while it runs a long scanned
+ *   PDF job (`--pages`, 500 by default; `--pages 0` skips it), sampled from /proc.
  *
- *   npx tsx bench/ocr/run-ocr-bench.ts [--compare-pages 16] [--pages 500] [--in-flight <cores>] [--dpi 300] [--text-pages 500]
+ *   npx tsx bench/ocr/run-ocr-bench.ts [--compare-pages 16] [--pages 500] [--in-flight <cores>] [--dpi 300] [--text-pages 500] [--report-only]
+ *
+ * Exits non-zero when the ratio service / bare is under 0.9, unless `--report-only`.
  */
 
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { TesseractEngine } from '../../src/engines/ocr/tesseract-engine.js';
-import { createOcrPipeline, DEFAULT_OCR_OPTIONS } from '../../src/pipelines/ocr/run-ocr-pipeline.js';
-import type { Pipeline } from '../../src/pipelines/pipeline.js';
 import { runChildProcess } from '../../src/process/run-child-process.js';
 import {
   makeBornDigitalPdf,
   makeLongScannedPdf,
   makeScannedPdf,
 } from '../../test/helpers/make-ocr-fixtures.js';
+import { recordResult } from '../shared/bench-results.js';
+import { deleteRedisPrefix } from '../shared/delete-redis-prefix.js';
+import { type ServiceProcess, startServiceProcess } from '../shared/service-process.js';
 import { samplePeakRss } from './sample-peak-rss.js';
 
 const { values } = parseArgs({
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     'in-flight': { type: 'string', default: String(os.availableParallelism()) },
     dpi: { type: 'string', default: '300' },
     'text-pages': { type: 'string', default: '500' },
+    'report-only': { type: 'boolean', default: false },
   },
 });
 const pages = Number(values['compare-pages']);
@@ -42,25 +45,7 @@ const inFlight = Number(values['in-flight']);
 const dpi = Number(values.dpi);
 const textPages = Number(values['text-pages']);
 const LANGUAGE = 'eng';
-
-async function runPipeline(pipeline: Pipeline, pdf: string, workDir: string): Promise<void> {
-  await mkdir(workDir, { recursive: true });
-  await pipeline(
-    {
-      jobId: 'bench',
-      inputPath: pdf,
-      inputMime: 'application/pdf',
-      language: LANGUAGE,
-      contentSubtype: 'general',
-      workDir,
-    },
-    {
-      signal: new AbortController().signal,
-      logger: pino({ level: 'silent' }),
-      reportProgress: async () => {},
-    },
-  );
-}
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** What a careful shell script would do: N lanes, each rendering a page and running tesseract on it. */
 async function runBareCli(pdf: string, count: number, workDir: string): Promise<void> {
@@ -104,88 +89,149 @@ async function timed(fn: () => Promise<void>): Promise<number> {
 
 const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
 
-/** The pipeline in its own Node process on a long scanned PDF, its process tree sampled from here. */
-async function measureMemory(dir: string, count: number): Promise<void> {
-  const long = await makeLongScannedPdf(dir, count, { dpi });
-  const workDir = path.join(dir, 'long');
-  await mkdir(workDir, { recursive: true });
-  const script = path.join(import.meta.dirname, 'ocr-pipeline-process.ts');
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', script, long.path, workDir, String(inFlight), String(dpi), LANGUAGE],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const sampler = samplePeakRss(child.pid as number);
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString('utf8');
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const peaks = await sampler.stop();
-  if (code !== 0) throw new Error(`ocr-pipeline-process exited ${code}`);
-  const own = JSON.parse(out.trim().split('\n').at(-1) as string) as {
-    pages: number;
-    seconds: number;
-    vm_hwm_kib: number;
+interface Deployment {
+  api: ServiceProcess;
+  worker: ServiceProcess;
+  prefix: string;
+  stop(): Promise<void>;
+}
+
+/** One API and one worker process on their own Redis prefix and data directory, as an operator runs them. */
+async function deploy(dir: string, name: string, env: Record<string, string>): Promise<Deployment> {
+  const prefix = `dt-bench:ocr:${name}:${Date.now()}`;
+  const shared = {
+    DATA_DIR: path.join(dir, `data-${name}`),
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    RATE_LIMIT_MAX: '0',
+    QUOTA_ACTIVE_JOBS: '0',
+    QUOTA_JOBS_PER_DAY: '0',
+    WORKER_QUEUES: 'ocr',
+    WORKER_OCR_CONCURRENCY: '1',
+    OCR_PAGES_IN_FLIGHT: String(inFlight),
+    OCR_DPI: String(dpi),
+    OCR_LANGUAGES: LANGUAGE,
+    RECONCILER_INTERVAL_MS: '0',
+    ...env,
   };
-  console.log(
-    `long scanned PDF: ${own.pages} pages (auto, psm auto, searchable PDF, quality probe) in ${own.seconds.toFixed(1)} s = ${((own.pages / own.seconds) * 60).toFixed(1)} pages/min`,
-  );
-  console.log(`  peak RSS, pipeline Node process: ${mib(Math.max(own.vm_hwm_kib, peaks.rootKib))}`);
-  for (const [name, entry] of [...peaks.children].sort((a, b) => b[1].peakKib - a[1].peakKib)) {
-    console.log(
-      `  peak RSS, ${name.padEnd(12)} ${mib(entry.peakKib).padStart(8)} (largest of ${entry.instances} seen)`,
-    );
+  const api = await startServiceProcess('api', shared);
+  const worker = await startServiceProcess('worker', shared);
+  return {
+    api,
+    worker,
+    prefix,
+    async stop() {
+      await worker.stop();
+      await api.stop();
+      await deleteRedisPrefix(REDIS_URL, prefix);
+    },
+  };
+}
+
+interface JobView {
+  job_id: string;
+  status: string;
+  page_count?: number;
+  pages_by_source?: Record<string, number>;
+  error_code?: string | null;
+}
+
+/** Uploads a PDF as an OCR job and waits for its end; the time covers upload, queue, worker and result. */
+async function runJob(api: ServiceProcess, pdf: string, fields: Record<string, string>): Promise<JobView> {
+  const form = new FormData();
+  for (const [key, value] of Object.entries({ language: LANGUAGE, ...fields })) form.append(key, value);
+  form.append('file', new Blob([await readFile(pdf)]), path.basename(pdf));
+  const answer = await fetch(`${api.url}/v1/jobs`, { method: 'POST', body: form });
+  if (answer.status !== 201) throw new Error(`submit answered ${answer.status}: ${await answer.text()}`);
+  const { job_id } = (await answer.json()) as JobView;
+  for (;;) {
+    const job = (await (await fetch(`${api.url}/v1/jobs/${job_id}`)).json()) as JobView;
+    if (job.status === 'COMPLETED') return job;
+    if (job.status === 'FAILED' || job.status === 'CANCELLED') {
+      throw new Error(`job ${job_id} ended ${job.status} (${job.error_code})`);
+    }
+    await sleep(100);
   }
 }
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'dt-bench-ocr-'));
+const lines: string[] = [];
+const say = (line: string) => {
+  console.log(line);
+  lines.push(line);
+};
+let ratio = 1;
 try {
   const scanned = await makeScannedPdf(dir, pages, { dpi });
-  // Same settings as the bare run: fixed psm 3 (no retry), one language, no searchable PDF.
-  const pipeline = createOcrPipeline({
-    engines: { tesseract: new TesseractEngine() },
-    defaults: {
-      ...DEFAULT_OCR_OPTIONS,
-      policy: 'force_ocr',
-      psm: '3',
-      dpi,
-      pagesInFlight: inFlight,
-      searchablePdf: false,
-    },
-  });
-  // Warm-up: page cache and traineddata loaded once before measuring either side.
-  await runBareCli(scanned.path, Math.min(2, pages), path.join(dir, 'warm'));
-  const bareSec = await timed(() => runBareCli(scanned.path, pages, path.join(dir, 'bare')));
-  const pipelineSec = await timed(() => runPipeline(pipeline, scanned.path, path.join(dir, 'pipeline')));
-  const barePpm = (pages / bareSec) * 60;
-  const pipelinePpm = (pages / pipelineSec) * 60;
-
-  const digital = await makeBornDigitalPdf(dir, textPages);
-  const textPipeline = createOcrPipeline({
-    engines: { tesseract: new TesseractEngine() },
-    defaults: { ...DEFAULT_OCR_OPTIONS, pagesInFlight: inFlight },
-  });
-  const textSec = await timed(() => runPipeline(textPipeline, digital, path.join(dir, 'text')));
-
-  const ratio = pipelinePpm / barePpm;
-  console.log(
+  say(
     `cores: ${os.availableParallelism()}, pages in flight: ${inFlight}, dpi: ${dpi}, scanned A6 pages: ${pages}, language: ${LANGUAGE}`,
   );
-  console.log(
-    `bare tesseract CLI (pdftoppm + tesseract tsv, psm 3): ${barePpm.toFixed(1)} pages/min (${bareSec.toFixed(2)} s)`,
+  say('');
+  say('| measure | value |');
+  say('| --- | --- |');
+  // Same settings on both sides: force_ocr, fixed psm 3 (no retry), one language, no searchable PDF.
+  const like = await deploy(dir, 'compare', { OCR_SEARCHABLE_PDF: 'false' });
+  let bareSec: number;
+  let serviceSec: number;
+  try {
+    const fields = { ocr_policy: 'force_ocr', ocr_psm: '3', ocr_dpi: String(dpi) };
+    // Warm-up: page cache, traineddata and both processes' code loaded once before measuring.
+    await runBareCli(scanned.path, Math.min(2, pages), path.join(dir, 'warm'));
+    await runJob(like.api, await makeScannedPdf(path.join(dir), 1, { dpi }).then((p) => p.path), fields);
+    bareSec = await timed(() => runBareCli(scanned.path, pages, path.join(dir, 'bare')));
+    serviceSec = await timed(async () => {
+      await runJob(like.api, scanned.path, fields);
+    });
+  } finally {
+    await like.stop();
+  }
+  const barePpm = (pages / bareSec) * 60;
+  const servicePpm = (pages / serviceSec) * 60;
+  ratio = servicePpm / barePpm;
+  say(
+    `| bare tesseract CLI (pdftoppm + tesseract tsv, psm 3) | ${barePpm.toFixed(1)} pages/min (${bareSec.toFixed(2)} s) |`,
   );
-  console.log(
-    `OCR pipeline (force_ocr, psm 3):                      ${pipelinePpm.toFixed(1)} pages/min (${pipelineSec.toFixed(2)} s)`,
+  say(
+    `| service, HTTP submit → worker → COMPLETED (force_ocr, psm 3) | ${servicePpm.toFixed(1)} pages/min (${serviceSec.toFixed(2)} s) |`,
   );
-  console.log(
-    `ratio pipeline / bare: ${ratio.toFixed(3)} (${ratio >= 0.9 ? 'meets' : 'BELOW'} the 0.9 target)`,
-  );
-  console.log(
-    `text layer: ${textPages} born-digital pages in ${textSec.toFixed(2)} s = ${(textPages / textSec).toFixed(0)} pages/s`,
-  );
-  if (longPages > 0) await measureMemory(dir, longPages);
-  if (ratio < 0.9) process.exitCode = 1;
+  say(`| ratio service / bare | **${ratio.toFixed(3)}** (${ratio >= 0.9 ? '≥ 0.9 ✓' : 'below 0.9 ✗'}) |`);
+
+  // The worker's own settings from here on: auto policy, psm auto, searchable PDF, quality probe.
+  const worker = await deploy(dir, 'worker', {});
+  try {
+    const digital = await makeBornDigitalPdf(dir, textPages);
+    let textJob: JobView | undefined;
+    const textSec = await timed(async () => {
+      textJob = await runJob(worker.api, digital, {});
+    });
+    say(
+      `| text layer, ${textPages} born-digital pages (${JSON.stringify(textJob?.pages_by_source ?? {})}) | ${textSec.toFixed(2)} s = ${(textPages / textSec).toFixed(0)} pages/s |`,
+    );
+    if (longPages > 0) {
+      const long = await makeLongScannedPdf(dir, longPages, { dpi });
+      const sampler = samplePeakRss(worker.worker.pid);
+      let longJob: JobView | undefined;
+      const longSec = await timed(async () => {
+        longJob = await runJob(worker.api, long.path, {});
+      });
+      const peaks = await sampler.stop();
+      say(
+        `| long scanned PDF, worker settings | ${longJob?.page_count ?? longPages} pages in ${longSec.toFixed(1)} s = ${((longPages / longSec) * 60).toFixed(1)} pages/min |`,
+      );
+      say(`| peak RSS, worker Node process | ${mib(peaks.rootKib)} |`);
+      for (const [name, entry] of [...peaks.children].sort((a, b) => b[1].peakKib - a[1].peakKib)) {
+        say(`| peak RSS, ${name} | ${mib(entry.peakKib)} (largest of ${entry.instances} seen) |`);
+      }
+    }
+  } finally {
+    await worker.stop();
+  }
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
+await recordResult(
+  'OCR',
+  `npx tsx bench/ocr/run-ocr-bench.ts --compare-pages ${pages} --pages ${longPages} --in-flight ${inFlight} --dpi ${dpi} --text-pages ${textPages}`,
+  lines,
+);
+if (ratio < 0.9 && !values['report-only']) process.exitCode = 1;

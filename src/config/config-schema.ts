@@ -19,8 +19,8 @@ import {
 const SERVICE_ROLES = ['all', 'api', 'worker'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const QUEUE_CHOICES = ['ocr', 'transcription'] as const;
-/** Speech engines this build has (whisper and gemini are planned: issue 5). */
-export const SPEECH_ENGINES = ['pocketsphinx', 'openai'] as const;
+/** Speech engines this build has (whisper is planned: issue 5). */
+export const SPEECH_ENGINES = ['pocketsphinx', 'openai', 'gemini'] as const;
 export type SpeechEngineName = (typeof SPEECH_ENGINES)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -227,6 +227,10 @@ export const envSchema = z.object({
   GEMINI_BASE_URL: z.url().optional(),
   GEMINI_MAX_OUTPUT_TOKENS: int(256, 65_536).default(8192),
   GEMINI_TIMEOUT_SEC: int(5, 3600).default(180),
+  GEMINI_TRANSCRIPTION_MODEL: z.string().min(1).optional(),
+  GEMINI_VERTEX_PROJECT: z.string().min(1).optional(),
+  GEMINI_VERTEX_LOCATION: z.string().min(1).default('us-central1'),
+  GEMINI_VERTEX_CREDENTIALS_FILE: z.string().min(1).optional(),
   TRANSCRIPTION_MAX_DURATION_SEC: int(1, 24 * 3600).default(4 * 3600),
   TRANSCRIPTION_ENGINE: z.enum(SPEECH_ENGINES).default('pocketsphinx'),
   TRANSCRIPTION_CHUNK_SEC: int(5, 3600).default(60),
@@ -347,6 +351,9 @@ export function crossFieldProblems(env: Env): string[] {
   if (env.TRANSCRIPTION_ENGINE === 'openai' && !env.OPENAI_API_KEY) {
     problems.push('TRANSCRIPTION_ENGINE ("openai"): needs OPENAI_API_KEY');
   }
+  if (env.TRANSCRIPTION_ENGINE === 'gemini' && !env.GEMINI_API_KEY && !env.GEMINI_VERTEX_PROJECT) {
+    problems.push('TRANSCRIPTION_ENGINE ("gemini"): needs GEMINI_API_KEY or GEMINI_VERTEX_PROJECT');
+  }
   if (env.STORAGE_DRIVER !== 'local' && !env.STORAGE_BUCKET) {
     problems.push(`STORAGE_BUCKET (unset): required with STORAGE_DRIVER=${env.STORAGE_DRIVER}`);
   }
@@ -390,6 +397,16 @@ export interface ExtraWorkConfig {
   perUnit: number;
 }
 
+/** Gemini access (an API key, or a Vertex AI project) with a model and request limits. */
+export interface GeminiConfig {
+  apiKey?: string;
+  vertex?: { project: string; location: string; credentialsFile?: string };
+  model: string;
+  baseUrl?: string;
+  maxOutputTokens: number;
+  timeoutMs: number;
+}
+
 export interface Config {
   role: ServiceRole;
   http: { host: string; port: number };
@@ -421,14 +438,8 @@ export interface Config {
     /** TEST ONLY: replaces tesseract by the fault-injection engine (refused with NODE_ENV=production). */
     testFaultEngine?: { transient: number; permanent: number; pageMs: number };
   };
-  /** Present only when an API key is configured: the Gemini OCR engine is then available. */
-  gemini: {
-    apiKey: string;
-    model: string;
-    baseUrl?: string;
-    maxOutputTokens: number;
-    timeoutMs: number;
-  } | null;
+  /** Present only when an API key or a Vertex AI project is configured: the Gemini OCR engine is then available. */
+  gemini: GeminiConfig | null;
   transcription: {
     maxDurationSec: number;
     engine: SpeechEngineName;
@@ -439,6 +450,8 @@ export interface Config {
     repetitionMaxRepeats: number;
     /** Present when an OpenAI-compatible endpoint is configured with a key. */
     openai: { baseUrl: string; apiKey: string; model: string; timeoutMs: number } | null;
+    /** Present when Gemini is configured: its settings with the transcription model and timeout. */
+    gemini: GeminiConfig | null;
   };
   worker: {
     queues: Array<(typeof QUEUE_CHOICES)[number]>;
@@ -526,6 +539,20 @@ export interface AuthConfig {
 
 export function configFromEnv(env: Env): Config {
   const dataDir = path.resolve(env.DATA_DIR);
+  // Vertex AI (a project with a service account) wins over an API key when both are set.
+  const geminiAccess = env.GEMINI_VERTEX_PROJECT
+    ? {
+        vertex: {
+          project: env.GEMINI_VERTEX_PROJECT,
+          location: env.GEMINI_VERTEX_LOCATION,
+          ...(env.GEMINI_VERTEX_CREDENTIALS_FILE
+            ? { credentialsFile: env.GEMINI_VERTEX_CREDENTIALS_FILE }
+            : {}),
+        },
+      }
+    : env.GEMINI_API_KEY
+      ? { apiKey: env.GEMINI_API_KEY }
+      : null;
   return {
     role: env.SERVICE_ROLE,
     http: { host: env.HOST, port: env.PORT },
@@ -566,9 +593,9 @@ export function configFromEnv(env: Env): Config {
       maxImagePixels: env.OCR_MAX_IMAGE_PIXELS,
       ...(env.OCR_TEST_FAULT_ENGINE ? { testFaultEngine: env.OCR_TEST_FAULT_ENGINE } : {}),
     },
-    gemini: env.GEMINI_API_KEY
+    gemini: geminiAccess
       ? {
-          apiKey: env.GEMINI_API_KEY,
+          ...geminiAccess,
           model: env.GEMINI_MODEL,
           ...(env.GEMINI_BASE_URL ? { baseUrl: env.GEMINI_BASE_URL } : {}),
           maxOutputTokens: env.GEMINI_MAX_OUTPUT_TOKENS,
@@ -588,6 +615,15 @@ export function configFromEnv(env: Env): Config {
             baseUrl: env.OPENAI_BASE_URL,
             apiKey: env.OPENAI_API_KEY,
             model: env.OPENAI_TRANSCRIPTION_MODEL,
+            timeoutMs: env.SPEECH_REQUEST_TIMEOUT_SEC * 1000,
+          }
+        : null,
+      gemini: geminiAccess
+        ? {
+            ...geminiAccess,
+            model: env.GEMINI_TRANSCRIPTION_MODEL ?? env.GEMINI_MODEL,
+            ...(env.GEMINI_BASE_URL ? { baseUrl: env.GEMINI_BASE_URL } : {}),
+            maxOutputTokens: env.GEMINI_MAX_OUTPUT_TOKENS,
             timeoutMs: env.SPEECH_REQUEST_TIMEOUT_SEC * 1000,
           }
         : null,

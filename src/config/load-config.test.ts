@@ -55,6 +55,28 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TRANSCRIPTION_ENGINE: 'whisper' })).toThrow(ConfigError);
   });
 
+  it('refuses the gemini speech engine without GEMINI_API_KEY; its model defaults to GEMINI_MODEL', () => {
+    expect(() => loadConfig({ TRANSCRIPTION_ENGINE: 'gemini' })).toThrow(
+      /TRANSCRIPTION_ENGINE.*GEMINI_API_KEY or GEMINI_VERTEX_PROJECT/,
+    );
+    const config = loadConfig({ TRANSCRIPTION_ENGINE: 'gemini', GEMINI_API_KEY: 'k', GEMINI_MODEL: 'm1' });
+    expect(config.transcription.gemini).toMatchObject({ apiKey: 'k', model: 'm1', timeoutMs: 300_000 });
+    const own = loadConfig({ GEMINI_API_KEY: 'k', GEMINI_TRANSCRIPTION_MODEL: 'm2' });
+    expect(own.transcription.gemini?.model).toBe('m2');
+  });
+
+  it('configures Gemini through Vertex AI with a project (and optional service-account file) instead of a key', () => {
+    const config = loadConfig({
+      TRANSCRIPTION_ENGINE: 'gemini',
+      GEMINI_VERTEX_PROJECT: 'my-project',
+      GEMINI_VERTEX_CREDENTIALS_FILE: '/etc/dt/sa.json',
+    });
+    const vertex = { project: 'my-project', location: 'us-central1', credentialsFile: '/etc/dt/sa.json' };
+    expect(config.gemini).toMatchObject({ vertex });
+    expect(config.gemini?.apiKey).toBeUndefined();
+    expect(config.transcription.gemini).toMatchObject({ vertex });
+  });
+
   it('lets the CLI override the role', () => {
     expect(loadConfig({ SERVICE_ROLE: 'api' }, { SERVICE_ROLE: 'worker' }).role).toBe('worker');
   });

@@ -445,6 +445,13 @@ export const ERROR_CATALOG = {
     'The speech service returned an answer that could not be used (malformed or with impossible timestamps); the job will be tried again.',
     'वाक् सेवा का उत्तर उपयोग योग्य नहीं था (विकृत या असंभव समय-चिह्न); कार्य पुनः चलाया जाएगा।',
   ),
+  ENGINE_RESPONSE_TRUNCATED: entry(
+    502,
+    'internal',
+    'Engine answer cut off',
+    'The speech service stopped its answer at its output limit before the end of an audio chunk, even when asked again more strictly. An operator can raise GEMINI_MAX_OUTPUT_TOKENS or shorten TRANSCRIPTION_CHUNK_SEC.',
+    'वाक् सेवा ने ऑडियो खंड के अंत से पहले ही अपनी आउटपुट सीमा पर उत्तर रोक दिया, दोबारा सख़्ती से पूछने पर भी। संचालक GEMINI_MAX_OUTPUT_TOKENS बढ़ा सकते हैं या TRANSCRIPTION_CHUNK_SEC घटा सकते हैं।',
+  ),
   PROCESSING_TIMEOUT: entry(
     504,
     'timeout',

@@ -61,7 +61,8 @@ return 1
  * count a new attempt, ARGV[7] comma-separated fields to delete, ARGV[8] a dead letter (JSON) to
  * store at KEYS[17] and index at KEYS[18] by ARGV[9] (ms) when the transition applies, or '',
  * ARGV[10..] field/value pairs. The dead letter is written in the same step as FAILED, so no crash
- * can leave a FAILED job without one.
+ * can leave a FAILED job without one. A final status also adds the job to the announcements outbox
+ * KEYS[19] (scored ARGV[9]), in the same step.
  * Returns {1, previous} on success, {0, current} when refused, {-1, ''} when the job does not exist.
  */
 export const TRANSITION_SCRIPT = `${PRELUDE}
@@ -81,6 +82,7 @@ if ARGV[6] == '1' then
 end
 if to == 'COMPLETED' or to == 'FAILED' or to == 'CANCELLED' then
   redis.call('HSET', KEYS[1], 'finished_at', ARGV[5])
+  redis.call('ZADD', KEYS[19], ARGV[9], redis.call('HGET', KEYS[1], 'job_id'))
 end
 for field in string.gmatch(ARGV[7], '[^,]+') do redis.call('HDEL', KEYS[1], field) end
 for i = 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
@@ -113,7 +115,8 @@ return {1, cancel}
 `;
 
 /**
- * ARGV[3] now, ARGV[4] cancel channel, ARGV[5] job id, ARGV[6] error message.
+ * ARGV[3] now, ARGV[4] cancel channel, ARGV[5] job id, ARGV[6] error message, ARGV[7] now (ms);
+ * KEYS[17] the final-announcements outbox.
  * QUEUED → CANCELLED at once; PROCESSING → flag + announcement to the workers (the worker that
  * holds the job stops it and writes CANCELLED). Returns the outcome and the status seen.
  */
@@ -125,6 +128,7 @@ if current == 'QUEUED' then
   redis.call('HSET', KEYS[1], 'status', 'CANCELLED', 'stage', 'cancelled', 'updated_at', ARGV[3],
     'finished_at', ARGV[3], 'cancel_requested', '1', 'error_code', 'JOB_CANCELLED', 'error_message', ARGV[6])
   index_status(ARGV[5], current, 'CANCELLED')
+  redis.call('ZADD', KEYS[17], ARGV[7], ARGV[5])
   announce(ARGV[5], owner, 'changed')
   return {'cancelled', current}
 end

@@ -24,8 +24,11 @@ export type TransitionResult =
   | { ok: false; reason: 'missing' }
   | { ok: false; reason: 'refused'; current: JobStatus };
 
-/** Told of every job that reached COMPLETED, FAILED or CANCELLED, right after the write. */
-export type FinalStatusListener = (record: JobRecord) => Promise<void>;
+/**
+ * Told of every job that reached COMPLETED, FAILED or CANCELLED, right after the write (and again,
+ * later, if it answers false or the process died before it ran): it must be idempotent.
+ */
+export type FinalStatusListener = (record: JobRecord) => Promise<boolean | undefined>;
 
 const FINAL_STATUSES: readonly JobStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
 
@@ -238,10 +241,11 @@ export class JobStore {
       : '';
     const [code, status] = (await this.redis.eval(
       TRANSITION_SCRIPT,
-      18,
+      19,
       ...this.indexKeys(jobId, identity.owner, identity.type),
       this.keys.deadLetter(jobId),
       this.keys.deadLetters(),
+      this.keys.finalAnnouncements(),
       this.keys.eventsChannel(),
       EVENT_STREAM_LENGTH,
       to,
@@ -259,11 +263,34 @@ export class JobStore {
     return { ok: true, from: status as JobStatus };
   }
 
-  /** Every final transition passes through this store, so this is where webhooks are queued. */
+  /**
+   * Every final transition passes through this store, so this is where webhooks are queued. The
+   * transition itself put the job in the announcements outbox; it leaves it once the listener has
+   * taken it (a listener answering false keeps it there for `announcePending` to try again).
+   */
   private async announceFinal(jobId: string): Promise<void> {
-    if (!this.hooks.onFinal) return;
     const record = await this.get(jobId);
-    if (record) await this.hooks.onFinal(record);
+    const taken = record && this.hooks.onFinal ? await this.hooks.onFinal(record) : true;
+    if (taken !== false) await this.redis.zrem(this.keys.finalAnnouncements(), jobId);
+  }
+
+  /**
+   * Final transitions whose announcement was not taken (the process died between the transition
+   * and the listener, or the listener failed) for longer than `olderThanMs`: announced again.
+   * Listeners are idempotent per transition (webhook delivery ids), so a repeat is harmless.
+   * Returns the job ids announced.
+   */
+  async announcePending(olderThanMs: number, limit = 200, now = Date.now()): Promise<string[]> {
+    const jobIds = await this.redis.zrangebyscore(
+      this.keys.finalAnnouncements(),
+      '-inf',
+      String(now - olderThanMs),
+      'LIMIT',
+      0,
+      limit,
+    );
+    for (const jobId of jobIds) await this.announceFinal(jobId);
+    return jobIds;
   }
 
   /** Saves progress while the job is PROCESSING; tells the caller whether a cancel was requested. */
@@ -302,16 +329,19 @@ export class JobStore {
   async requestCancel(jobId: string): Promise<{ outcome: CancelOutcome; status: JobStatus | null }> {
     const identity = await this.identityOf(jobId);
     if (!identity) return { outcome: 'missing', status: null };
+    const now = nowIso();
     const [outcome, status] = (await this.redis.eval(
       REQUEST_CANCEL_SCRIPT,
-      16,
+      17,
       ...this.indexKeys(jobId, identity.owner, identity.type),
+      this.keys.finalAnnouncements(),
       this.keys.eventsChannel(),
       EVENT_STREAM_LENGTH,
-      nowIso(),
+      now,
       this.keys.cancelChannel(),
       jobId,
       'The job was cancelled.',
+      String(Date.parse(now)),
     )) as [CancelOutcome, string];
     if (outcome === 'cancelled') await this.announceFinal(jobId);
     return { outcome, status: status ? (status as JobStatus) : null };

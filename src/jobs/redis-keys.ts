@@ -75,6 +75,11 @@ export class RedisKeys {
     return `${this.prefix}:throughput:${minute}`;
   }
 
+  /** Present (two hours) once one final transition (`<job_id>:<finished_at>`) was counted in the throughput. */
+  throughputCounted(transition: string): string {
+    return `${this.prefix}:throughput:counted:${transition}`;
+  }
+
   /**
    * Sorted set (all scores 0, ordered by the time-ordered id) of every QUEUED or PROCESSING job of
    * all owners, kept by the status scripts: the reconciler walks it instead of every record.
@@ -86,6 +91,15 @@ export class RedisKeys {
   /** Set once the active-job index was filled from older jobs' records (see backfill-active-index.ts). */
   activeJobsBackfilled(): string {
     return `${this.prefix}:jobs:active:backfilled`;
+  }
+
+  /**
+   * Sorted set job id → time (ms) it reached a final status, written inside the final transition
+   * and cleared once its webhooks are queued: a crash in between leaves the id here, and the
+   * reconciler queues them again (an outbox, so no final transition goes unannounced).
+   */
+  finalAnnouncements(): string {
+    return `${this.prefix}:jobs:final-unannounced`;
   }
 
   /** Lock held by the worker process that runs the reconciler (leader election). */

@@ -4,6 +4,7 @@ import { FaultInjectionOcrEngine } from '../engines/ocr/fault-injection-engine.j
 import { GeminiEngine } from '../engines/ocr/gemini-engine.js';
 import { TesseractEngine } from '../engines/ocr/tesseract-engine.js';
 import { TesseractJsEngine } from '../engines/ocr/tesseract-js-engine.js';
+import { GeminiSpeechEngine } from '../engines/speech/gemini-speech-engine.js';
 import { OpenAiSpeechEngine } from '../engines/speech/openai-engine.js';
 import { PocketsphinxEngine } from '../engines/speech/pocketsphinx-engine.js';
 import type { SpeechEngine } from '../engines/speech/speech-engine.js';
@@ -24,6 +25,16 @@ export function createSpeechEngine(config: Config): SpeechEngine {
       // loadConfig refuses TRANSCRIPTION_ENGINE=openai without a key; this only guards other callers.
       if (!settings) throw new AppError('ENGINE_NOT_CONFIGURED', 'OPENAI_API_KEY is not set.');
       return new OpenAiSpeechEngine(settings);
+    }
+    case 'gemini': {
+      const settings = config.transcription.gemini;
+      // loadConfig refuses TRANSCRIPTION_ENGINE=gemini without a key; this only guards other callers.
+      if (!settings)
+        throw new AppError(
+          'ENGINE_NOT_CONFIGURED',
+          'Neither GEMINI_API_KEY nor GEMINI_VERTEX_PROJECT is set.',
+        );
+      return new GeminiSpeechEngine(settings);
     }
   }
 }

@@ -109,7 +109,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         .catch((error: unknown) =>
           logger.warn({ event: 'throughput.record_failed', job_id: record.job_id, ...errorFields(error) }),
         );
-      if (flags.isEnabled('webhooks')) await queueWebhooks(record);
+      // Flag off: nothing to queue, so the announcement is done (not retried later).
+      return flags.isEnabled('webhooks') ? queueWebhooks(record) : true;
     },
   });
   const storage = createStorage(config.storage);

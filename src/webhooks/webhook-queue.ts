@@ -84,16 +84,21 @@ export class WebhookQueue {
     }
   }
 
-  /** For the store's hook: a failure to queue is logged, never thrown into the transition's caller. */
-  listener(): (record: JobRecord) => Promise<void> {
+  /**
+   * For the store's hook: a failure to queue is logged, never thrown into the transition's caller;
+   * it answers false so the job stays in the announcements outbox and the reconciler tries again.
+   */
+  listener(): (record: JobRecord) => Promise<boolean> {
     return async (record) => {
       try {
         await this.jobFinished(record);
+        return true;
       } catch (error) {
         this.logger.error(
           { event: 'webhook.enqueue_failed', job_id: record.job_id, ...errorFields(error) },
-          'webhook delivery could not be queued',
+          'webhook delivery could not be queued; the reconciler will try again',
         );
+        return false;
       }
     };
   }

@@ -22,7 +22,8 @@ return 0`;
 export type RepairKind =
   | 'requeued_missing_entry'
   | 'handed_back_orphaned_processing'
-  | 'removed_entry_of_final_job';
+  | 'removed_entry_of_final_job'
+  | 'announced_final_status';
 
 export interface ReconcilerOptions {
   redis: Redis;
@@ -93,6 +94,11 @@ export class Reconciler {
     for (const record of await this.nextRecords()) {
       const repair = await this.reconcileRecord(record, now);
       if (repair) repairs.push({ job_id: record.job_id, repair });
+    }
+    // Final transitions whose webhooks were never queued (a crash right after the transition).
+    for (const jobId of await this.options.store.announcePending(this.options.graceMs)) {
+      this.logRepair(jobId, 'announced_final_status', {});
+      repairs.push({ job_id: jobId, repair: 'announced_final_status' });
     }
     for (const type of JOB_TYPES) {
       for (const jobId of await this.finalJobsStillWaiting(type)) {

@@ -15,9 +15,10 @@ let resultsFile: string;
 function runBench(
   script: string,
   env: Record<string, string>,
+  args: string[] = [],
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       env: { ...process.env, REDIS_URL: TEST_REDIS_URL, BENCH_RESULTS_FILE: resultsFile, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -63,6 +64,28 @@ describe('the benchmarks, in a tiny configuration', () => {
     expect(run.code, run.output).toBe(0);
     expect(run.output).toContain('| 2/2 | 0 | 0 |');
   });
+
+  it('ocr compares the whole service with bare tesseract and samples the worker while it reads a long PDF', async () => {
+    const run = await runBench('bench/ocr/run-ocr-bench.ts', {}, [
+      '--compare-pages',
+      '2',
+      '--pages',
+      '3',
+      '--text-pages',
+      '5',
+      '--in-flight',
+      '1',
+      '--dpi',
+      '100',
+      '--report-only',
+    ]);
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/\| ratio service \/ bare \| \*\*\d/);
+    expect(run.output).toMatch(/\| text layer, 5 born-digital pages .*pages\/s \|/);
+    expect(run.output).toMatch(/\| peak RSS, worker Node process \| \d+ MiB \|/);
+    expect(run.output).toMatch(/\| peak RSS, tesseract \| \d+ MiB/);
+    expect(await readFile(resultsFile, 'utf8')).toContain('### OCR');
+  }, 120_000);
 
   it('history compares a small and a large history page', async () => {
     const run = await runBench('bench/history.ts', {

@@ -3,17 +3,37 @@ import type { AddressInfo } from 'node:net';
 
 /** One scripted answer of the loopback server, in the Gemini REST wire format. */
 export type GeminiReply =
-  | { text: string; finishReason?: 'STOP' | 'MAX_TOKENS' }
+  | {
+      text: string;
+      finishReason?: 'STOP' | 'MAX_TOKENS' | 'SAFETY' | 'RECITATION';
+      /** Answer only after this long. */
+      delayMs?: number;
+    }
   | {
       status: number;
       error: { code: number; message: string; status: string; details?: Array<Record<string, unknown>> };
     };
+
+/** Gemini's 429 with a `google.rpc.RetryInfo` detail asking to wait `retryDelay` (such as `'7s'`). */
+export function rateLimitReply(retryDelay: string): GeminiReply {
+  return {
+    status: 429,
+    error: {
+      code: 429,
+      message: 'Resource has been exhausted (e.g. check quota).',
+      status: 'RESOURCE_EXHAUSTED',
+      details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay }],
+    },
+  };
+}
 
 export interface RecordedRequest {
   path: string;
   /** Date.now() when the request arrived. */
   receivedAt: number;
   apiKey: string | undefined;
+  /** `Bearer <token>` of a Vertex AI request. */
+  authorization: string | undefined;
   body: {
     contents: Array<{
       role: string;
@@ -38,6 +58,10 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The Gemini API's path, or Vertex AI's (`/v1beta1/projects/<p>/locations/<l>/publishers/google/models/<m>`). */
+const GENERATE_CONTENT_PATH =
+  /^\/(?:v1beta|v1beta1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/google)\/models\/[^/:]+:generateContent$/;
+
 /** A loopback HTTP server answering `POST /v1beta/models/<model>:generateContent` like the Gemini API. */
 export async function startGeminiLoopback(): Promise<GeminiLoopback> {
   const state: GeminiLoopback = {
@@ -50,10 +74,7 @@ export async function startGeminiLoopback(): Promise<GeminiLoopback> {
   const server: Server = createServer((request, response) => {
     void (async () => {
       const body = await readBody(request);
-      if (
-        request.method !== 'POST' ||
-        !/^\/v1beta\/models\/[^/:]+:generateContent$/.test(request.url ?? '')
-      ) {
+      if (request.method !== 'POST' || !GENERATE_CONTENT_PATH.test(request.url ?? '')) {
         response.writeHead(404, { 'content-type': 'application/json' });
         response.end(JSON.stringify({ error: { code: 404, message: 'not found', status: 'NOT_FOUND' } }));
         return;
@@ -62,6 +83,7 @@ export async function startGeminiLoopback(): Promise<GeminiLoopback> {
         path: request.url ?? '',
         receivedAt: Date.now(),
         apiKey: request.headers['x-goog-api-key'] as string | undefined,
+        authorization: request.headers.authorization,
         body: JSON.parse(body) as RecordedRequest['body'],
       });
       const reply = state.replies.shift() ?? state.fallback;
@@ -70,6 +92,8 @@ export async function startGeminiLoopback(): Promise<GeminiLoopback> {
         response.end(JSON.stringify({ error: reply.error }));
         return;
       }
+      if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+      if (response.destroyed) return;
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(
         JSON.stringify({

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import { pino } from 'pino';
 import type { OcrOptions } from '../../src/contract/index.js';
 import { TesseractEngine } from '../../src/engines/ocr/tesseract-engine.js';
@@ -93,4 +95,19 @@ export async function runOcr(
 /** The text under `--- page N ---` in the txt output. */
 export function pageText(txt: string, page: number): string {
   return txt.split(/^--- page \d+ ---$/m)[page] ?? '';
+}
+
+/** The text `pdftotext` extracts from one page of a PDF (UTF-8). */
+export async function pdftotextPage(pdf: string, page: number): Promise<string> {
+  const { stdout } = await promisify(execFile)('pdftotext', [
+    '-f',
+    String(page),
+    '-l',
+    String(page),
+    '-enc',
+    'UTF-8',
+    pdf,
+    '-',
+  ]);
+  return stdout;
 }

@@ -136,3 +136,37 @@ describe('cancel during OCR', () => {
     expect(await childrenNamed('pdftoppm')).toEqual([]);
   });
 });
+
+describe('cancel while a page is being rendered', () => {
+  it('kills the running pdftoppm at once, and no tesseract starts after it', async () => {
+    // 1800 dpi makes pdftoppm busy long enough (a ~75 MP bitmap) to be caught running.
+    const scanned = await makeScannedPdf(dir, 2);
+    const controller = new AbortController();
+    const running = runOcr(
+      {
+        path: scanned.path,
+        mime: 'application/pdf',
+        workDir: path.join(dir, 'cancel-render'),
+        language: 'eng',
+      },
+      { signal: controller.signal, defaults: { dpi: 1800, pagesInFlight: 1, searchablePdf: false } },
+    ).catch((error: unknown) => error);
+    const pids = await until(async () => {
+      const found = await childrenNamed('pdftoppm');
+      return found.length > 0 ? found : undefined;
+    }, 30_000);
+    controller.abort();
+    expect(await running).toMatchObject({ code: 'JOB_CANCELLED' });
+    const alive = await Promise.all(
+      pids.map((pid) =>
+        readFile(`/proc/${pid}/status`, 'utf8').then(
+          (status) => (/^State:\s+Z/m.test(status) ? null : pid),
+          () => null,
+        ),
+      ),
+    );
+    expect(alive.filter((p) => p !== null)).toEqual([]);
+    expect(await childrenNamed('pdftoppm')).toEqual([]);
+    expect(await childrenNamed('tesseract')).toEqual([]);
+  });
+});

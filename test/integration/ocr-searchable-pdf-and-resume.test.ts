@@ -11,7 +11,7 @@ import { AppError } from '../../src/contract/index.js';
 import { checkpointPrefix } from '../../src/pipelines/ocr/page-checkpoints.js';
 import { LocalDiskStorage } from '../../src/storage/local-disk-storage.js';
 import { type MixedPdf, makeMixedPdf, makeScannedPdf } from '../helpers/make-ocr-fixtures.js';
-import { runOcr } from '../helpers/run-ocr-pipeline.js';
+import { pdftotextPage, runOcr } from '../helpers/run-ocr-pipeline.js';
 import { characterErrorRate } from '../helpers/text-metrics.js';
 
 const exec = promisify(execFile);
@@ -25,20 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function pdftotextPage(pdf: string, page: number): Promise<string> {
-  const { stdout } = await exec('pdftotext', [
-    '-f',
-    String(page),
-    '-l',
-    String(page),
-    '-enc',
-    'UTF-8',
-    pdf,
-    '-',
-  ]);
-  return stdout;
-}
 
 describe('searchable PDF output', () => {
   it('keeps the original pages and adds an invisible text layer matching the OCR text on scanned pages', async () => {

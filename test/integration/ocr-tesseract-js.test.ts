@@ -1,16 +1,23 @@
+import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline as streamPipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/contract/index.js';
 import { TesseractEngine } from '../../src/engines/ocr/tesseract-engine.js';
 import { TesseractJsEngine } from '../../src/engines/ocr/tesseract-js-engine.js';
 import { chooseTesseract } from '../../src/service/build-pipelines.js';
 import { makeScannedPng, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
-import { pageText, runOcr } from '../helpers/run-ocr-pipeline.js';
+import { makeScannedPdf } from '../helpers/make-ocr-fixtures.js';
+import { pageText, pdftotextPage, runOcr } from '../helpers/run-ocr-pipeline.js';
 import { characterErrorRate } from '../helpers/text-metrics.js';
 
 // The WebAssembly fallback for machines without the tesseract program, reading Debian's traineddata.
+const exec = promisify(execFile);
 let dir: string;
 const engine = new TesseractJsEngine();
 
@@ -52,6 +59,29 @@ describe('tesseract.js fallback', () => {
     expect(
       characterErrorRate(pdf.pages[1], pageText(String(hindi.result.outputs.txt), 2)),
     ).toBeLessThanOrEqual(0.02);
+  });
+
+  it('gives a scanned PDF a searchable pdf output whose text layer extracts back as the OCR text', async () => {
+    const scanned = await makeScannedPdf(dir, 2);
+    const { result, json } = await runOcr(
+      { path: scanned.path, mime: 'application/pdf', workDir: path.join(dir, 'searchable'), language: 'eng' },
+      { deps: { engines: { tesseract: engine }, hintProbe: undefined }, defaults: { searchablePdf: true } },
+    );
+    expect(result.engine).toMatch(/^tesseract\.js 7/);
+    expect(result.outputs.pdf).toBeDefined();
+    const out = path.join(dir, 'searchable-js.pdf');
+    await streamPipeline(result.outputs.pdf as Readable, createWriteStream(out));
+    const { stdout: info } = await exec('pdfinfo', [out]);
+    expect(info).toMatch(/^Pages:\s+2$/m);
+    for (const page of [1, 2]) {
+      const stdout = await pdftotextPage(out, page);
+      const ocrText = json.pages[page - 1]?.text ?? '';
+      expect(ocrText.length).toBeGreaterThan(20);
+      expect(characterErrorRate(ocrText, stdout), `page ${page}`).toBeLessThanOrEqual(0.02);
+      expect(characterErrorRate(scanned.texts[page - 1] ?? '', stdout), `page ${page}`).toBeLessThanOrEqual(
+        0.05,
+      );
+    }
   });
 
   it('refuses a language without traineddata, listing what is installed', async () => {

@@ -4,14 +4,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/contract/index.js';
 import { OpenAiSpeechEngine } from '../../src/engines/speech/openai-engine.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { createTranscriptionPipeline } from '../../src/pipelines/transcription/run-transcription-pipeline.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
 import {
   type OpenAiLoopbackServer,
   startOpenAiLoopbackServer,
   verboseJson,
 } from '../helpers/openai-loopback-server.js';
+import { transcribeWithPipeline } from '../helpers/run-transcription-pipeline.js';
 
 // The real `openai` SDK against a loopback server that speaks the OpenAI wire format.
 let server: OpenAiLoopbackServer;
@@ -116,22 +115,7 @@ describe('OpenAI-compatible speech engine', () => {
       },
     );
     const before = server.requests.length;
-    const pipeline = createTranscriptionPipeline({ engine, maxDurationSec: 600 });
-    const result = await pipeline(
-      {
-        jobId: 'openai-job',
-        inputPath: wav,
-        inputMime: 'audio/wav',
-        language: 'en',
-        contentSubtype: 'general',
-        workDir: await mkdtemp(path.join(dir, 'work-')),
-      },
-      {
-        signal: new AbortController().signal,
-        logger: createLogger({ level: 'silent', role: 'test' }),
-        reportProgress: async () => undefined,
-      },
-    );
+    const result = await transcribeWithPipeline(engine, wav, dir, 'openai-job');
     expect(server.requests.length - before).toBe(2);
     expect(String(result.outputs.txt)).toContain('the river carries the old songs to the sea');
     expect(String(result.outputs.txt)).not.toContain('the sea the sea the sea');

@@ -1,21 +1,21 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ApiError, FinishReason, GoogleGenAI } from '@google/genai';
-import { AppError } from '../../contract/index.js';
+import { FinishReason, type GoogleGenAI } from '@google/genai';
 import { runChildProcess } from '../../process/run-child-process.js';
 import { toolFailure } from '../../process/tool-failure.js';
-import { geminiRetryDelayMs } from './gemini-retry-delay.js';
+import {
+  classifyGeminiError,
+  createGeminiClient,
+  defaultPromptDir,
+  type GeminiClientSettings,
+  type GeminiErrorCodes,
+  PromptFiles,
+} from '../gemini-client.js';
 import type { OcrEngine, RecognizedPage, RecognizeOptions } from './ocr-engine.js';
 
-export interface GeminiEngineOptions {
-  apiKey: string;
+export interface GeminiEngineOptions extends GeminiClientSettings {
   model: string;
-  /** Another endpoint speaking the Gemini REST API (a proxy, or a test's loopback server). */
-  baseUrl?: string;
   maxOutputTokens: number;
-  timeoutMs: number;
   /** Directory of `<content_subtype>.md` prompts; default: the repository's `prompts/ocr`. */
   promptDir?: string;
 }
@@ -28,17 +28,6 @@ const INLINE_TYPES: Readonly<Record<string, string>> = {
   '.webp': 'image/webp',
 };
 
-/** The repository's prompt folder, found from this module whether it runs from src/ or dist/. */
-function defaultPromptDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = path.join(dir, 'prompts', 'ocr');
-    if (existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  throw new Error('prompts/ocr not found next to the program');
-}
-
 /**
  * Gemini through the official SDK: one page image per request (several with `recognizeBatch`), the prompt of the job's content
  * subtype, temperature 0. A truncated answer (MAX_TOKENS) is kept and flagged; an empty answer is
@@ -48,20 +37,11 @@ function defaultPromptDir(): string {
 export class GeminiEngine implements OcrEngine {
   readonly name = 'gemini';
   private readonly client: GoogleGenAI;
-  private readonly promptDir: string;
-  private readonly prompts = new Map<string, Promise<string>>();
+  private readonly prompts: PromptFiles;
 
   constructor(private readonly options: GeminiEngineOptions) {
-    this.client = new GoogleGenAI({
-      apiKey: options.apiKey,
-      httpOptions: {
-        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
-        timeout: options.timeoutMs,
-        // Retries belong to the job queue (backoff across attempts), never to a sleeping worker.
-        retryOptions: { attempts: 1 },
-      },
-    });
-    this.promptDir = options.promptDir ?? defaultPromptDir();
+    this.client = createGeminiClient(options);
+    this.prompts = new PromptFiles(options.promptDir ?? defaultPromptDir('ocr'));
   }
 
   async version(): Promise<string> {
@@ -74,19 +54,6 @@ export class GeminiEngine implements OcrEngine {
 
   /** Gemini reads any language; the job's language list is only a hint in the prompt. */
   async assertLanguages(): Promise<void> {}
-
-  private prompt(subtype: string): Promise<string> {
-    const name =
-      /^[a-z_]+$/.test(subtype) && existsSync(path.join(this.promptDir, `${subtype}.md`))
-        ? subtype
-        : 'general';
-    let prompt = this.prompts.get(name);
-    if (!prompt) {
-      prompt = readFile(path.join(this.promptDir, `${name}.md`), 'utf8');
-      this.prompts.set(name, prompt);
-    }
-    return prompt;
-  }
 
   private async inlineImage(
     imagePath: string,
@@ -163,7 +130,7 @@ export class GeminiEngine implements OcrEngine {
   }
 
   private async fullPrompt(options: RecognizeOptions): Promise<string> {
-    const prompt = await this.prompt(options.contentSubtype ?? 'general');
+    const prompt = await this.prompts.get(options.contentSubtype ?? 'general');
     return `${prompt}\n\nExpected languages (tesseract codes): ${options.languages}.`;
   }
 
@@ -202,34 +169,17 @@ export class GeminiEngine implements OcrEngine {
         truncated: candidate?.finishReason === FinishReason.MAX_TOKENS,
       };
     } catch (error) {
-      if (signal?.aborted) throw new AppError('JOB_CANCELLED', undefined, { cause: error });
-      if (error instanceof ApiError) {
-        if (error.status === 429) {
-          throw new AppError('ENGINE_RATE_LIMITED', 'Gemini answered 429: rate limit or quota reached.', {
-            cause: error,
-            details: {
-              engine: 'gemini',
-              status: 429,
-              // The provider's own retry-after: the worker's retry policy waits at least this long.
-              ...retryAfter(geminiRetryDelayMs(error.message)),
-            },
-          });
-        }
-        if (error.status === 401 || error.status === 403) {
-          throw new AppError('ENGINE_UNAVAILABLE', 'Gemini refused the API key.', {
-            cause: error,
-            details: { engine: 'gemini', status: error.status },
-          });
-        }
-        throw new AppError('OCR_ENGINE_FAILED', `Gemini answered ${error.status}.`, {
-          cause: error,
-          details: { engine: 'gemini', status: error.status },
-        });
-      }
-      throw new AppError('OCR_ENGINE_FAILED', 'Gemini could not be reached.', { cause: error });
+      throw classifyGeminiError(error, signal, OCR_ERROR_CODES);
     }
   }
 }
+
+const OCR_ERROR_CODES: GeminiErrorCodes = {
+  refusedKey: 'ENGINE_UNAVAILABLE',
+  refused: 'OCR_ENGINE_FAILED',
+  serverError: 'OCR_ENGINE_FAILED',
+  unreachable: 'OCR_ENGINE_FAILED',
+};
 
 type GeminiPart = { text: string } | { inlineData: { data: string; mimeType: string } };
 
@@ -269,8 +219,4 @@ export function splitBatchAnswer(
   // A truncated answer stopped inside its last page: that page is asked again.
   if (truncated && markers.length > 0) texts[markers.length - 1] = undefined;
   return texts;
-}
-
-function retryAfter(ms: number | undefined): { retry_after_ms?: number } {
-  return ms === undefined ? {} : { retry_after_ms: ms };
 }

@@ -47,6 +47,7 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   ENGINE_NOT_CONFIGURED: 'next.tellOperator',
   ENGINE_UPSTREAM_ERROR: 'next.tryLater',
   ENGINE_RESPONSE_INVALID: 'next.retry',
+  ENGINE_RESPONSE_TRUNCATED: 'next.tellOperator',
   AUTH_REQUIRED: 'next.signIn',
   AUTH_TOKEN_INVALID: 'next.signIn',
   AUTH_TOKEN_EXPIRED: 'next.signIn',
