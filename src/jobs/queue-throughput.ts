@@ -33,8 +33,18 @@ export class QueueThroughput {
     private readonly keys: RedisKeys,
   ) {}
 
+  /** Idempotent: the final-status hook may run again for the same transition (a retried announcement). */
   async recordFinal(record: JobRecord, now = Date.now()): Promise<void> {
     if (record.status !== 'COMPLETED' && record.status !== 'FAILED') return;
+    const transition = `${record.job_id}:${record.finished_at ?? record.updated_at}`;
+    const first = await this.redis.set(
+      this.keys.throughputCounted(transition),
+      '1',
+      'EX',
+      KEEP_SECONDS,
+      'NX',
+    );
+    if (first === null) return;
     const key = this.keys.queueThroughput(epochMinute(now));
     const outcome = record.status === 'COMPLETED' ? 'completed' : 'failed';
     const multi = this.redis.multi().hincrby(key, `${outcome}:${QUEUE_NAMES[record.job_type]}`, 1);

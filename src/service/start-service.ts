@@ -110,7 +110,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         .catch((error: unknown) =>
           logger.warn({ event: 'throughput.record_failed', job_id: record.job_id, ...errorFields(error) }),
         );
-      // False (not queued) keeps the job in the announcements outbox for the reconciler.
+      // False (not queued) keeps the job in the announcements outbox for the reconciler; with the
+      // flag off there is nothing to queue, so the announcement is done (not retried later).
       return flags.isEnabled('webhooks') ? queueWebhooks(record) : true;
     },
   });

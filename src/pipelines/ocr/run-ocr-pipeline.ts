@@ -518,7 +518,6 @@ function recognizeOptions(job: PageJob, timeoutMs: number, image: PageImage | un
     contentSubtype: job.input.contentSubtype,
     ...(job.extraWork ? { extraWork: job.extraWork } : {}),
     ...(image?.dpi ? { dpi: image.dpi } : {}),
-    ...(job.extraWork ? { extraWork: job.extraWork } : {}),
   };
 }
 
