@@ -2,9 +2,10 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
+import { launchChromium } from '../helpers/launch-chromium.js';
 import { makeCorruptPdf, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
 import { makeScannedPdf } from '../helpers/make-ocr-fixtures.js';
@@ -14,7 +15,6 @@ import { startTestService, submitFile, type TestService } from '../helpers/test-
 // (API, real Redis, real worker, real engines) started in this process.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 const JOB_TIMEOUT = 90_000;
 
 let svc: TestService;
@@ -92,19 +92,7 @@ beforeAll(async () => {
   // Until the server streams events, the browser logs the stream's 404 once per page load.
   if (!serverStreamsEvents) expectedFailedUrls.add(`${svc.url}/v1/events`);
   serverFiltersHistory = 'counts' in ((await (await fetch(`${svc.url}/v1/jobs?limit=1`)).json()) as object);
-  context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
+  context = await launchChromium(path.join(dir, 'profile'), {
     locale: 'en-GB',
     timezoneId: 'Asia/Kolkata',
     acceptDownloads: true,

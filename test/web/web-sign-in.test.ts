@@ -2,8 +2,9 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/launch-chromium.js';
 import { makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
 import { OidcLoopbackIssuer } from '../helpers/oidc-loopback-issuer.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
@@ -36,19 +37,7 @@ beforeAll(async () => {
     'web-sign-in',
     issuer.env({ AUTH_ALLOWED_DOMAINS: 'example.org', AUTH_CLOCK_TOLERANCE_SEC: '0' }),
   );
-  context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
+  context = await launchChromium(path.join(dir, 'profile'), {
     locale: 'en-GB',
     acceptDownloads: true,
   });
