@@ -1,9 +1,12 @@
-import { type BrowserContext, type BrowserContextOptions, chromium } from 'playwright-core';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BrowserContext, chromium } from 'playwright-core';
 
-/** Debian's Chromium, the browser every page test drives. */
+// One place for how the page tests start Debian's Chromium: headless, no sandbox (containers),
+// and none of the background traffic (updates, sync, QUIC) that would make a test depend on the network.
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CHROMIUM_PATH = '/usr/bin/chromium';
-
-/** Switches that keep headless Chromium quiet, offline apart from the page, and usable as root. */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -14,19 +17,27 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/**
- * Launches headless Chromium with a fresh profile in `profileDir`; `options` (viewport, locale,
- * timezone, downloads…) are passed on. Desktop 1280×900 unless a viewport is given.
- */
-export function launchChromium(
-  profileDir: string,
-  options: BrowserContextOptions = {},
-): Promise<BrowserContext> {
+type ContextOptions = NonNullable<Parameters<typeof chromium.launchPersistentContext>[1]>;
+
+/** A fresh persistent Chromium profile in `profileDir`; `options` add to or override the defaults. */
+export function launchChromium(profileDir: string, options: ContextOptions = {}): Promise<BrowserContext> {
   return chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM_PATH,
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 900 },
+    locale: 'en-GB',
+    acceptDownloads: true,
     ...options,
   });
+}
+
+/** Builds web/dist unless it exists: `npm run check` builds before testing, a lone test run does not. */
+export async function ensureWebBuilt(): Promise<void> {
+  try {
+    await stat(path.join(ROOT, 'web/dist/index.html'));
+  } catch {
+    const { build } = await import('vite');
+    await build({ configFile: path.join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
+  }
 }

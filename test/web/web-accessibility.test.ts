@@ -1,17 +1,15 @@
-import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/launch-chromium.js';
+import { ensureWebBuilt, launchChromium } from '../helpers/launch-chromium.js';
 import { makeCorruptPdf, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
 
 // An automated accessibility audit (axe-core) of the page's main screens, in English and Hindi,
 // on a desktop and at a phone's 390×844: no violation of impact serious or critical.
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const JOB_TIMEOUT = 90_000;
 
@@ -25,15 +23,6 @@ interface Violation {
   impact: string | null;
   help: string;
   nodes: { target: string[] }[];
-}
-
-async function ensureWebBuilt(): Promise<void> {
-  try {
-    await stat(path.join(ROOT, 'web/dist/index.html'));
-  } catch {
-    const { build } = await import('vite');
-    await build({ configFile: path.join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
-  }
 }
 
 /** The serious and critical axe violations on the page as it is now, one line each. */
@@ -62,7 +51,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'dt-web-a11y-'));
   svc = await startTestService('web-a11y');
   // The page's CSP allows only its own scripts; the audit injects axe, so the test bypasses it.
-  context = await launchChromium(path.join(dir, 'profile'), { locale: 'en-GB', bypassCSP: true });
+  context = await launchChromium(path.join(dir, 'profile'), { bypassCSP: true });
   page = context.pages()[0] ?? (await context.newPage());
   await page.goto(svc.url);
   await page.getByTestId('drop-zone').waitFor();

@@ -1,16 +1,14 @@
-import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/launch-chromium.js';
+import { ensureWebBuilt, launchChromium } from '../helpers/launch-chromium.js';
 import { makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
 
 // The page's browser integrations, against the whole service: files dropped onto the drop zone,
 // the notification permission asked once, and a notification when a job finishes in a hidden tab.
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const JOB_TIMEOUT = 90_000;
 
 /**
@@ -59,15 +57,6 @@ let page: Page;
 const consoleErrors: string[] = [];
 const uploads: string[] = [];
 
-async function ensureWebBuilt(): Promise<void> {
-  try {
-    await stat(path.join(ROOT, 'web/dist/index.html'));
-  } catch {
-    const { build } = await import('vite');
-    await build({ configFile: path.join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
-  }
-}
-
 async function waitForCompleted(name: string): Promise<void> {
   await page
     .locator('.now article.job-card[data-status="COMPLETED"]', { hasText: name })
@@ -93,7 +82,7 @@ beforeAll(async () => {
   await ensureWebBuilt();
   dir = await mkdtemp(path.join(os.tmpdir(), 'dt-web-notify-'));
   svc = await startTestService('web-notify');
-  context = await launchChromium(path.join(dir, 'profile'), { locale: 'en-GB' });
+  context = await launchChromium(path.join(dir, 'profile'), {});
   await context.grantPermissions(['notifications'], { origin: svc.url });
   await context.addInitScript({ content: INIT_SCRIPT });
   page = context.pages()[0] ?? (await context.newPage());

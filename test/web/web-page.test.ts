@@ -1,11 +1,11 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
-import { launchChromium } from '../helpers/launch-chromium.js';
+import { ensureWebBuilt, launchChromium } from '../helpers/launch-chromium.js';
 import { makeCorruptPdf, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
 import { makeScannedPdf } from '../helpers/make-ocr-fixtures.js';
@@ -30,16 +30,6 @@ const consoleErrors: string[] = [];
 const requests: string[] = [];
 /** Failed loads the test causes on purpose (a refused upload) and so expects in the console. */
 const expectedFailedUrls = new Set<string>();
-
-async function ensureWebBuilt(): Promise<void> {
-  try {
-    await stat(path.join(ROOT, 'web/dist/index.html'));
-  } catch {
-    // `npm run check` builds before testing; a lone test run builds the page itself.
-    const { build } = await import('vite');
-    await build({ configFile: path.join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
-  }
-}
 
 async function probeEventStream(url: string): Promise<boolean> {
   const abort = new AbortController();
@@ -92,11 +82,7 @@ beforeAll(async () => {
   // Until the server streams events, the browser logs the stream's 404 once per page load.
   if (!serverStreamsEvents) expectedFailedUrls.add(`${svc.url}/v1/events`);
   serverFiltersHistory = 'counts' in ((await (await fetch(`${svc.url}/v1/jobs?limit=1`)).json()) as object);
-  context = await launchChromium(path.join(dir, 'profile'), {
-    locale: 'en-GB',
-    timezoneId: 'Asia/Kolkata',
-    acceptDownloads: true,
-  });
+  context = await launchChromium(path.join(dir, 'profile'), { timezoneId: 'Asia/Kolkata' });
   page = context.pages()[0] ?? (await context.newPage());
   watchPage(page);
   await page.goto(svc.url);
@@ -208,7 +194,7 @@ describe('the web page', () => {
     const cancelled = await waitForCardStatus('long book.pdf', 'CANCELLED');
     expect(await cancelled.getByTestId('job-status').textContent()).toBe('Cancelled');
 
-    await cancelled.getByRole('button', { name: 'Retry' }).click();
+    await cancelled.getByRole('button', { name: 'Retry', exact: true }).click();
     await expect.poll(() => card('long book.pdf').count(), { timeout: 10_000 }).toBe(2);
     await waitForCardStatus('long book.pdf', 'COMPLETED');
     const retried = (await (await fetch(`${svc.url}/v1/jobs?limit=100`)).json()) as { items: Job[] };

@@ -1,10 +1,9 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/launch-chromium.js';
+import { ensureWebBuilt, launchChromium } from '../helpers/launch-chromium.js';
 import { makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
 import { OidcLoopbackIssuer } from '../helpers/oidc-loopback-issuer.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
@@ -12,7 +11,6 @@ import { startTestService, type TestService } from '../helpers/test-service.js';
 // The page with an identity provider: Debian's Chromium signs in through a real loopback OIDC
 // issuer (authorization code + PKCE), keeps working while its short-lived token is renewed, and
 // sends the token on uploads, the event stream and downloads.
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN_LIFETIME_SEC = 6;
 
 let issuer: OidcLoopbackIssuer;
@@ -23,12 +21,7 @@ let page: Page;
 const consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  try {
-    await stat(path.join(ROOT, 'web/dist/index.html'));
-  } catch {
-    const { build } = await import('vite');
-    await build({ configFile: path.join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
-  }
+  await ensureWebBuilt();
   dir = await mkdtemp(path.join(os.tmpdir(), 'dt-web-sign-in-'));
   issuer = await new OidcLoopbackIssuer().start();
   issuer.tokenLifetimeSec = TOKEN_LIFETIME_SEC;
@@ -37,10 +30,7 @@ beforeAll(async () => {
     'web-sign-in',
     issuer.env({ AUTH_ALLOWED_DOMAINS: 'example.org', AUTH_CLOCK_TOLERANCE_SEC: '0' }),
   );
-  context = await launchChromium(path.join(dir, 'profile'), {
-    locale: 'en-GB',
-    acceptDownloads: true,
-  });
+  context = await launchChromium(path.join(dir, 'profile'));
   page = context.pages()[0] ?? (await context.newPage());
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(`${message.text()} (${message.location().url})`);
