@@ -297,14 +297,10 @@ export function App({
               </button>
             ) : null}
           </span>
-          <button
-            type="button"
-            className="lang-switch"
-            lang={lang === 'en' ? 'hi' : 'en'}
-            aria-label={t('lang.switchLabel')}
-            onClick={() => setLang(lang === 'en' ? 'hi' : 'en')}
-          >
-            {t('lang.switch')}
+          {/* The name starts with the visible words (in the other language), then says what it does. */}
+          <button type="button" className="lang-switch" onClick={() => setLang(lang === 'en' ? 'hi' : 'en')}>
+            <span lang={lang === 'en' ? 'hi' : 'en'}>{t('lang.switch')}</span>
+            <span className="visually-hidden">: {t('lang.switchLabel')}</span>
           </button>
         </div>
       </header>
