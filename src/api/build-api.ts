@@ -39,7 +39,7 @@ import { registerOpenAiTranscriptionRoutes } from './routes/openai-transcription
 import { registerOpenApiRoutes } from './routes/openapi-routes.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
-import { DEFAULT_WEB_ROOT, serveWebApp } from './serve-web-app.js';
+import { DEFAULT_WEB_ROOT, serveWebApp, WEB_APP_ROUTE } from './serve-web-app.js';
 
 export interface ApiDeps {
   logger: Logger;
@@ -104,7 +104,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', async (request, reply) => {
     // The route template, never the raw path: ids in paths would make a series per job.
-    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+    // The page's catch-all (`/*`) answering 404 matched nothing real: counted with the unmatched.
+    const template = request.routeOptions.url;
+    const route =
+      !template || (template === WEB_APP_ROUTE && reply.statusCode === 404) ? UNMATCHED_ROUTE : template;
     deps.metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     request.log.info(
       {

@@ -28,6 +28,9 @@ async function isFile(filePath: string): Promise<boolean> {
  * Serves the built page (Vite output) at `/`: its files by path, and index.html for any other
  * page GET that is not an API address (single-page fallback). Skipped when the page is not built.
  */
+/** The page's catch-all route: files of the built page, and the page itself for navigations. */
+export const WEB_APP_ROUTE = '/*';
+
 export async function serveWebApp(
   app: FastifyInstance,
   options: { root: string; logger: Logger },
@@ -38,7 +41,7 @@ export async function serveWebApp(
     return;
   }
   await app.register(fastifyStatic, { root, serve: false });
-  app.get('/*', async (request, reply) => {
+  app.get(WEB_APP_ROUTE, async (request, reply) => {
     const urlPath = decodeURIComponent(request.url.split('?')[0] ?? '/');
     if (isApiPath(urlPath)) throw new AppError('ROUTE_NOT_FOUND');
     const filePath = path.resolve(root, `.${urlPath}`);
