@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { AppError } from '../contract/index.js';
 
 /**
  * Reads the first `size` bytes of a stream (fewer if it ends first) and gives back a stream of the
@@ -7,6 +8,15 @@ import { Readable } from 'node:stream';
  */
 export function readStreamHead(source: Readable, size: number): Promise<{ head: Buffer; whole: Readable }> {
   return new Promise((resolve, reject) => {
+    // A stream that failed or closed before anyone listened (busboy ends a truncated part while the
+    // route still awaits Redis) would never emit again: settle now instead of waiting forever.
+    if (source.errored || source.destroyed) {
+      return reject(
+        new AppError('REQUEST_BODY_INVALID', 'The upload ended before the file was complete.', {
+          cause: source.errored ?? undefined,
+        }),
+      );
+    }
     const chunks: Buffer[] = [];
     let length = 0;
     const finish = (ended: boolean) => {
