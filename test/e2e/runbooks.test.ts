@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -165,5 +166,64 @@ describe('runbook: a provider rate-limiting us', () => {
       (line) => line.event === 'job.retry_scheduled' && line.error_code === 'ENGINE_RATE_LIMITED',
     );
     expect(retry?.job_id).toBe(job.job_id);
+  });
+});
+
+describe('runbook: disk full on a worker', () => {
+  let svc: TestService;
+  let scratch: string;
+  // A 32 MiB tmpfs over the worker's scratch directory (DATA_DIR/tmp) is a disk that really fills
+  // up. Mounting needs root (as on CI); elsewhere the scenario is skipped, saying so.
+  let mounted = false;
+  beforeAll(async () => {
+    svc = await startTestService('runbook-disk-full', {
+      OCR_SEARCHABLE_PDF: 'false',
+      // Long enough that the retries outlast the moment it takes to free space.
+      JOB_RETRY_BASE_DELAY_MS: '2000',
+    });
+    scratch = path.join(svc.dataDir, 'tmp');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', scratch], { stdio: 'ignore' });
+      mounted = true;
+    } catch {
+      mounted = false;
+    }
+  });
+  afterAll(async () => {
+    if (mounted) execFileSync('umount', ['-l', scratch]);
+    await svc?.close();
+  });
+
+  it('fails attempts with ENOSPC, turns /readyz 503 on the scratch check, and recovers once space is freed', async (context) => {
+    if (!mounted) context.skip();
+    const filler = path.join(scratch, 'filler');
+    await writeFile(filler, Buffer.alloc(33 * 1024 * 1024)).catch(() => undefined);
+
+    const ready = await until(
+      () => fetch(`${svc.url}/readyz`),
+      (response) => response.status === 503,
+    );
+    const report = (await ready.json()) as { checks: Record<string, { ok: boolean }> };
+    expect(report.checks.scratch_dir?.ok).toBe(false);
+
+    const submitted = (await (await submitPng(svc)).json()) as Job;
+    const failedAttempt = await until(
+      async () =>
+        svc.logs.find(
+          (line) =>
+            line.event === 'job.attempt_failed' &&
+            line.job_id === submitted.job_id &&
+            /ENOSPC|no space/i.test(JSON.stringify(line.err ?? '')),
+        ),
+      (line) => line !== undefined,
+    );
+    expect(failedAttempt).toBeDefined();
+
+    // The fix of the runbook: free space; the job's retry then completes it.
+    await rm(filler, { force: true });
+    const done = await waitForJob(svc.url, submitted.job_id, undefined, 40_000);
+    expect(done, JSON.stringify(failedAttempt)).toMatchObject({ status: 'COMPLETED' });
+    expect(done.attempts).toBeGreaterThan(1);
+    expect((await fetch(`${svc.url}/readyz`)).status).toBe(200);
   });
 });
