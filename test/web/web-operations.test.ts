@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
 import { ensureWebBuilt, launchChromium } from '../helpers/launch-chromium.js';
 import { makeCorruptPdf, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
+import { OidcLoopbackIssuer } from '../helpers/oidc-loopback-issuer.js';
 import { startTestService, submitFile, type TestService } from '../helpers/test-service.js';
 
 // The Operations view, end to end: a real service (API, Redis, worker, engines) runs one job that
@@ -105,6 +106,19 @@ describe('the operations view', () => {
     expect(consoleErrors).toEqual([]);
   }, 90_000);
 
+  it('says so in a live region when a refresh fails, and clears it once the server answers again', async () => {
+    const view = page.locator('[data-testid="operations"]');
+    const status = view.locator('[data-testid="ops-refresh-status"]');
+    expect(await status.getAttribute('aria-live')).toBe('polite');
+    await page.route('**/v1/admin/overview', (route) => route.abort());
+    await status.getByRole('alert').waitFor({ timeout: 25_000 });
+    expect(await status.textContent()).toContain('Refresh failed');
+    // The last figures read stay on the page.
+    expect(await view.locator('[data-testid="ops-queues"] tr[data-queue]').count()).toBeGreaterThan(0);
+    await page.unroute('**/v1/admin/overview');
+    await status.getByRole('alert').waitFor({ state: 'detached', timeout: 25_000 });
+  }, 60_000);
+
   it('shows the view in Hindi with the same figures', async () => {
     await page.locator('.lang-switch').click();
     const view = page.locator('[data-testid="operations"]');
@@ -112,4 +126,37 @@ describe('the operations view', () => {
     expect(await view.locator('[data-testid="ops-queues"] th').first().textContent()).toBe('कतार');
     await page.locator('.lang-switch').click();
   });
+});
+
+describe('the operations view for a signed-in user who is not an admin', () => {
+  let issuer: OidcLoopbackIssuer;
+  let userSvc: TestService;
+  let userContext: BrowserContext;
+
+  beforeAll(async () => {
+    issuer = await new OidcLoopbackIssuer().start();
+    userSvc = await startTestService(
+      'web-operations-user',
+      issuer.env({ AUTH_ALLOWED_DOMAINS: 'example.org' }),
+    );
+    userContext = await launchChromium(path.join(dir, 'profile-user'));
+  }, 120_000);
+
+  afterAll(async () => {
+    await userContext?.close();
+    await userSvc?.close();
+    await issuer?.close();
+  });
+
+  it('has no Operations tab (and the admin API refuses a call without an admin token)', async () => {
+    const userPage = userContext.pages()[0] ?? (await userContext.newPage());
+    await userPage.goto(userSvc.url);
+    await userPage.getByTestId('sign-in').click();
+    await userPage.getByTestId('signed-in-user').waitFor({ timeout: 30_000 });
+    // The page asked who the user is and got the roles: wait for the history, then look for the tab.
+    await userPage.locator('#now-heading').waitFor();
+    expect(await userPage.getByTestId('tab-operations').count()).toBe(0);
+    expect(await userPage.getByTestId('operations').count()).toBe(0);
+    expect((await fetch(`${userSvc.url}/v1/admin/overview`)).status).toBe(401);
+  }, 60_000);
 });
