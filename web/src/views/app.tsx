@@ -31,6 +31,8 @@ import { UploadPanel } from './upload-panel.js';
 /** Uploads at once: enough to keep the line busy without starving the page's other requests. */
 const PARALLEL_UPLOADS = 2;
 const HISTORY_PAGE_SIZE = 20;
+/** The page's two views; only admins get to switch to Operations. */
+const VIEWS = ['jobs', 'operations'] as const;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -59,7 +61,7 @@ export function App({
   const [reading, setReading] = useState<WebJob | null>(null);
   const [failures, setFailures] = useState<ShownFailure[]>([]);
   const [isAdmin, setIsAdmin] = useState(user?.roles.includes('admin') ?? false);
-  const [view, setView] = useState<'jobs' | 'operations'>('jobs');
+  const [view, setView] = useState<(typeof VIEWS)[number]>('jobs');
 
   // The Operations view is for admins only; local mode asks the server who the caller is.
   useEffect(() => {
@@ -330,24 +332,18 @@ export function App({
       </header>
       {isAdmin ? (
         <nav className="view-tabs" aria-label={t('ops.tabs')}>
-          <button
-            type="button"
-            className={shownView === 'jobs' ? 'tab current' : 'tab'}
-            aria-current={shownView === 'jobs' ? 'page' : undefined}
-            onClick={() => setView('jobs')}
-            data-testid="tab-jobs"
-          >
-            {t('ops.tab.jobs')}
-          </button>
-          <button
-            type="button"
-            className={shownView === 'operations' ? 'tab current' : 'tab'}
-            aria-current={shownView === 'operations' ? 'page' : undefined}
-            onClick={() => setView('operations')}
-            data-testid="tab-operations"
-          >
-            {t('ops.tab.operations')}
-          </button>
+          {VIEWS.map((name) => (
+            <button
+              key={name}
+              type="button"
+              className={shownView === name ? 'tab current' : 'tab'}
+              aria-current={shownView === name ? 'page' : undefined}
+              onClick={() => setView(name)}
+              data-testid={`tab-${name}`}
+            >
+              {t(`ops.tab.${name}`)}
+            </button>
+          ))}
         </nav>
       ) : null}
       <main id="main">

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useState } from 'react';
 import type { ApiClient } from '../api/api-client.js';
 import { type ApiFailure, failureOf } from '../api/api-failure.js';
 import type { AdminOverview, DeadLetter } from '../api/contract.js';
@@ -20,6 +20,34 @@ function hourTotals(overview: AdminOverview, queue: string): { completed: number
     failed += minute.failed;
   }
   return { completed, failed };
+}
+
+/** A table named by the section heading `labelledBy`, with one column header per `columns` entry. */
+function OpsTable({
+  labelledBy,
+  testId,
+  columns,
+  children,
+}: {
+  labelledBy: string;
+  testId: string;
+  columns: readonly string[];
+  children: ReactNode;
+}) {
+  return (
+    <table aria-labelledby={labelledBy} data-testid={testId}>
+      <thead>
+        <tr>
+          {columns.map((column) => (
+            <th key={column} scope="col">
+              {column}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
 }
 
 /** Admin only: queue depths, the last hour's throughput and failures, workers, dependencies, dead letters. */
@@ -89,128 +117,114 @@ export function OperationsPanel({ api }: { api: ApiClient }) {
       {overview ? (
         <>
           <h3 id="ops-queues">{t('ops.queues')}</h3>
-          <table aria-labelledby="ops-queues" data-testid="ops-queues">
-            <thead>
-              <tr>
-                <th scope="col">{t('ops.queue')}</th>
-                <th scope="col">{t('ops.waiting')}</th>
-                <th scope="col">{t('ops.active')}</th>
-                <th scope="col">{t('ops.delayed')}</th>
-                <th scope="col">{t('ops.failed')}</th>
-                <th scope="col">{t('ops.oldestWaiting')}</th>
-                <th scope="col">{t('ops.completedHour')}</th>
-                <th scope="col">{t('ops.failedHour')}</th>
-                <th scope="col">{t('ops.failureRate')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {overview.queues.map((queue) => {
-                const hour = hourTotals(overview, queue.name);
-                const ended = hour.completed + hour.failed;
-                return (
-                  <tr key={queue.name} data-queue={queue.name}>
-                    <th scope="row">{queue.name}</th>
-                    <td data-col="waiting">{integer(queue.waiting)}</td>
-                    <td data-col="active">{integer(queue.active)}</td>
-                    <td data-col="delayed">{integer(queue.delayed)}</td>
-                    <td data-col="failed">{integer(queue.failed)}</td>
-                    <td data-col="oldest">
-                      {queue.oldest_waiting_age_sec === null
-                        ? t('ops.none')
-                        : formatDuration(queue.oldest_waiting_age_sec, locale)}
-                    </td>
-                    <td data-col="completed-hour">{integer(hour.completed)}</td>
-                    <td data-col="failed-hour">{integer(hour.failed)}</td>
-                    <td data-col="failure-rate">
-                      {ended === 0 ? t('ops.none') : formatPercent(hour.failed / ended, locale)}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <OpsTable
+            labelledBy="ops-queues"
+            testId="ops-queues"
+            columns={[
+              t('ops.queue'),
+              t('ops.waiting'),
+              t('ops.active'),
+              t('ops.delayed'),
+              t('ops.failed'),
+              t('ops.oldestWaiting'),
+              t('ops.completedHour'),
+              t('ops.failedHour'),
+              t('ops.failureRate'),
+            ]}
+          >
+            {overview.queues.map((queue) => {
+              const hour = hourTotals(overview, queue.name);
+              const ended = hour.completed + hour.failed;
+              return (
+                <tr key={queue.name} data-queue={queue.name}>
+                  <th scope="row">{queue.name}</th>
+                  <td data-col="waiting">{integer(queue.waiting)}</td>
+                  <td data-col="active">{integer(queue.active)}</td>
+                  <td data-col="delayed">{integer(queue.delayed)}</td>
+                  <td data-col="failed">{integer(queue.failed)}</td>
+                  <td data-col="oldest">
+                    {queue.oldest_waiting_age_sec === null
+                      ? t('ops.none')
+                      : formatDuration(queue.oldest_waiting_age_sec, locale)}
+                  </td>
+                  <td data-col="completed-hour">{integer(hour.completed)}</td>
+                  <td data-col="failed-hour">{integer(hour.failed)}</td>
+                  <td data-col="failure-rate">
+                    {ended === 0 ? t('ops.none') : formatPercent(hour.failed / ended, locale)}
+                  </td>
+                </tr>
+              );
+            })}
+          </OpsTable>
 
           <h3 id="ops-failures">{t('ops.failuresByCode')}</h3>
           {overview.failures_by_code.length === 0 ? (
             <p className="empty">{t('ops.noFailures')}</p>
           ) : (
-            <table aria-labelledby="ops-failures" data-testid="ops-failures">
-              <thead>
-                <tr>
-                  <th scope="col">{t('ops.errorCode')}</th>
-                  <th scope="col">{t('ops.count')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {overview.failures_by_code.map((row) => {
-                  const most = Math.max(...overview.failures_by_code.map((r) => r.count));
-                  return (
-                    <tr key={row.error_code} data-code={row.error_code}>
-                      <th scope="row">
-                        <code>{row.error_code}</code>
-                      </th>
-                      <td data-col="count">
-                        <span
-                          className="ops-bar"
-                          aria-hidden="true"
-                          style={{ width: `${(row.count / most) * 8}em` }}
-                        />{' '}
-                        {integer(row.count)}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
+            <OpsTable
+              labelledBy="ops-failures"
+              testId="ops-failures"
+              columns={[t('ops.errorCode'), t('ops.count')]}
+            >
+              {overview.failures_by_code.map((row, _, rows) => {
+                const most = Math.max(...rows.map((r) => r.count));
+                return (
+                  <tr key={row.error_code} data-code={row.error_code}>
+                    <th scope="row">
+                      <code>{row.error_code}</code>
+                    </th>
+                    <td data-col="count">
+                      <span
+                        className="ops-bar"
+                        aria-hidden="true"
+                        style={{ width: `${(row.count / most) * 8}em` }}
+                      />{' '}
+                      {integer(row.count)}
+                    </td>
+                  </tr>
+                );
+              })}
+            </OpsTable>
           )}
 
           <h3 id="ops-workers">{t('ops.workers')}</h3>
           {overview.workers.length === 0 ? (
             <p className="empty">{t('ops.noWorkers')}</p>
           ) : (
-            <table aria-labelledby="ops-workers" data-testid="ops-workers">
-              <thead>
-                <tr>
-                  <th scope="col">{t('ops.host')}</th>
-                  <th scope="col">{t('ops.concurrency')}</th>
-                  <th scope="col">{t('ops.heartbeat')}</th>
+            <OpsTable
+              labelledBy="ops-workers"
+              testId="ops-workers"
+              columns={[t('ops.host'), t('ops.concurrency'), t('ops.heartbeat')]}
+            >
+              {overview.workers.map((worker) => (
+                <tr key={worker.worker_id}>
+                  <th scope="row">
+                    {worker.host} <span className="muted">(pid {worker.pid})</span>
+                  </th>
+                  <td>
+                    {Object.entries(worker.concurrency)
+                      .map(([queue, slots]) => `${queue}: ${integer(slots)}`)
+                      .join(', ')}
+                  </td>
+                  <td>{formatAbsoluteTime(worker.last_heartbeat_at, locale)}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {overview.workers.map((worker) => (
-                  <tr key={worker.worker_id}>
-                    <th scope="row">
-                      {worker.host} <span className="muted">(pid {worker.pid})</span>
-                    </th>
-                    <td>
-                      {Object.entries(worker.concurrency)
-                        .map(([queue, slots]) => `${queue}: ${integer(slots)}`)
-                        .join(', ')}
-                    </td>
-                    <td>{formatAbsoluteTime(worker.last_heartbeat_at, locale)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </OpsTable>
           )}
 
           <h3 id="ops-dependencies">{t('ops.dependencies')}</h3>
-          <table aria-labelledby="ops-dependencies" data-testid="ops-dependencies">
-            <thead>
-              <tr>
-                <th scope="col">{t('ops.dependency')}</th>
-                <th scope="col">{t('ops.health')}</th>
+          <OpsTable
+            labelledBy="ops-dependencies"
+            testId="ops-dependencies"
+            columns={[t('ops.dependency'), t('ops.health')]}
+          >
+            {Object.entries(overview.dependencies.checks).map(([name, check]) => (
+              <tr key={name} data-dependency={name} data-ok={String(check.ok)}>
+                <th scope="row">{name}</th>
+                <td>{check.ok ? t('ops.ok') : t('ops.down', { error: check.error ?? '' })}</td>
               </tr>
-            </thead>
-            <tbody>
-              {Object.entries(overview.dependencies.checks).map(([name, check]) => (
-                <tr key={name} data-dependency={name} data-ok={String(check.ok)}>
-                  <th scope="row">{name}</th>
-                  <td>{check.ok ? t('ops.ok') : t('ops.down', { error: check.error ?? '' })}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </OpsTable>
         </>
       ) : null}
 
@@ -220,40 +234,33 @@ export function OperationsPanel({ api }: { api: ApiClient }) {
           {t('ops.noDeadLetters')}
         </p>
       ) : (
-        <table aria-labelledby="ops-dead-letters" data-testid="ops-dead-letters">
-          <thead>
-            <tr>
-              <th scope="col">{t('ops.file')}</th>
-              <th scope="col">{t('ops.errorCode')}</th>
-              <th scope="col">{t('ops.failedAt')}</th>
-              <th scope="col">{t('ops.attempts')}</th>
-              <th scope="col">{t('ops.action')}</th>
+        <OpsTable
+          labelledBy="ops-dead-letters"
+          testId="ops-dead-letters"
+          columns={[t('ops.file'), t('ops.errorCode'), t('ops.failedAt'), t('ops.attempts'), t('ops.action')]}
+        >
+          {letters.map((letter) => (
+            <tr key={letter.job_id} data-job-id={letter.job_id}>
+              <th scope="row">{letter.request.input_filename}</th>
+              <td>
+                <code>{letter.error_code}</code>
+              </td>
+              <td>{formatAbsoluteTime(letter.failed_at, locale)}</td>
+              <td>{integer(letter.attempts)}</td>
+              <td>
+                <button
+                  type="button"
+                  className="small"
+                  disabled={replaying.has(letter.job_id)}
+                  aria-label={t('ops.replayLabel', { name: letter.request.input_filename })}
+                  onClick={() => void replay(letter)}
+                >
+                  {t('ops.replay')}
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {letters.map((letter) => (
-              <tr key={letter.job_id} data-job-id={letter.job_id}>
-                <th scope="row">{letter.request.input_filename}</th>
-                <td>
-                  <code>{letter.error_code}</code>
-                </td>
-                <td>{formatAbsoluteTime(letter.failed_at, locale)}</td>
-                <td>{integer(letter.attempts)}</td>
-                <td>
-                  <button
-                    type="button"
-                    className="small"
-                    disabled={replaying.has(letter.job_id)}
-                    aria-label={t('ops.replayLabel', { name: letter.request.input_filename })}
-                    onClick={() => void replay(letter)}
-                  >
-                    {t('ops.replay')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </OpsTable>
       )}
     </section>
   );
