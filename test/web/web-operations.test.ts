@@ -126,6 +126,15 @@ describe('the operations view', () => {
     expect(await view.locator('[data-testid="ops-queues"] th').first().textContent()).toBe('कतार');
     await page.locator('.lang-switch').click();
   });
+
+  it('fits a 375 px wide screen: wide tables scroll inside the view, the page does not', async () => {
+    await page.setViewportSize({ width: 375, height: 800 });
+    const sideways = await page.evaluate<boolean>(
+      'document.documentElement.scrollWidth > document.documentElement.clientWidth',
+    );
+    await page.setViewportSize({ width: 1280, height: 900 });
+    expect(sideways).toBe(false);
+  });
 });
 
 describe('the operations view for a signed-in user who is not an admin', () => {

@@ -348,7 +348,7 @@ export function App({
       ) : null}
       <main id="main">
         {shownView === 'operations' ? <OperationsPanel api={api} /> : null}
-        <div hidden={shownView !== 'jobs'}>
+        <div className="jobs-view" hidden={shownView !== 'jobs'}>
           {failures.length > 0 ? (
             <div className="notices">
               {failures.map(({ id, failure }) => (

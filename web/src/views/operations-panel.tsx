@@ -35,18 +35,20 @@ function OpsTable({
   children: ReactNode;
 }) {
   return (
-    <table aria-labelledby={labelledBy} data-testid={testId}>
-      <thead>
-        <tr>
-          {columns.map((column) => (
-            <th key={column} scope="col">
-              {column}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>{children}</tbody>
-    </table>
+    <div className="table-scroll">
+      <table aria-labelledby={labelledBy} data-testid={testId}>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
   );
 }
 
@@ -72,10 +74,16 @@ export function OperationsPanel({ api }: { api: ApiClient }) {
 
   useEffect(() => {
     void refresh();
-    const timer = setInterval(() => {
+    // Only while the tab is shown; back from a hidden tab, fresh figures at once.
+    const onVisible = () => {
       if (document.visibilityState === 'visible') void refresh();
-    }, OPERATIONS_REFRESH_MS);
-    return () => clearInterval(timer);
+    };
+    const timer = setInterval(onVisible, OPERATIONS_REFRESH_MS);
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
   }, [refresh]);
 
   const replay = async (letter: DeadLetter) => {
