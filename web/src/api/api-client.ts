@@ -1,6 +1,8 @@
 import { ApiError, parseFailure } from './api-failure.js';
 import type {
+  AdminOverview,
   AuthConfigView,
+  DeadLetterList,
   HistoryQuery,
   JobPage,
   OutputFormat,
@@ -35,6 +37,12 @@ export interface ApiClient {
       | { grant_type: 'refresh_token'; refresh_token: string },
   ): Promise<TokenSet>;
   me(): Promise<WhoAmI>;
+  /** Admin only: queues, throughput, failures by code, workers and dependencies in one read. */
+  adminOverview(): Promise<AdminOverview>;
+  /** Admin only: the newest dead letters. */
+  deadLetters(): Promise<DeadLetterList>;
+  /** Admin only: the same job goes back to QUEUED. */
+  replayDeadLetter(jobId: string): Promise<void>;
   /** A download that needs the Authorization header: the body and the server's file name. */
   download(url: string): Promise<{ blob: Blob; filename: string | null }>;
   /** The Authorization header to send, when signed in. */
@@ -161,6 +169,11 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
         body: JSON.stringify(grant),
       }),
     me: () => json<WhoAmI>('/v1/me'),
+    adminOverview: () => json<AdminOverview>('/v1/admin/overview', { cache: 'no-store' }),
+    deadLetters: () => json<DeadLetterList>('/v1/admin/dead-letters?limit=50', { cache: 'no-store' }),
+    async replayDeadLetter(jobId) {
+      await send(`/v1/admin/dead-letters/${encodeURIComponent(jobId)}/replay`, { method: 'POST' });
+    },
     async download(url) {
       const response = await send(url);
       return {

@@ -7,6 +7,7 @@ import type { Job, JobList } from '../../../src/contract/job.js';
 import type { JobType } from '../../../src/contract/job-kinds.js';
 import type { JobStatus } from '../../../src/contract/job-status.js';
 
+export type { DeadLetter, DeadLetterList } from '../../../src/contract/dead-letter.js';
 export { ERROR_CATALOG, type ErrorCode, isErrorCode } from '../../../src/contract/error-catalog.js';
 export type { Job, Problem } from '../../../src/contract/job.js';
 export { SSE_EVENTS } from '../../../src/contract/job-events.js';
@@ -21,6 +22,7 @@ export {
   type SupportedInput,
 } from '../../../src/contract/job-kinds.js';
 export { isTerminal, JOB_STATUSES, type JobStatus } from '../../../src/contract/job-status.js';
+export type { AdminOverview, WorkerOnline } from '../../../src/contract/queue-admin.js';
 export type { AuthConfigView, TokenSet, WhoAmI } from '../../../src/contract/session.js';
 
 /** A job as the page holds it: exactly the contract's. */

@@ -23,6 +23,7 @@ import { ConfirmDialog, type ConfirmRequest } from './confirm-dialog.js';
 import { FailureNotice } from './failure-notice.js';
 import { HistoryPanel } from './history-panel.js';
 import { type JobActions, JobCard } from './job-card.js';
+import { OperationsPanel } from './operations-panel.js';
 import { ResultViewer } from './result-viewer.js';
 import { RetryDialog } from './retry-dialog.js';
 import { UploadPanel } from './upload-panel.js';
@@ -30,6 +31,8 @@ import { UploadPanel } from './upload-panel.js';
 /** Uploads at once: enough to keep the line busy without starving the page's other requests. */
 const PARALLEL_UPLOADS = 2;
 const HISTORY_PAGE_SIZE = 20;
+/** The page's two views; only admins get to switch to Operations. */
+const VIEWS = ['jobs', 'operations'] as const;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -57,6 +60,25 @@ export function App({
   const [retrying, setRetrying] = useState<WebJob | null>(null);
   const [reading, setReading] = useState<WebJob | null>(null);
   const [failures, setFailures] = useState<ShownFailure[]>([]);
+  const [isAdmin, setIsAdmin] = useState(user?.roles.includes('admin') ?? false);
+  const [view, setView] = useState<(typeof VIEWS)[number]>('jobs');
+
+  // The Operations view is for admins only; local mode asks the server who the caller is.
+  useEffect(() => {
+    if (user) {
+      setIsAdmin(user.roles.includes('admin'));
+      return;
+    }
+    let stale = false;
+    api.me().then(
+      (me) => !stale && setIsAdmin(me.roles.includes('admin')),
+      () => !stale && setIsAdmin(false),
+    );
+    return () => {
+      stale = true;
+    };
+  }, [api, user]);
+  const shownView = isAdmin ? view : 'jobs';
 
   // Long-lived objects (stream, poller) call back into the latest render through these.
   const latest = useRef({ state, uploads, t });
@@ -304,52 +326,71 @@ export function App({
           </button>
         </div>
       </header>
+      {isAdmin ? (
+        <nav className="view-tabs" aria-label={t('ops.tabs')}>
+          {VIEWS.map((name) => (
+            <button
+              key={name}
+              type="button"
+              className={shownView === name ? 'tab current' : 'tab'}
+              aria-current={shownView === name ? 'page' : undefined}
+              onClick={() => setView(name)}
+              data-testid={`tab-${name}`}
+            >
+              {t(`ops.tab.${name}`)}
+            </button>
+          ))}
+        </nav>
+      ) : null}
       <main id="main">
-        {failures.length > 0 ? (
-          <div className="notices">
-            {failures.map(({ id, failure }) => (
-              <FailureNotice key={id} failure={failure}>
-                <button
-                  type="button"
-                  className="small secondary"
-                  onClick={() => setFailures((shown) => shown.filter((f) => f.id !== id))}
-                >
-                  {t('error.dismiss')}
-                </button>
-              </FailureNotice>
-            ))}
-          </div>
-        ) : null}
-        <div className="top">
-          <UploadPanel
-            state={uploads}
-            sendableCount={sendableItems(uploads).length}
-            onFiles={(files) => void addFiles(files)}
-            onBatch={(settings) => dispatchUpload({ type: 'batch/changed', settings })}
-            onEdit={(key, change) => dispatchUpload({ type: 'item/edited', key, ...change })}
-            onRemove={(key) => dispatchUpload({ type: 'item/removed', key })}
-            onSend={sendUploads}
-            onClearDone={() => dispatchUpload({ type: 'finished/cleared' })}
-          />
-          <section className="panel now" aria-labelledby="now-heading">
-            <h2 id="now-heading">{t('now.heading')}</h2>
-            {activeJobs.length === 0 ? <p className="empty">{t('now.empty')}</p> : null}
-            <div className="job-grid">
-              {activeJobs.map((job) => (
-                <JobCard key={job.job_id} api={api} job={job} actions={actions} />
+        {shownView === 'operations' ? <OperationsPanel api={api} /> : null}
+        <div className="jobs-view" hidden={shownView !== 'jobs'}>
+          {failures.length > 0 ? (
+            <div className="notices">
+              {failures.map(({ id, failure }) => (
+                <FailureNotice key={id} failure={failure}>
+                  <button
+                    type="button"
+                    className="small secondary"
+                    onClick={() => setFailures((shown) => shown.filter((f) => f.id !== id))}
+                  >
+                    {t('error.dismiss')}
+                  </button>
+                </FailureNotice>
               ))}
             </div>
-          </section>
+          ) : null}
+          <div className="top">
+            <UploadPanel
+              state={uploads}
+              sendableCount={sendableItems(uploads).length}
+              onFiles={(files) => void addFiles(files)}
+              onBatch={(settings) => dispatchUpload({ type: 'batch/changed', settings })}
+              onEdit={(key, change) => dispatchUpload({ type: 'item/edited', key, ...change })}
+              onRemove={(key) => dispatchUpload({ type: 'item/removed', key })}
+              onSend={sendUploads}
+              onClearDone={() => dispatchUpload({ type: 'finished/cleared' })}
+            />
+            <section className="panel now" aria-labelledby="now-heading">
+              <h2 id="now-heading">{t('now.heading')}</h2>
+              {activeJobs.length === 0 ? <p className="empty">{t('now.empty')}</p> : null}
+              <div className="job-grid">
+                {activeJobs.map((job) => (
+                  <JobCard key={job.job_id} api={api} job={job} actions={actions} />
+                ))}
+              </div>
+            </section>
+          </div>
+          <HistoryPanel
+            api={api}
+            history={history}
+            jobs={state.jobs}
+            actions={{ ...actions, dismiss: undefined }}
+            onQuery={onQuery}
+            onLoadMore={() => void loadHistory(history.query, history.nextCursor)}
+            onReload={() => void loadHistory(history.query, null)}
+          />
         </div>
-        <HistoryPanel
-          api={api}
-          history={history}
-          jobs={state.jobs}
-          actions={{ ...actions, dismiss: undefined }}
-          onQuery={onQuery}
-          onLoadMore={() => void loadHistory(history.query, history.nextCursor)}
-          onReload={() => void loadHistory(history.query, null)}
-        />
       </main>
       <div className="visually-hidden" aria-live="polite" data-testid="announcer">
         {announcement}
