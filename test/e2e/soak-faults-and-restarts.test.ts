@@ -48,11 +48,11 @@ describe('soak: 500 jobs, random engine faults, workers restarted', () => {
     const ids: string[] = [];
     let stop = false;
 
-    // Restarts: every 4 s one of the two workers goes, alternately by SIGKILL and SIGTERM.
+    // Restarts: every 2 s one of the two workers goes, alternately by SIGKILL and SIGTERM.
     let restarts = 0;
     const restarter = (async () => {
       while (!stop) {
-        await sleep(4000);
+        await sleep(2000);
         if (stop) break;
         const slot = restarts % 2;
         const victim = workers[slot] as WorkerProcess;
