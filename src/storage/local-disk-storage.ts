@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -36,7 +36,23 @@ export class LocalDiskStorage implements ObjectStorage {
       await rm(temp, { force: true });
       throw error;
     }
+    await this.removeAbandonedTempFiles(target);
     return meter.result();
+  }
+
+  /**
+   * Temp files of the same key left by writers that died mid-write (a worker killed with SIGKILL):
+   * once the object is in place they can only be garbage. A run still writing one is a superseded
+   * run, whose rename then fails and whose outputs are not wanted.
+   */
+  private async removeAbandonedTempFiles(target: string): Promise<void> {
+    const prefix = `${path.basename(target)}.`;
+    const siblings = await readdir(path.dirname(target)).catch(() => [] as string[]);
+    for (const name of siblings) {
+      if (name.startsWith(prefix) && name.endsWith('.partial')) {
+        await rm(path.join(path.dirname(target), name), { force: true });
+      }
+    }
   }
 
   async get(key: string): Promise<Readable> {

@@ -411,6 +411,7 @@ export class JobProcessor {
     if (failed.ok) {
       this.metrics.failed(labels, appError.code, context.failedAfterSec);
       this.logDeadLettered(record, appError.code);
+      await this.removeOutputs(record.job_id);
       log.info(
         {
           event: 'job.transition',
@@ -497,6 +498,19 @@ export class JobProcessor {
     };
   }
 
+  /**
+   * A FAILED job has no outputs: anything an earlier attempt wrote before it was killed (or a temp
+   * file it left) is removed, so a failed job leaves no orphaned file. A replay writes them anew.
+   */
+  private async removeOutputs(jobId: string): Promise<void> {
+    await this.deps.storage.deletePrefix(`jobs/${jobId}/output/`).catch((error: unknown) => {
+      this.deps.logger.warn(
+        { event: 'job.outputs_cleanup_failed', job_id: jobId, ...errorFields(error) },
+        'outputs of a failed job could not be removed',
+      );
+    });
+  }
+
   private logDeadLettered(record: JobRecord, code: ErrorCode): void {
     this.deps.logger.warn(
       { event: 'job.dead_lettered', job_id: record.job_id, request_id: record.request_id, error_code: code },
@@ -527,6 +541,7 @@ export class JobProcessor {
     if (!result.ok) return;
     if (current) this.metrics.failed({ queue, job_type: current.job_type }, 'WORKER_LOST', null);
     this.logDeadLettered(current, 'WORKER_LOST');
+    await this.removeOutputs(jobId);
   }
 }
 

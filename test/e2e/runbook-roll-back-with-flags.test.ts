@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminOverview, Job } from '../../src/contract/index.js';
 import { LATIN_FONT, makeScanImage } from '../helpers/make-ocr-fixtures.js';
@@ -42,6 +43,9 @@ describe('runbook: roll back a bad deploy with a flag', () => {
   it('shows the failure code, turns the path off live, and the named log events appear', async () => {
     const broken = await ocrJob();
     expect(broken).toMatchObject({ status: 'FAILED', error_code: 'EXTRA_WORK_BUDGET_EXHAUSTED' });
+    // Counted just after the final transition: give the count a moment to land.
+    const deadline = Date.now() + 10_000;
+    while ((await failuresByCode()).length === 0 && Date.now() < deadline) await sleep(100);
     expect(await failuresByCode()).toEqual([{ error_code: 'EXTRA_WORK_BUDGET_EXHAUSTED', count: 1 }]);
 
     expect((await flag('PUT', { enabled: false })).status).toBe(200);
