@@ -89,31 +89,26 @@ function PrecheckHints({ precheck }: { precheck: PrecheckResult | null }) {
     estimate.effort ? t(`upload.precheck.effort.${estimate.effort}`) : null,
     t('upload.precheck.queue', { count: formatInteger(estimate.queue_waiting, locale) }),
     estimate.cost_band === 'paid' && estimate.cost !== null
-      ? t('upload.precheck.costAmount', { engine: estimate.engine, cost: estimate.cost })
+      ? t('upload.precheck.costAmount', {
+          engine: estimate.engine,
+          cost: estimate.cost.toLocaleString(locale),
+        })
       : t(`upload.precheck.cost.${estimate.cost_band}`, { engine: estimate.engine }),
   ].filter((hint): hint is string => hint !== null);
   return (
     <div className="precheck" data-testid="precheck" data-decision={precheck.decision}>
       {precheck.decision === 'block' ? null : <p className="hint">{hints.join(' · ')}</p>}
-      {precheck.warnings.map((warning) => (
+      {[
+        ...precheck.warnings.map((finding) => ({ finding, role: 'status' as const })),
+        ...precheck.blocks.map((finding) => ({ finding, role: 'alert' as const })),
+      ].map(({ finding, role }) => (
         <FailureNotice
-          key={warning.code}
-          role="status"
+          key={finding.code}
+          role={role}
           failure={{
             kind: 'problem',
             status: 0,
-            problem: { status: 0, error_code: warning.code, detail: warning.message },
-          }}
-        />
-      ))}
-      {precheck.blocks.map((block) => (
-        <FailureNotice
-          key={block.code}
-          role="alert"
-          failure={{
-            kind: 'problem',
-            status: 0,
-            problem: { status: 0, error_code: block.code, detail: block.message },
+            problem: { status: 0, error_code: finding.code, detail: finding.message },
           }}
         />
       ))}
