@@ -6,6 +6,8 @@ import type {
   HistoryQuery,
   JobPage,
   OutputFormat,
+  PrecheckRequest,
+  PrecheckResult,
   TokenSet,
   WebJob,
   WhoAmI,
@@ -28,6 +30,8 @@ export interface ApiClient {
   inputUrl(jobId: string): string;
   eventsUrl(): string;
   uploadUrl(): string;
+  /** What the upload of a file would get (type, refusals, warnings, estimate), without sending it. */
+  precheck(request: PrecheckRequest): Promise<PrecheckResult>;
   /** How to sign in (public). */
   authConfig(): Promise<AuthConfigView>;
   /** The page's authorization code (with its PKCE verifier) or a refresh token → tokens. */
@@ -161,6 +165,12 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
     inputUrl: (jobId) => `${baseUrl}${jobPath(jobId)}/input`,
     eventsUrl: () => `${baseUrl}/v1/events`,
     uploadUrl: () => `${baseUrl}/v1/jobs`,
+    precheck: (request) =>
+      json<PrecheckResult>('/v1/intake/precheck', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      }),
     authConfig: () => json<AuthConfigView>('/v1/auth/config'),
     exchangeToken: (grant) =>
       json<TokenSet>('/v1/auth/token', {

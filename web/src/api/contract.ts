@@ -6,9 +6,11 @@
 import type { Job, JobList } from '../../../src/contract/job.js';
 import type { JobType } from '../../../src/contract/job-kinds.js';
 import type { JobStatus } from '../../../src/contract/job-status.js';
+import type { OcrEngineName } from '../../../src/contract/ocr-options.js';
 
 export type { DeadLetter, DeadLetterList } from '../../../src/contract/dead-letter.js';
 export { ERROR_CATALOG, type ErrorCode, isErrorCode } from '../../../src/contract/error-catalog.js';
+export type { PrecheckRequest, PrecheckResult } from '../../../src/contract/intake-precheck.js';
 export type { Job, Problem } from '../../../src/contract/job.js';
 export { SSE_EVENTS } from '../../../src/contract/job-events.js';
 export {
@@ -57,3 +59,8 @@ export interface SubmittedJob {
   job: WebJob;
   reused: boolean;
 }
+
+/** OCR engines a job may ask for (`ocr_engine`); ocr-options.ts holds them with zod, kept out of the bundle. */
+export const OCR_ENGINES = ['tesseract', 'gemini'] as const satisfies readonly OcrEngineName[];
+/** Compile-time check: every engine the server accepts is offered. */
+export type ContractEnginesOffered = Assignable<OcrEngineName, (typeof OCR_ENGINES)[number]>;

@@ -21,6 +21,7 @@ export async function runUpload(item: UploadItem, deps: RunUploadDeps): Promise<
   const jobType = item.detected?.input.jobType;
   const fields: Record<string, string> = { content_subtype: item.contentSubtype, language: item.language };
   if (jobType) fields.job_type = jobType;
+  if (jobType === 'OCR' && item.ocrEngine !== 'default') fields.ocr_engine = item.ocrEngine;
   for (let tries = item.tries; ; ) {
     deps.dispatch({ type: 'item/started', key: item.key });
     tries += 1;

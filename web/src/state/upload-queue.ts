@@ -1,12 +1,17 @@
 import type { ApiFailure } from '../api/api-failure.js';
-import type { ContentSubtype, JobType } from '../api/contract.js';
+import type { ContentSubtype, JobType, OCR_ENGINES, PrecheckResult } from '../api/contract.js';
 import type { DetectedKind } from '../format/detect-file-kind.js';
+
+/** An OCR engine to ask for, or `default`: the server's configured one (no `ocr_engine` sent). */
+export type OcrEngineChoice = 'default' | (typeof OCR_ENGINES)[number];
 
 /** Choices made before upload: once for the batch, then editable per file. */
 export interface BatchSettings {
   contentSubtype: ContentSubtype;
   ocrLanguage: string;
   speechLanguage: string;
+  /** Absent: `default`. */
+  ocrEngine?: OcrEngineChoice;
 }
 
 export const OCR_LANGUAGES = ['hin+eng', 'hin', 'eng'] as const;
@@ -16,6 +21,7 @@ export const DEFAULT_BATCH: BatchSettings = {
   contentSubtype: 'general',
   ocrLanguage: 'hin+eng',
   speechLanguage: 'en',
+  ocrEngine: 'default',
 };
 
 export type UploadPhase = 'ready' | 'uploading' | 'waiting-to-retry' | 'done' | 'failed';
@@ -26,6 +32,9 @@ export interface UploadItem {
   detected: DetectedKind | null;
   contentSubtype: ContentSubtype;
   language: string;
+  ocrEngine: OcrEngineChoice;
+  /** The server's verdict before sending (`POST /v1/intake/precheck`); null until it answers. */
+  precheck: PrecheckResult | null;
   /** Made once per file and sent on every try, so a retried upload never makes a second job. */
   idempotencyKey: string;
   phase: UploadPhase;
@@ -40,7 +49,14 @@ export interface UploadItem {
 export type UploadAction =
   | { type: 'files/added'; items: UploadItem[] }
   | { type: 'batch/changed'; settings: BatchSettings }
-  | { type: 'item/edited'; key: string; contentSubtype?: ContentSubtype; language?: string }
+  | {
+      type: 'item/edited';
+      key: string;
+      contentSubtype?: ContentSubtype;
+      language?: string;
+      ocrEngine?: OcrEngineChoice;
+    }
+  | { type: 'item/prechecked'; key: string; precheck: PrecheckResult }
   | { type: 'item/removed'; key: string }
   | { type: 'item/started'; key: string }
   | { type: 'item/progress'; key: string; sent: number }
@@ -73,6 +89,8 @@ export function newUploadItem(
     detected,
     contentSubtype: batch.contentSubtype,
     language: languageFor(detected?.input.jobType, batch),
+    ocrEngine: batch.ocrEngine ?? 'default',
+    precheck: null,
     phase: 'ready',
     sent: 0,
     tries: 0,
@@ -103,6 +121,10 @@ export function uploadReducer(state: UploadState, action: UploadAction): UploadS
             item.contentSubtype === previous.contentSubtype ? batch.contentSubtype : item.contentSubtype,
           language:
             item.language === languageFor(jobType, previous) ? languageFor(jobType, batch) : item.language,
+          ocrEngine:
+            item.ocrEngine === (previous.ocrEngine ?? 'default')
+              ? (batch.ocrEngine ?? 'default')
+              : item.ocrEngine,
         };
       });
       return { batch, items };
@@ -112,7 +134,10 @@ export function uploadReducer(state: UploadState, action: UploadAction): UploadS
         ...item,
         contentSubtype: action.contentSubtype ?? item.contentSubtype,
         language: action.language ?? item.language,
+        ocrEngine: action.ocrEngine ?? item.ocrEngine,
       }));
+    case 'item/prechecked':
+      return update(state, action.key, (item) => ({ ...item, precheck: action.precheck }));
     case 'item/removed':
       return { ...state, items: state.items.filter((item) => item.key !== action.key) };
     case 'item/started':
@@ -147,9 +172,14 @@ export function uploadReducer(state: UploadState, action: UploadAction): UploadS
   }
 }
 
-/** Files that an "Upload" press sends: new ones, and failed ones the person sends again. */
+/** Files that an "Upload" press sends: new ones, and failed ones the person sends again, unless the precheck refused them. */
 export function sendableItems(state: UploadState): UploadItem[] {
-  return state.items.filter((item) => item.detected && (item.phase === 'ready' || item.phase === 'failed'));
+  return state.items.filter(
+    (item) =>
+      item.detected &&
+      item.precheck?.decision !== 'block' &&
+      (item.phase === 'ready' || item.phase === 'failed'),
+  );
 }
 
 /** Delay before the next automatic try of a retryable failure: 1 s, 2 s, … */

@@ -203,19 +203,39 @@ export function App({
 
   const onQuery = useCallback((next: HistoryQuery) => dispatch({ type: 'history/query', query: next }), []);
 
-  const addFiles = useCallback(async (files: File[]) => {
-    const items: UploadItem[] = [];
-    for (const file of files) {
-      const detected = detectFileKind(await readFileHead(file), file.name);
-      items.push(
-        newUploadItem(file, detected, latest.current.uploads.batch, {
-          key: newIdempotencyKey(),
-          idempotencyKey: newIdempotencyKey(),
-        }),
-      );
-    }
-    dispatchUpload({ type: 'files/added', items });
-  }, []);
+  const addFiles = useCallback(
+    async (files: File[]) => {
+      const items: UploadItem[] = [];
+      for (const file of files) {
+        const detected = detectFileKind(await readFileHead(file), file.name);
+        items.push(
+          newUploadItem(file, detected, latest.current.uploads.batch, {
+            key: newIdempotencyKey(),
+            idempotencyKey: newIdempotencyKey(),
+          }),
+        );
+      }
+      dispatchUpload({ type: 'files/added', items });
+      // Ask before sending: a refusal blocks only that file; a failed precheck leaves it to the upload.
+      for (const item of items) {
+        api
+          .precheck({
+            filename: item.file.name,
+            size_bytes: item.file.size,
+            ...(item.detected
+              ? { mime: item.detected.input.mime }
+              : item.file.type
+                ? { mime: item.file.type }
+                : {}),
+          })
+          .then(
+            (precheck) => dispatchUpload({ type: 'item/prechecked', key: item.key, precheck }),
+            () => undefined,
+          );
+      }
+    },
+    [api],
+  );
 
   const sendUploads = useCallback(() => {
     // The press of "Upload" is the user gesture the notification permission prompt needs.

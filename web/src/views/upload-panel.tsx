@@ -1,11 +1,12 @@
 import { type DragEvent, useId, useRef, useState } from 'react';
-import { CONTENT_SUBTYPES, type ContentSubtype } from '../api/contract.js';
-import { formatBytes, formatPercent } from '../format/format-numbers.js';
+import { CONTENT_SUBTYPES, type ContentSubtype, OCR_ENGINES, type PrecheckResult } from '../api/contract.js';
+import { formatBytes, formatDuration, formatInteger, formatPercent } from '../format/format-numbers.js';
 import { useI18n } from '../i18n/i18n-context.js';
 import type { MessageKey } from '../i18n/messages.js';
 import {
   type BatchSettings,
   OCR_LANGUAGES,
+  type OcrEngineChoice,
   SPEECH_LANGUAGES,
   type UploadItem,
   type UploadState,
@@ -18,7 +19,10 @@ export interface UploadPanelProps {
   sendableCount: number;
   onFiles(files: File[]): void;
   onBatch(settings: BatchSettings): void;
-  onEdit(key: string, change: { contentSubtype?: ContentSubtype; language?: string }): void;
+  onEdit(
+    key: string,
+    change: { contentSubtype?: ContentSubtype; language?: string; ocrEngine?: OcrEngineChoice },
+  ): void;
   onRemove(key: string): void;
   onSend(): void;
   onClearDone(): void;
@@ -56,6 +60,62 @@ export function Select<T extends string>({
         ))}
       </select>
     </span>
+  );
+}
+
+const ENGINE_CHOICES: readonly OcrEngineChoice[] = ['default', ...OCR_ENGINES];
+
+/** The server's verdict before sending: what it sees, how long and how costly, warnings, refusals. */
+function PrecheckHints({ precheck }: { precheck: PrecheckResult | null }) {
+  const { t, locale } = useI18n();
+  if (!precheck) {
+    return (
+      <p className="hint precheck" data-testid="precheck">
+        {t('upload.precheck.checking')}
+      </p>
+    );
+  }
+  const { estimate } = precheck;
+  const hints = [
+    precheck.detected
+      ? t('upload.precheck.detected', {
+          kind: t(`upload.kind.${precheck.detected.job_type}`),
+          mime: precheck.detected.mime,
+        })
+      : null,
+    estimate.processing_sec === null
+      ? t('upload.precheck.etaUnknown')
+      : t('upload.precheck.eta', { duration: formatDuration(estimate.processing_sec, locale) }),
+    estimate.effort ? t(`upload.precheck.effort.${estimate.effort}`) : null,
+    t('upload.precheck.queue', { count: formatInteger(estimate.queue_waiting, locale) }),
+    estimate.cost_band === 'paid' && estimate.cost !== null
+      ? t('upload.precheck.costAmount', {
+          engine: estimate.engine,
+          cost: estimate.cost.toLocaleString(locale),
+        })
+      : t(`upload.precheck.cost.${estimate.cost_band}`, { engine: estimate.engine }),
+  ].filter((hint): hint is string => hint !== null);
+  return (
+    <div className="precheck" data-testid="precheck" data-decision={precheck.decision}>
+      {precheck.decision === 'block' ? null : <p className="hint">{hints.join(' · ')}</p>}
+      {[
+        ...precheck.warnings.map((finding) => ({ finding, role: 'status' as const })),
+        ...precheck.blocks.map((finding) => ({ finding, role: 'alert' as const })),
+      ].map(({ finding, role }) => (
+        <FailureNotice
+          key={finding.code}
+          role={role}
+          failure={{
+            kind: 'problem',
+            status: 0,
+            problem: { status: 0, error_code: finding.code, detail: finding.message },
+          }}
+        />
+      ))}
+      {precheck.decision === 'block' ? (
+        <p className="upload-blocked">{t('upload.precheck.blocked')}</p>
+      ) : null}
+    </div>
   );
 }
 
@@ -97,8 +157,18 @@ function UploadRow({
             optionLabel={(option) => t(`language.${option}` as MessageKey)}
             onChange={(language) => onEdit(item.key, { language })}
           />
+          {jobType === 'OCR' ? (
+            <Select
+              label={t('field.ocrEngine')}
+              value={item.ocrEngine}
+              options={ENGINE_CHOICES}
+              optionLabel={(option) => t(`engine.${option}`)}
+              onChange={(ocrEngine) => onEdit(item.key, { ocrEngine })}
+            />
+          ) : null}
         </fieldset>
       ) : null}
+      <PrecheckHints precheck={item.precheck} />
       {item.phase === 'uploading' || item.phase === 'waiting-to-retry' || item.phase === 'done' ? (
         <ProgressBar
           value={item.sent * 100}
@@ -163,6 +233,13 @@ export function UploadPanel(props: UploadPanelProps) {
           options={SPEECH_LANGUAGES}
           optionLabel={(option) => t(`language.${option}` as MessageKey)}
           onChange={(speechLanguage) => props.onBatch({ ...batch, speechLanguage })}
+        />
+        <Select
+          label={t('field.ocrEngine')}
+          value={batch.ocrEngine ?? 'default'}
+          options={ENGINE_CHOICES}
+          optionLabel={(option) => t(`engine.${option}`)}
+          onChange={(ocrEngine) => props.onBatch({ ...batch, ocrEngine })}
         />
       </fieldset>
       {/* biome-ignore lint/a11y/noStaticElementInteractions: dropping is the pointer shortcut; the button below is the keyboard path */}
