@@ -5,18 +5,18 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { RetryConfig } from '../../src/config/index.js';
-import { CONTRACT_VERSION, type DeadLetter, type JobStatus } from '../../src/contract/index.js';
+import type { DeadLetter, JobStatus } from '../../src/contract/index.js';
 import { DeadLetterStore } from '../../src/jobs/dead-letter-store.js';
 import { JobQueues } from '../../src/jobs/job-queues.js';
 import type { JobRecord } from '../../src/jobs/job-record.js';
 import { JobStore } from '../../src/jobs/job-store.js';
-import { newJobId } from '../../src/jobs/new-job-id.js';
 import { RedisKeys } from '../../src/jobs/redis-keys.js';
 import { storageKeys } from '../../src/jobs/storage-keys.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { Pipeline } from '../../src/pipelines/pipeline.js';
 import { LocalDiskStorage } from '../../src/storage/local-disk-storage.js';
 import { type RunningWorker, startWorker } from '../../src/worker/start-worker.js';
+import { newRecord } from './job-record-fixture.js';
 import { connectTestRedis, deleteKeysWithPrefix, testKeyPrefix } from './test-redis.js';
 
 export const FAST_RETRY: RetryConfig = {
@@ -103,38 +103,15 @@ export async function startWorkerHarness(
       return worker;
     },
     async createJob(options = {}) {
-      const jobId = newJobId();
-      const now = new Date().toISOString();
+      const base = newRecord('tester');
+      const jobId = base.job_id;
       await storage.put(storageKeys.input(jobId), 'input bytes');
       const record: JobRecord = {
-        contract_version: CONTRACT_VERSION,
-        job_id: jobId,
-        job_type: 'OCR',
-        content_subtype: 'general',
-        status: 'QUEUED',
-        stage: 'queued',
-        progress: 0,
+        ...base,
         request_id: `req-${jobId}`,
         input_filename: 'scan.png',
         input_size_bytes: 11,
         input_mime: 'image/png',
-        language: 'hin+eng',
-        page_count: null,
-        media_duration_sec: null,
-        processing_duration_sec: null,
-        engine: null,
-        outputs: {},
-        quality: null,
-        error_code: null,
-        error_message: null,
-        attempts: 0,
-        retry_of_job_id: null,
-        cancel_requested: false,
-        created_at: now,
-        started_at: null,
-        finished_at: null,
-        updated_at: now,
-        owner_id: 'tester',
         input_key: storageKeys.input(jobId),
         input_sha256: 'x',
       };
