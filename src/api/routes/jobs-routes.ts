@@ -105,6 +105,13 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
           const callbackUrl = await checkJobCallback(deps, principal.userId, fields.callback_url);
           return {
             callbackUrl,
+            ...(upload.file.extensionWarning
+              ? {
+                  warnings: [
+                    { code: 'FILE_EXTENSION_DIFFERS' as const, message: upload.file.extensionWarning },
+                  ],
+                }
+              : {}),
             filename: upload.file.filename,
             mime: upload.file.input.mime,
             jobType: upload.file.input.jobType,
