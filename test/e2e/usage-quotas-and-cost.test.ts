@@ -76,6 +76,14 @@ describe('pages per day (QUOTA_PAGES_PER_DAY)', () => {
   });
 
   it('holds across jobs: the job that would go over fails cleanly with the limit named, uncounted', async () => {
+    const tooMany = await precheck(svc, { filename: 'big.pdf', size_bytes: 1000, page_count: 6 });
+    expect(tooMany.blocks).toContainEqual({
+      code: 'QUOTA_DAILY_PAGES',
+      message: '6 pages is more than the 5 you have left today (UTC).',
+    });
+    expect((await precheck(svc, { filename: 'ok.pdf', size_bytes: 1000, page_count: 5 })).decision).toBe(
+      'allow',
+    );
     const first = await submitAndWait(svc, 'first.pdf', threePages);
     expect(first).toMatchObject({ status: 'COMPLETED', page_count: 3 });
     expect(await usedToday(prefix, first.job_id, 'pages')).toBe(3);
@@ -128,7 +136,7 @@ describe('audio minutes per day (QUOTA_AUDIO_MINUTES_PER_DAY)', () => {
     speech = await readFile(
       await makeSpokenWav(
         dir,
-        'The river runs past the old mill every morning. '.repeat(12) + 'That is all for today.',
+        `${'The river runs past the old mill every morning. '.repeat(12)}That is all for today.`,
       ),
     );
     speechSec = (speech.length - 44) / 32_000;
