@@ -2,7 +2,13 @@ import { pipeline } from 'node:stream';
 import type {} from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
-import { AppError, type JobType, type SupportedInput, supportedInputByExt } from '../contract/index.js';
+import {
+  AppError,
+  type JobType,
+  type JobWarning,
+  type SupportedInput,
+  supportedInputByExt,
+} from '../contract/index.js';
 import { storageKeys } from '../jobs/storage-keys.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { ObjectTooLargeError } from '../storage/object-storage.js';
@@ -21,6 +27,13 @@ export interface ReceivedUpload {
     /** Set when the name names another input of the same type than the content (accepted). */
     extensionWarning?: string;
   };
+}
+
+/** The warnings an accepted upload gives its job (absent when none): a name not matching the content. */
+export function uploadWarnings(file: ReceivedUpload['file']): { warnings?: JobWarning[] } {
+  return file.extensionWarning
+    ? { warnings: [{ code: 'FILE_EXTENSION_DIFFERS', message: file.extensionWarning }] }
+    : {};
 }
 
 /** Enough bytes for file-type to recognise every container we accept. */

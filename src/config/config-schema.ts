@@ -339,7 +339,9 @@ export const envSchema = z.object({
   RATE_LIMIT_ANONYMOUS_MAX: int(0, 1_000_000).default(60),
   RATE_LIMIT_WINDOW_SEC: int(1, 24 * 3600).default(60),
   QUOTA_ACTIVE_JOBS: int(0, 1_000_000).default(500),
+  QUOTA_AUDIO_MINUTES_PER_DAY: int(0, 100_000_000).default(0),
   QUOTA_JOBS_PER_DAY: int(0, 10_000_000).default(5000),
+  QUOTA_PAGES_PER_DAY: int(0, 100_000_000).default(0),
   COST_PER_PAGE_GEMINI: z.coerce.number().min(0).max(1000).default(0),
   COST_PER_MINUTE_OPENAI: z.coerce.number().min(0).max(1000).default(0),
   COST_WARN_PER_JOB: z.coerce.number().min(0).max(1_000_000).default(0),
@@ -528,8 +530,8 @@ export interface Config {
   cors: { origins: string[]; allowCredentials: boolean };
   /** Requests per window; 0 turns that limit off. */
   rateLimit: { max: number; anonymousMax: number; windowMs: number };
-  /** Per-user submission limits; 0 turns one off. */
-  quota: { activeJobs: number; jobsPerDay: number };
+  /** Per-user limits (submits; pages and audio minutes per UTC day, counted by the worker); 0 turns one off. */
+  quota: { activeJobs: number; jobsPerDay: number; pagesPerDay: number; audioMinutesPerDay: number };
   /** Prices of the paid engines (per page, per minute) and per-job thresholds; 0 turns one off. */
   cost: CostConfig;
   webhooks: WebhookConfig;
@@ -750,7 +752,12 @@ export function configFromEnv(env: Env): Config {
       anonymousMax: env.RATE_LIMIT_ANONYMOUS_MAX,
       windowMs: env.RATE_LIMIT_WINDOW_SEC * 1000,
     },
-    quota: { activeJobs: env.QUOTA_ACTIVE_JOBS, jobsPerDay: env.QUOTA_JOBS_PER_DAY },
+    quota: {
+      activeJobs: env.QUOTA_ACTIVE_JOBS,
+      jobsPerDay: env.QUOTA_JOBS_PER_DAY,
+      pagesPerDay: env.QUOTA_PAGES_PER_DAY,
+      audioMinutesPerDay: env.QUOTA_AUDIO_MINUTES_PER_DAY,
+    },
     cost: {
       perPage: { gemini: env.COST_PER_PAGE_GEMINI },
       perMinute: { openai: env.COST_PER_MINUTE_OPENAI },

@@ -416,12 +416,27 @@ export const ERROR_CATALOG = {
     'You have as many jobs waiting or running as this service allows at once. Submit more when some have finished.',
     'आपके उतने कार्य प्रतीक्षा में या चल रहे हैं जितने यह सेवा एक साथ अनुमति देती है। कुछ पूरे होने पर और भेजें।',
   ),
+  // Class input: the worker must not retry a job refused by a daily quota (it would only be refused again).
+  QUOTA_DAILY_AUDIO_MINUTES: entry(
+    429,
+    'input',
+    'Daily audio quota reached',
+    'This recording would take you over the audio minutes this service transcribes per user per day (UTC). Try again tomorrow or send a shorter recording.',
+    'यह रिकॉर्डिंग प्रतिदिन (UTC) प्रति उपयोगकर्ता अनुमत ऑडियो मिनटों से अधिक हो जाएगी। कल फिर प्रयास करें या छोटी रिकॉर्डिंग भेजें।',
+  ),
   QUOTA_DAILY_JOBS: entry(
     429,
     'rate_limit',
     'Daily job quota reached',
     'You have submitted as many jobs today as this service allows per day (UTC). Try again tomorrow.',
     'आपने आज उतने कार्य भेज दिए हैं जितने यह सेवा प्रतिदिन (UTC) अनुमति देती है। कल फिर प्रयास करें।',
+  ),
+  QUOTA_DAILY_PAGES: entry(
+    429,
+    'input',
+    'Daily page quota reached',
+    'This document would take you over the pages this service reads per user per day (UTC). Try again tomorrow or send fewer pages.',
+    'यह दस्तावेज़ प्रतिदिन (UTC) प्रति उपयोगकर्ता अनुमत पृष्ठों से अधिक हो जाएगा। कल फिर प्रयास करें या कम पृष्ठ भेजें।',
   ),
   // Engines and infrastructure
   OCR_ENGINE_FAILED: entry(

@@ -34,6 +34,21 @@ export const jobQualitySchema = z.object({
   hints: z.array(z.string()).optional(),
 });
 
+/**
+ * Stable codes of what a job carries as warnings: it was accepted and goes on, but something is
+ * worth knowing (a name that does not match the content, a price above the warning threshold).
+ */
+export const JOB_WARNING_CODES = ['COST_HIGH', 'FILE_EXTENSION_DIFFERS'] as const;
+export type JobWarningCode = (typeof JOB_WARNING_CODES)[number];
+
+export const jobWarningSchema = z.object({
+  code: z.enum(JOB_WARNING_CODES),
+  message: z
+    .string()
+    .describe('In words, naming the figures (the extension and the content, the price and the threshold)'),
+});
+export type JobWarning = z.infer<typeof jobWarningSchema>;
+
 export const jobSchema = z.object({
   contract_version: z.literal(CONTRACT_VERSION),
   job_id: z.string(),
@@ -96,6 +111,10 @@ export const jobSchema = z.object({
     .string()
     .optional()
     .describe('Where job.completed / job.failed / job.cancelled is POSTed for this job (docs/webhooks.md)'),
+  warnings: z
+    .array(jobWarningSchema)
+    .optional()
+    .describe('Found at upload or once the worker measured the input; the job went on regardless'),
 });
 export type Job = z.infer<typeof jobSchema>;
 export type JobQuality = z.infer<typeof jobQualitySchema>;

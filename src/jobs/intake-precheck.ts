@@ -8,6 +8,7 @@ import {
   SUPPORTED_INPUTS,
   type SupportedInput,
 } from '../contract/index.js';
+import type { UsageLeft } from './usage-quota.js';
 
 /** The limits and speeds a precheck judges a file against (from the config). */
 export interface IntakeLimits {
@@ -25,10 +26,12 @@ export interface IntakeLimits {
   cost?: CostConfig;
 }
 
-/** What the system knows when it answers: the caller's active jobs and the queue lengths. */
+/** What the system knows when it answers: the caller's active jobs, the queue lengths, what is left today. */
 export interface IntakeState {
   activeJobs: number;
   queueWaiting: Record<JobType, number>;
+  /** Pages and audio seconds the caller has left today (UTC); null or absent: no limit. */
+  usageLeft?: UsageLeft;
 }
 
 /** Measured on the development machine (docs/benchmarks.md): tesseract ~1.3 s a page per process, pocketsphinx RTF ~0.25. */
@@ -91,6 +94,8 @@ export function precheckIntake(
   let processingSec: number | null = null;
   let engine = '';
   const jobType = input?.jobType ?? request.job_type;
+  const quotaBlock = dailyQuotaBlock(jobType, request, state.usageLeft);
+  if (quotaBlock) blocks.push(quotaBlock);
   if (jobType === 'OCR') {
     engine = limits.ocrEngine;
     if (request.page_count !== undefined) {
@@ -126,20 +131,9 @@ export function precheckIntake(
   const cloud = CLOUD_ENGINES.has(engine);
   if (cloud) warnings.push({ code: 'PAID_ENGINE', message: `The ${engine} engine is a paid cloud service.` });
   const cost = estimateCost(limits.cost, engine, request);
-  if (cost !== null && limits.cost) {
-    const { blockPerJob, warnPerJob } = limits.cost;
-    if (blockPerJob > 0 && cost > blockPerJob) {
-      blocks.push({
-        code: 'COST_LIMIT_EXCEEDED',
-        message: `The job would cost about ${cost.toFixed(2)} on ${engine}; the limit per job is ${blockPerJob}.`,
-      });
-    } else if (warnPerJob > 0 && cost > warnPerJob) {
-      warnings.push({
-        code: 'COST_HIGH',
-        message: `The job would cost about ${cost.toFixed(2)} on ${engine} (warning above ${warnPerJob}).`,
-      });
-    }
-  }
+  const costVerdict = judgeCost(limits.cost, engine, cost);
+  if (costVerdict?.code === 'COST_LIMIT_EXCEEDED') blocks.push(costVerdict);
+  if (costVerdict?.code === 'COST_HIGH') warnings.push(costVerdict);
   const effort =
     processingSec === null
       ? null
@@ -162,6 +156,63 @@ export function precheckIntake(
       cost,
     },
   };
+}
+
+/** QUOTA_DAILY_PAGES / _AUDIO_MINUTES when nothing is left today, or less than the claimed size. */
+function dailyQuotaBlock(
+  jobType: JobType | undefined,
+  request: PrecheckRequest,
+  left: UsageLeft | undefined,
+): PrecheckResult['blocks'][number] | null {
+  if (jobType === 'OCR' && left?.pages != null) {
+    if (left.pages === 0)
+      return { code: 'QUOTA_DAILY_PAGES', message: 'You have no pages left today (UTC).' };
+    if (request.page_count !== undefined && request.page_count > left.pages) {
+      return {
+        code: 'QUOTA_DAILY_PAGES',
+        message: `${request.page_count} pages is more than the ${left.pages} you have left today (UTC).`,
+      };
+    }
+  }
+  if (jobType === 'TRANSCRIPTION' && left?.audioSec != null) {
+    if (left.audioSec === 0) {
+      return { code: 'QUOTA_DAILY_AUDIO_MINUTES', message: 'You have no audio minutes left today (UTC).' };
+    }
+    if (request.duration_sec !== undefined && Math.ceil(request.duration_sec) > left.audioSec) {
+      return {
+        code: 'QUOTA_DAILY_AUDIO_MINUTES',
+        message: `${Math.round(request.duration_sec / 6) / 10} minutes is more than the ${Math.floor(left.audioSec / 6) / 10} you have left today (UTC).`,
+      };
+    }
+  }
+  return null;
+}
+
+/**
+ * The COST_* thresholds applied to an estimate: above the block threshold COST_LIMIT_EXCEEDED,
+ * above the warning one COST_HIGH, otherwise null. Used by the precheck on the sizes a client
+ * claims and by the worker on the sizes it measured.
+ */
+export function judgeCost(
+  cost: CostConfig | undefined,
+  engine: string,
+  estimate: number | null,
+): { code: 'COST_LIMIT_EXCEEDED' | 'COST_HIGH'; message: string } | null {
+  if (estimate === null || !cost) return null;
+  const { blockPerJob, warnPerJob } = cost;
+  if (blockPerJob > 0 && estimate > blockPerJob) {
+    return {
+      code: 'COST_LIMIT_EXCEEDED',
+      message: `The job would cost about ${estimate.toFixed(2)} on ${engine}; the limit per job is ${blockPerJob}.`,
+    };
+  }
+  if (warnPerJob > 0 && estimate > warnPerJob) {
+    return {
+      code: 'COST_HIGH',
+      message: `The job would cost about ${estimate.toFixed(2)} on ${engine} (warning above ${warnPerJob}).`,
+    };
+  }
+  return null;
 }
 
 /** Pages × the engine's page price, or minutes × its minute price; null without a price or a size. */

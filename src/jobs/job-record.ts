@@ -15,6 +15,7 @@ const JSON_FIELDS = new Set([
   'ocr_options',
   'transcription_options',
   'pages_by_source',
+  'warnings',
 ]);
 const NUMBER_FIELDS = new Set([
   'progress',
@@ -88,6 +89,7 @@ export function decodeRecord(hash: Record<string, string>): JobRecord {
     transcription_options: value('transcription_options') ?? undefined,
     pages_by_source: value('pages_by_source') ?? undefined,
     callback_url: value('callback_url') ?? undefined,
+    warnings: value('warnings') ?? undefined,
   });
   return {
     ...job,

@@ -9,6 +9,7 @@ import {
   type JobList,
   type JobStatus,
   type JobType,
+  type JobWarning,
   type ListJobsQuery,
   type OcrOptions,
   type OutputFormat,
@@ -28,6 +29,7 @@ import { type JobRecord, toPublicJob } from './job-record.js';
 import type { JobStore } from './job-store.js';
 import { newJobId } from './new-job-id.js';
 import { storageKeys } from './storage-keys.js';
+import type { UsageQuota } from './usage-quota.js';
 
 /** A stored input and the options it is to be processed with. */
 interface InputAndOptions {
@@ -44,6 +46,8 @@ interface InputAndOptions {
   transcriptionOptions?: TranscriptionOptions | undefined;
   /** This job's own webhook, already checked against the SSRF guard. */
   callbackUrl?: string | undefined;
+  /** Found at upload (a name that does not match the content), stored on the job. */
+  warnings?: JobWarning[] | undefined;
 }
 
 export interface StoredUpload extends InputAndOptions {
@@ -91,6 +95,8 @@ export class JobService {
     private readonly idempotency: IdempotencyStore,
     private readonly logger: Logger,
     private readonly metrics: JobMetrics = NO_JOB_METRICS,
+    /** Daily pages / audio minutes per user (QUOTA_*_PER_DAY); absent: no such limits. */
+    private readonly usage?: UsageQuota,
   ) {}
 
   /**
@@ -178,14 +184,16 @@ export class JobService {
 
   /** What a precheck needs to know now: the caller's active jobs and each queue's length. */
   async intakeState(ownerId: string): Promise<IntakeState> {
-    const [page, queues] = await Promise.all([
+    const [page, queues, usageLeft] = await Promise.all([
       this.store.listByOwner(ownerId, { statuses: ['QUEUED', 'PROCESSING'], limit: 1 }),
       this.queues.overview(),
+      this.usage?.left(ownerId),
     ]);
     const waiting = Object.fromEntries(queues.map((q) => [q.job_type, q.waiting + q.delayed]));
     return {
       activeJobs: page.total,
       queueWaiting: { OCR: waiting.OCR ?? 0, TRANSCRIPTION: waiting.TRANSCRIPTION ?? 0 },
+      ...(usageLeft ? { usageLeft } : {}),
     };
   }
 
@@ -195,6 +203,13 @@ export class JobService {
 
   /** Records a job whose input is already in storage and hands it to its queue. */
   async submit(upload: StoredUpload): Promise<JobRecord> {
+    try {
+      // The real size is measured by the worker; a user with nothing left today is refused now.
+      await this.usage?.assertRoom(upload.ownerId, upload.jobType);
+    } catch (error) {
+      await this.storage.deletePrefix(storageKeys.jobPrefix(upload.jobId));
+      throw error;
+    }
     const now = new Date().toISOString();
     const record: JobRecord = {
       contract_version: CONTRACT_VERSION,
@@ -232,6 +247,7 @@ export class JobService {
       ...(upload.ocrOptions ? { ocr_options: upload.ocrOptions } : {}),
       ...(upload.transcriptionOptions ? { transcription_options: upload.transcriptionOptions } : {}),
       ...(upload.callbackUrl ? { callback_url: upload.callbackUrl } : {}),
+      ...(upload.warnings?.length ? { warnings: upload.warnings } : {}),
     };
     const log = this.logger.child({ job_id: record.job_id, request_id: record.request_id });
     await this.store.create(record);

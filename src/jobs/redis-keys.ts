@@ -151,6 +151,19 @@ export class RedisKeys {
     return `${this.prefix}:user:${ownerId}:quota:day:${day}`;
   }
 
+  /**
+   * What the user's jobs measured on one UTC day (`YYYY-MM-DD`), kept two days: `pages` read by OCR
+   * or `audio-sec` (whole seconds) transcribed, added by the worker (`jobs/usage-quota.ts`).
+   */
+  userDailyUsage(ownerId: string, unit: 'pages' | 'audio-sec', day: string): string {
+    return `${this.prefix}:user:${ownerId}:usage:${unit}:${day}`;
+  }
+
+  /** Present (30 days) once the job's pages or seconds were added to its owner's daily usage: once per job. */
+  jobUsageCounted(jobId: string): string {
+    return `${this.prefix}:job:${jobId}:usage`;
+  }
+
   /** Namespace of the request rate-limit counters (`<ns>user:<id>`, `<ns>ip:<address>`). */
   rateLimitNamespace(): string {
     return `${this.prefix}:ratelimit:`;

@@ -42,6 +42,11 @@ export interface ProgressUpdate {
   progress: number;
   /** Facts learned on the way, saved on the job as soon as known. */
   facts?: { page_count?: number; media_duration_sec?: number };
+  /**
+   * The engine (its configured name: tesseract, gemini, openai …) the job is read with, sent with
+   * the facts: the worker prices the job with it (COST_*) before any engine call.
+   */
+  engine?: string;
   /** Seconds left, estimated from the speed measured so far in this attempt. */
   eta_sec?: number;
 }

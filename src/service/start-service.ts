@@ -19,6 +19,7 @@ import { registerQueueGauges } from '../jobs/queue-gauges.js';
 import { QueueThroughput } from '../jobs/queue-throughput.js';
 import { isHashTagged, RedisKeys } from '../jobs/redis-keys.js';
 import { SubmitQuota } from '../jobs/submit-quota.js';
+import { UsageQuota } from '../jobs/usage-quota.js';
 import { WorkerHeartbeats } from '../jobs/worker-heartbeats.js';
 import { errorFields, type Logger, redactUrl } from '../observability/logger.js';
 import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.js';
@@ -158,6 +159,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       heartbeats,
       heartbeatMs: config.metrics.heartbeatMs,
       flags,
+      usage: { quota: new UsageQuota(redis, keys, config.quota), cost: config.cost },
     });
     Object.assign(checks, engineChecks(config), {
       scratch_dir: scratchDirCheck(config.worker.tmpDir),
@@ -188,6 +190,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       new IdempotencyStore(redis, keys, config.idempotency),
       logger,
       metrics,
+      new UsageQuota(redis, keys, config.quota),
     );
     feed = new JobEventFeed(watchRedisConnection(redis.duplicate(), logger, 'events'), redis, keys, logger);
     await feed.start();

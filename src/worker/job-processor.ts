@@ -33,6 +33,7 @@ import { classifyError } from './classify-error.js';
 import { JobExtraWorkBudget } from './job-extra-work-budget.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { retryRedisWrite } from './retry-redis-write.js';
+import { JobUsageCheck, type UsageRules } from './usage-quota.js';
 
 export interface JobProcessorDeps {
   store: JobStore;
@@ -50,6 +51,8 @@ export interface JobProcessorDeps {
   metrics?: JobMetrics;
   /** Feature flags that turn extra work off (absent: every kind allowed). */
   flags?: FeatureFlags;
+  /** Daily usage quotas and cost thresholds, applied once the job is measured (absent: none). */
+  usage?: UsageRules;
 }
 
 /**
@@ -89,6 +92,7 @@ export class JobProcessor {
     const started = performance.now();
     let outcome: { result: PipelineResult; outputs: Partial<Record<OutputFormat, number>> } | undefined;
     let failure: unknown;
+    const usage = new JobUsageCheck(this.deps.usage ?? { quota: null }, record, log);
     try {
       outcome = await this.runPipeline(
         record,
@@ -97,9 +101,11 @@ export class JobProcessor {
         log,
         attempt >= maxAttempts,
         bullJob.queueName,
+        usage,
       );
     } catch (error) {
-      failure = error;
+      // A job stopped by its usage check fails with the refusal, not with what the abort caused.
+      failure = usage.failure ?? error;
     } finally {
       // Cleanup comes before the final status: a job reported finished has left nothing behind.
       this.deps.cancellations.release(record.job_id);
@@ -163,6 +169,7 @@ export class JobProcessor {
     log: Logger,
     lastAttempt: boolean,
     queue: string,
+    usage: JobUsageCheck,
   ): Promise<{ result: PipelineResult; outputs: Partial<Record<OutputFormat, number>> }> {
     await mkdir(workDir, { recursive: true });
     const inputPath = path.join(workDir, 'input');
@@ -187,7 +194,15 @@ export class JobProcessor {
       {
         signal: controller.signal,
         logger: log,
-        reportProgress: (update) => this.saveProgress(record.job_id, update, controller, log),
+        reportProgress: async (update) => {
+          let fields: Partial<JobRecord> = {};
+          try {
+            fields = await usage.judge(update, controller);
+          } finally {
+            // Saved even when the check refuses the job: its measured size stays on the record.
+            await this.saveProgress(record.job_id, update, controller, log, fields);
+          }
+        },
         observeUnit: (unit, seconds) => this.metrics.unitProcessed(queue, unit, seconds),
         extraWork: new JobExtraWorkBudget(
           record.job_id,
@@ -268,11 +283,13 @@ export class JobProcessor {
     update: ProgressUpdate,
     controller: AbortController,
     log: Logger,
+    fields: Partial<JobRecord> = {},
   ): Promise<void> {
     let cancelRequested = false;
     try {
       ({ cancelRequested } = await this.deps.store.reportProgress(jobId, update.progress, update.stage, {
         ...update.facts,
+        ...fields,
       }));
     } catch (error) {
       // Progress is best effort: a Redis restart must not throw away the work in hand.

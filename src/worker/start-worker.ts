@@ -19,6 +19,7 @@ import { CancellationRegistry } from './cancellation-registry.js';
 import { JobProcessor } from './job-processor.js';
 import { Reconciler } from './reconciler.js';
 import { RetryPolicy } from './retry-policy.js';
+import type { UsageRules } from './usage-quota.js';
 
 export interface WorkerOptions {
   connection: Redis;
@@ -51,6 +52,8 @@ export interface WorkerOptions {
   heartbeatMs?: number;
   /** Feature flags read while jobs run (`ocr_psm_retry`, `transcription_repetition_rerun`). */
   flags?: FeatureFlags;
+  /** Daily page / audio-minute quotas and cost thresholds applied once a job is measured. */
+  usage?: UsageRules;
 }
 
 /** How long stopped jobs get to hand themselves back after the grace period. */
@@ -86,6 +89,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.flags ? { flags: options.flags } : {}),
+    ...(options.usage ? { usage: options.usage } : {}),
   });
 
   await applyGlobalConcurrency(options, logger);

@@ -116,6 +116,7 @@ async function upload(
     detail?: string;
     job_id?: string;
     input_filename?: string;
+    warnings?: Array<{ code: string; message: string }>;
   };
   if (response.status === 201) accepted += 1;
   return { status: response.status, json };
@@ -158,12 +159,22 @@ describe('extension and content must agree', () => {
     );
   });
 
-  it('accepts a PNG named .jpg (same job type) with a logged warning, and names without an extension', async () => {
+  it('accepts a PNG named .jpg (same job type) with a warning on the job, and names without an extension', async () => {
     const jpg = await upload('photo.jpg', TINY_PNG);
     expect(jpg.status).toBe(201);
     const warning = svc.logs.find((line) => line.event === 'upload.extension_differs');
     expect(warning).toMatchObject({ job_id: jpg.json.job_id, mime: 'image/png' });
-    expect((await upload('scan', TINY_PNG)).status).toBe(201);
+    expect(jpg.json.warnings).toEqual([
+      {
+        code: 'FILE_EXTENSION_DIFFERS',
+        message: 'The file is named .jpg but its content is image/png; it is read as image/png.',
+      },
+    ]);
+    const read = (await (await fetch(`${svc.url}/v1/jobs/${jpg.json.job_id}`)).json()) as typeof jpg.json;
+    expect(read.warnings).toEqual(jpg.json.warnings);
+    const plain = await upload('scan', TINY_PNG);
+    expect(plain.status).toBe(201);
+    expect(plain.json.warnings).toBeUndefined();
     expect((await upload('scan.TIFF.png', TINY_PNG)).status).toBe(201);
   });
 });

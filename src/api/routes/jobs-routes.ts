@@ -18,7 +18,7 @@ import { checkWebhookTarget } from '../../webhooks/check-webhook-target.js';
 import type { WebhookStore } from '../../webhooks/webhook-store.js';
 import { contentDisposition, resultFilename } from '../content-disposition.js';
 import { principalOf, requireAdmin } from '../principal.js';
-import { receiveUpload } from '../receive-upload.js';
+import { receiveUpload, uploadWarnings } from '../receive-upload.js';
 import { jobIdOf, parseOrThrow } from './route-params.js';
 
 export interface JobsRoutesDeps {
@@ -105,6 +105,7 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
           const callbackUrl = await checkJobCallback(deps, principal.userId, fields.callback_url);
           return {
             callbackUrl,
+            ...uploadWarnings(upload.file),
             filename: upload.file.filename,
             mime: upload.file.input.mime,
             jobType: upload.file.input.jobType,

@@ -21,7 +21,7 @@ import { errorFields } from '../../observability/logger.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import { principalOf } from '../principal.js';
 import { toAppError } from '../problem-details.js';
-import { receiveUpload } from '../receive-upload.js';
+import { receiveUpload, uploadWarnings } from '../receive-upload.js';
 import { idempotencyKeyOf } from './jobs-routes.js';
 import { parseOrThrow } from './route-params.js';
 
@@ -148,6 +148,7 @@ export async function registerOpenAiTranscriptionRoutes(
               sha256: upload.file.sha256,
               contentSubtype: 'general',
               language: fields.language,
+              ...uploadWarnings(upload.file),
               fields: { ...fields, route: 'openai' },
             };
           },

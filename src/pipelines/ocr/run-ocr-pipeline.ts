@@ -283,6 +283,7 @@ async function recognizeDocument(
     stage: `page 1 of ${pageCount}`,
     progress: 1,
     facts: { page_count: pageCount },
+    engine: options.engineName,
   });
 
   const results = new Map<number, PageResult>();

@@ -2,7 +2,7 @@ import type { ProgressUpdate } from '../pipeline.js';
 
 /**
  * Sends progress without making the engine wait for storage: one update in flight at a time,
- * later ones coalesced (latest wins, facts kept), and never a lower figure than one already sent.
+ * later ones coalesced (latest wins, facts and engine kept), and never a lower figure than one already sent.
  */
 export class ProgressReporter {
   private lastProgress = Number.NEGATIVE_INFINITY;
@@ -22,7 +22,8 @@ export class ProgressReporter {
     this.lastStage = update.stage;
     const facts =
       this.pending?.facts || update.facts ? { ...this.pending?.facts, ...update.facts } : undefined;
-    this.pending = facts ? { ...update, facts } : update;
+    const engine = update.engine ?? this.pending?.engine;
+    this.pending = { ...update, ...(facts ? { facts } : {}), ...(engine ? { engine } : {}) };
     this.kick();
   }
 

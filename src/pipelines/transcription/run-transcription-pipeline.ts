@@ -112,6 +112,7 @@ async function transcribeRecording(
   progress.report({
     stage: 'decoding audio',
     progress: DECODE_START,
+    engine: deps.engine.name,
     ...(probe.durationSec === null ? {} : { facts: { media_duration_sec: roundMs(probe.durationSec) } }),
   });
   await progress.flush();
@@ -280,6 +281,7 @@ async function decodeAndTranscribe(
     stage: `transcribing ${formatMediaClock(doneSec)} of ${total}`,
     progress: TRANSCRIBE_START + Math.floor((TRANSCRIBE_SPAN * doneSec) / Math.max(mediaDurationSec, 0.001)),
     facts: { media_duration_sec: mediaDurationSec },
+    engine: deps.engine.name,
   });
 
   const transcribeChunk = async (chunk: PlannedChunk, chunkSignal: AbortSignal): Promise<ChunkResult> => {

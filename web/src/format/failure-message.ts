@@ -79,7 +79,9 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   INPUT_TOO_COMPLEX: 'next.smallerFile',
   COST_LIMIT_EXCEEDED: 'next.smallerFile',
   QUOTA_ACTIVE_JOBS: 'next.waitSomeFinish',
+  QUOTA_DAILY_AUDIO_MINUTES: 'next.tryTomorrow',
   QUOTA_DAILY_JOBS: 'next.tryTomorrow',
+  QUOTA_DAILY_PAGES: 'next.tryTomorrow',
 };
 
 export interface FailureText {

@@ -121,6 +121,9 @@ const en = {
   'job.retryOf': 'Retry of an earlier job',
   'job.details': 'Details: {detail}',
   'job.announce': '{name}: {status}',
+  'job.warnings': 'Warnings',
+  'warning.COST_HIGH': 'This job costs more than the warning threshold on the paid engine.',
+  'warning.FILE_EXTENSION_DIFFERS': 'The file name does not match its content; it was read by its content.',
 
   'action.cancel': 'Cancel',
   'action.retry': 'Retry',
@@ -374,6 +377,9 @@ const hi: Record<MessageKey, string> = {
   'job.retryOf': 'पिछले कार्य का पुनः प्रयास',
   'job.details': 'विवरण: {detail}',
   'job.announce': '{name}: {status}',
+  'job.warnings': 'चेतावनियाँ',
+  'warning.COST_HIGH': 'सशुल्क इंजन पर इस कार्य की लागत चेतावनी सीमा से अधिक है।',
+  'warning.FILE_EXTENSION_DIFFERS': 'फ़ाइल का नाम उसकी सामग्री से मेल नहीं खाता; उसे सामग्री के अनुसार पढ़ा गया।',
 
   'action.cancel': 'रद्द करें',
   'action.retry': 'पुनः चलाएँ',

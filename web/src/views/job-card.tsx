@@ -44,6 +44,21 @@ function JobFacts({ job }: { job: WebJob }) {
   return <span className="facts">{facts.join(' · ')}</span>;
 }
 
+/** What the service noted about a job that went on (a name not matching the content, a high price). */
+function JobWarnings({ job }: { job: WebJob }) {
+  const { t } = useI18n();
+  if (!job.warnings?.length) return null;
+  return (
+    <ul className="job-warnings" aria-label={t('job.warnings')}>
+      {job.warnings.map((warning) => (
+        <li key={warning.code} data-warning={warning.code} title={warning.message}>
+          {t(`warning.${warning.code}`)}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /**
  * Links carry no Authorization header: when signed in with a token, a click fetches the file
  * with it and hands it to the browser instead.
@@ -203,6 +218,7 @@ export function JobCard({ api, job, actions }: { api: ApiClient; job: WebJob; ac
           labelKey={job.finished_at ? 'job.finished' : 'job.submitted'}
         />
       </p>
+      <JobWarnings job={job} />
       {failure ? <FailureNotice failure={failure} role="none" /> : null}
       <JobActionButtons api={api} job={job} actions={actions} />
     </article>
