@@ -608,7 +608,7 @@ export class JobProcessor {
    * file it left) is removed, so a failed job leaves no orphaned file. A replay writes them anew.
    */
   private async removeOutputs(jobId: string): Promise<void> {
-    await this.deps.storage.deletePrefix(`jobs/${jobId}/output/`).catch((error: unknown) => {
+    await this.deps.storage.deletePrefix(storageKeys.outputPrefix(jobId)).catch((error: unknown) => {
       this.deps.logger.warn(
         { event: 'job.outputs_cleanup_failed', job_id: jobId, ...errorFields(error) },
         'outputs of a failed job could not be removed',
