@@ -428,19 +428,20 @@ export class JobProcessor {
       at: failedAt,
       nextAt,
     });
-    log.error(
-      {
-        event: 'job.attempt_failed',
-        error_code: appError.code,
-        error_class: decision.errorClass,
-        will_retry: decision.retry,
-        ...(decision.retry ? { retry_delay_ms: decision.delayMs } : {}),
-        ...errorFields(error),
-      },
-      'attempt failed',
-    );
+    // Logged once the attempt's end is recorded: a stale run's failure is not this job's.
+    const logFailed = () =>
+      log.error(
+        {
+          event: 'job.attempt_failed',
+          error_code: appError.code,
+          error_class: decision.errorClass,
+          will_retry: decision.retry,
+          ...(decision.retry ? { retry_delay_ms: decision.delayMs } : {}),
+          ...errorFields(error),
+        },
+        'attempt failed',
+      );
     if (decision.retry && nextAt !== null) {
-      this.metrics.retried(labels, appError.code);
       const moved = await retryRedisWrite(
         () =>
           this.deps.store.transition(
@@ -462,6 +463,8 @@ export class JobProcessor {
         this.logStale(log, 'retry', moved.current);
         return;
       }
+      logFailed();
+      this.metrics.retried(labels, appError.code);
       log.info(
         {
           event: 'job.retry_scheduled',
@@ -508,6 +511,7 @@ export class JobProcessor {
       this.logStale(log, 'failure', failed.current);
       return;
     }
+    logFailed();
     if (failed.ok) {
       this.metrics.failed(labels, appError.code, context.failedAfterSec);
       this.logDeadLettered(record, appError.code);

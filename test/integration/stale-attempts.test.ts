@@ -203,6 +203,37 @@ describe('two runs of the same job', () => {
   });
 });
 
+describe('a stale run that fails', () => {
+  it('cannot send the job back to the queue nor fail it under the run that replaced it', async () => {
+    const jobId = await harness.createJob({ enqueue: false });
+    const firstGate = gate();
+    const firstRun = processor('first', async () => {
+      await firstGate.pass();
+      throw new Error('engine crashed');
+    }).process(delivery(jobId, 1));
+    await waitUntil(() => firstGate.reached, 'the first run');
+
+    const secondGate = gate();
+    const secondRun = processor('second', async () => {
+      await secondGate.pass();
+      return result('2');
+    }).process(delivery(jobId, 2));
+    await waitUntil(() => secondGate.reached, 'the second run');
+
+    firstGate.open();
+    await firstRun;
+    expect(await harness.store.get(jobId)).toMatchObject({ status: 'PROCESSING', attempts: 2 });
+    expect(logsOf(jobId, 'job.stale_attempt').map((l) => l.write)).toEqual(['retry']);
+    expect(logsOf(jobId, 'job.attempt_failed')).toHaveLength(0);
+
+    secondGate.open();
+    await secondRun;
+    expect(await harness.store.get(jobId)).toMatchObject({ status: 'COMPLETED', engine: 'run 2' });
+    const attempts = await harness.deadLetters.attemptsOf(jobId);
+    expect(attempts.map((a) => [a.attempt, a.error_code])).toEqual([[1, 'WORKER_LOST']]);
+  });
+});
+
 describe('a worker that dies while handing back a lost job', () => {
   it('leaves one attempt entry per lost attempt (the entry and the hand-back are one step)', async () => {
     const jobId = await harness.createJob({ enqueue: false });
