@@ -10,11 +10,9 @@ import {
   type ReplayOutcome,
 } from '../contract/index.js';
 import type { JobQueues } from './job-queues.js';
-import type { JobStore } from './job-store.js';
+import { ATTEMPTS_TTL_SEC, type JobStore } from './job-store.js';
 import type { RedisKeys } from './redis-keys.js';
 
-/** Attempt histories outlive their job by this long, so a later dead letter still has them. */
-const ATTEMPTS_TTL_SEC = 30 * 24 * 3600;
 /** At most this many entries are examined per list request when filters skip most of them. */
 const LIST_SCAN_BUDGET = 2000;
 const LIST_BATCH = 200;

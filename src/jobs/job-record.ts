@@ -7,6 +7,12 @@ export interface JobRecord extends Job {
   input_sha256: string;
   /** Extra engine calls (re-reads, re-runs) the job has made, over all attempts; reset by a replay. */
   extra_work_used?: number | null;
+  /**
+   * The claim token of the job's current (or last) attempt, set when a worker claims it. Every
+   * write of an attempt carries it and is refused once another claim replaced it; a COMPLETED
+   * job's outputs are stored under it (`storageKeys.output`).
+   */
+  claim_token?: string | null;
 }
 
 const JSON_FIELDS = new Set([
@@ -97,6 +103,7 @@ export function decodeRecord(hash: Record<string, string>): JobRecord {
     input_key: hash.input_key ?? '',
     input_sha256: hash.input_sha256 ?? '',
     ...(hash.extra_work_used === undefined ? {} : { extra_work_used: Number(hash.extra_work_used) }),
+    ...(hash.claim_token === undefined ? {} : { claim_token: hash.claim_token }),
   };
 }
 
@@ -107,6 +114,7 @@ export function toPublicJob(record: JobRecord): Job {
     input_key: _key,
     input_sha256: _sha,
     extra_work_used: _extraWork,
+    claim_token: _claim,
     ...job
   } = record;
   return job;

@@ -60,14 +60,22 @@ return 1
  * ARGV[3] target status, ARGV[4] comma-separated allowed sources, ARGV[5] now (ISO), ARGV[6] 1 to
  * count a new attempt, ARGV[7] comma-separated fields to delete, ARGV[8] a dead letter (JSON) to
  * store at KEYS[17] and index at KEYS[18] by ARGV[9] (ms) when the transition applies, or '',
- * ARGV[10..] field/value pairs. The dead letter is written in the same step as FAILED, so no crash
- * can leave a FAILED job without one. A final status also adds the job to the announcements outbox
- * KEYS[19] (scored ARGV[9]), in the same step.
- * Returns {1, previous} on success, {0, current} when refused, {-1, ''} when the job does not exist.
+ * ARGV[10] the claim token the writer holds ('' for writers outside an attempt: API, replay,
+ * reconciler), ARGV[11] an attempt-history entry (JSON) to append to KEYS[20] (kept ARGV[12]
+ * seconds) when the transition applies, or '', ARGV[13] the job's queue name and ARGV[14] the
+ * lifetime (s) of the per-minute throughput hash KEYS[21], ARGV[15..] field/value pairs.
+ * The dead letter is written in the same step as FAILED, so no crash can leave a FAILED job
+ * without one. A final status also adds the job to the announcements outbox KEYS[19] (scored
+ * ARGV[9]), in the same step. COMPLETED and FAILED are counted in KEYS[21] here, only when the
+ * status actually changes, so a repeated write or announcement never counts a job twice.
+ * A writer whose claim token is no longer the job's (its attempt was taken over) changes nothing.
+ * Returns {1, previous} on success, {0, current} when refused, {-1, ''} when the job does not
+ * exist, {-2, current} when the writer's attempt is stale.
  */
 export const TRANSITION_SCRIPT = `${PRELUDE}
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {-1, ''} end
+if ARGV[10] ~= '' and redis.call('HGET', KEYS[1], 'claim_token') ~= ARGV[10] then return {-2, current} end
 local allowed = false
 for source in string.gmatch(ARGV[4], '[^,]+') do
   if source == current then allowed = true end
@@ -85,12 +93,25 @@ if to == 'COMPLETED' or to == 'FAILED' or to == 'CANCELLED' then
   redis.call('ZADD', KEYS[19], ARGV[9], redis.call('HGET', KEYS[1], 'job_id'))
 end
 for field in string.gmatch(ARGV[7], '[^,]+') do redis.call('HDEL', KEYS[1], field) end
-for i = 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 15, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 local job_id = redis.call('HGET', KEYS[1], 'job_id')
 index_status(job_id, current, to)
 if ARGV[8] ~= '' then
   redis.call('SET', KEYS[17], ARGV[8])
   redis.call('ZADD', KEYS[18], ARGV[9], job_id)
+end
+if ARGV[11] ~= '' then
+  redis.call('RPUSH', KEYS[20], ARGV[11])
+  redis.call('EXPIRE', KEYS[20], ARGV[12])
+end
+if to == 'COMPLETED' or to == 'FAILED' then
+  if to == 'COMPLETED' then
+    redis.call('HINCRBY', KEYS[21], 'completed:' .. ARGV[13], 1)
+  else
+    redis.call('HINCRBY', KEYS[21], 'failed:' .. ARGV[13], 1)
+    redis.call('HINCRBY', KEYS[21], 'code:' .. (redis.call('HGET', KEYS[1], 'error_code') or 'INTERNAL_ERROR'), 1)
+  end
+  redis.call('EXPIRE', KEYS[21], ARGV[14])
 end
 announce(job_id, redis.call('HGET', KEYS[1], 'owner_id'), 'changed')
 return {1, current}
@@ -98,20 +119,22 @@ return {1, current}
 
 /**
  * KEYS[1] job hash, KEYS[2] event stream. ARGV[1] events channel, ARGV[2] stream length,
- * ARGV[3] progress, ARGV[4] stage, ARGV[5] now, ARGV[6..] extra field/value pairs.
- * Applies only while PROCESSING, and progress never goes backwards.
- * Returns {applied (0|1), cancel_requested (0|1)}.
+ * ARGV[3] progress, ARGV[4] stage, ARGV[5] now, ARGV[6] the writer's claim token ('' for none),
+ * ARGV[7..] extra field/value pairs.
+ * Applies only while PROCESSING under that claim, and progress never goes backwards.
+ * Returns {applied (0|1), cancel_requested (0|1), stale (0|1)}.
  */
 export const PROGRESS_SCRIPT = `${PRELUDE}
-if redis.call('HGET', KEYS[1], 'status') ~= 'PROCESSING' then return {0, 0} end
+if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], 'claim_token') ~= ARGV[6] then return {0, 0, 1} end
+if redis.call('HGET', KEYS[1], 'status') ~= 'PROCESSING' then return {0, 0, 0} end
 local old = tonumber(redis.call('HGET', KEYS[1], 'progress') or '0')
 local new = tonumber(ARGV[3])
 if new < old then new = old end
 redis.call('HSET', KEYS[1], 'progress', tostring(new), 'stage', ARGV[4], 'updated_at', ARGV[5])
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 announce(redis.call('HGET', KEYS[1], 'job_id'), redis.call('HGET', KEYS[1], 'owner_id'), 'changed')
 local cancel = redis.call('HGET', KEYS[1], 'cancel_requested') == '1' and 1 or 0
-return {1, cancel}
+return {1, cancel, 0}
 `;
 
 /**

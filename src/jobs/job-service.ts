@@ -442,7 +442,7 @@ export class JobService {
       );
     }
     try {
-      const key = storageKeys.output(jobId, format);
+      const key = storageKeys.output(jobId, format, record.claim_token);
       const redirectUrl = download ? await this.storage.signedDownloadUrl(key, download(record)) : null;
       if (redirectUrl) return { record, sizeBytes, redirectUrl };
       return { record, body: await this.storage.get(key), sizeBytes };

@@ -1,12 +1,15 @@
 import type { Redis } from 'ioredis';
 import {
+  type AttemptEntry,
   allowedSourcesOf,
+  attemptEntrySchema,
   type DeadLetter,
   deadLetterSchema,
   JOB_STATUSES,
   JOB_TYPES,
   type JobStatus,
   type JobType,
+  QUEUE_NAMES,
 } from '../contract/index.js';
 import { decodeRecord, encodeFields, type JobRecord, nulledFields } from './job-record.js';
 import {
@@ -17,12 +20,18 @@ import {
   SPEND_EXTRA_WORK_SCRIPT,
   TRANSITION_SCRIPT,
 } from './job-scripts.js';
+import { epochMinute, THROUGHPUT_KEEP_SECONDS } from './queue-throughput.js';
 import type { RedisKeys } from './redis-keys.js';
+
+/** Attempt histories outlive their job by this long, so a later dead letter still has them. */
+export const ATTEMPTS_TTL_SEC = 30 * 24 * 3600;
 
 export type TransitionResult =
   | { ok: true; from: JobStatus }
   | { ok: false; reason: 'missing' }
-  | { ok: false; reason: 'refused'; current: JobStatus };
+  | { ok: false; reason: 'refused'; current: JobStatus }
+  /** The writer's claim token is no longer the job's: another attempt took the job over. */
+  | { ok: false; reason: 'stale'; current: JobStatus };
 
 /**
  * Told of every job that reached COMPLETED, FAILED or CANCELLED, right after the write (and again,
@@ -219,6 +228,9 @@ export class JobStore {
    * `onlyFrom` narrows the accepted sources further (never widens the state machine).
    * `deadLetter` (with a move to FAILED) is stored in the same atomic step, with `failed_at` the
    * job's `finished_at`; its attempt history is read from the job's history when it is read.
+   * `claimToken` (a worker's writes) applies the change only while that claim is the job's current
+   * one; `attemptEntry` is appended to the job's attempt history in the same step, only if the
+   * change applies. COMPLETED and FAILED are counted in the per-minute throughput in that step too.
    */
   async transition(
     jobId: string,
@@ -228,6 +240,8 @@ export class JobStore {
       countAttempt?: boolean;
       onlyFrom?: readonly JobStatus[];
       deadLetter?: Omit<DeadLetter, 'failed_at' | 'attempt_history'>;
+      claimToken?: string;
+      attemptEntry?: AttemptEntry;
     } = {},
   ): Promise<TransitionResult> {
     const identity = await this.identityOf(jobId);
@@ -241,11 +255,13 @@ export class JobStore {
       : '';
     const [code, status] = (await this.redis.eval(
       TRANSITION_SCRIPT,
-      19,
+      21,
       ...this.indexKeys(jobId, identity.owner, identity.type),
       this.keys.deadLetter(jobId),
       this.keys.deadLetters(),
       this.keys.finalAnnouncements(),
+      this.keys.jobAttempts(jobId),
+      this.keys.queueThroughput(epochMinute(Date.parse(now))),
       this.keys.eventsChannel(),
       EVENT_STREAM_LENGTH,
       to,
@@ -255,9 +271,15 @@ export class JobStore {
       nulledFields(fields).join(','),
       letter,
       String(Date.parse(now)),
+      options.claimToken ?? '',
+      options.attemptEntry ? JSON.stringify(attemptEntrySchema.parse(options.attemptEntry)) : '',
+      ATTEMPTS_TTL_SEC,
+      QUEUE_NAMES[identity.type],
+      THROUGHPUT_KEEP_SECONDS,
       ...Object.entries(encodeFields(fields)).flat(),
     )) as [number, string];
     if (code === -1) return { ok: false, reason: 'missing' };
+    if (code === -2) return { ok: false, reason: 'stale', current: status as JobStatus };
     if (code === 0) return { ok: false, reason: 'refused', current: status as JobStatus };
     if (FINAL_STATUSES.includes(to)) await this.announceFinal(jobId);
     return { ok: true, from: status as JobStatus };
@@ -293,16 +315,20 @@ export class JobStore {
     return jobIds;
   }
 
-  /** Saves progress while the job is PROCESSING; tells the caller whether a cancel was requested. */
+  /**
+   * Saves progress while the job is PROCESSING (under `claimToken`, when given); tells the caller
+   * whether a cancel was requested, and whether its attempt is stale (another claim took over).
+   */
   async reportProgress(
     jobId: string,
     progress: number,
     stage: string,
     facts: Partial<JobRecord> = {},
-  ): Promise<{ applied: boolean; cancelRequested: boolean }> {
+    claimToken = '',
+  ): Promise<{ applied: boolean; cancelRequested: boolean; stale: boolean }> {
     const identity = await this.identityOf(jobId);
-    if (!identity) return { applied: false, cancelRequested: false };
-    const [applied, cancel] = (await this.redis.eval(
+    if (!identity) return { applied: false, cancelRequested: false, stale: false };
+    const [applied, cancel, stale] = (await this.redis.eval(
       PROGRESS_SCRIPT,
       2,
       this.keys.job(jobId),
@@ -312,9 +338,10 @@ export class JobStore {
       String(Math.max(0, Math.min(100, Math.round(progress)))),
       stage,
       nowIso(),
+      claimToken,
       ...Object.entries(encodeFields(facts)).flat(),
-    )) as [number, number];
-    return { applied: applied === 1, cancelRequested: cancel === 1 };
+    )) as [number, number, number];
+    return { applied: applied === 1, cancelRequested: cancel === 1, stale: stale === 1 };
   }
 
   /**

@@ -1,10 +1,8 @@
 import type { Redis } from 'ioredis';
-import { QUEUE_NAMES } from '../contract/index.js';
-import type { JobRecord } from './job-record.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /** Minutes of counters kept: the longest window read is 60 minutes. */
-const KEEP_SECONDS = 2 * 60 * 60;
+export const THROUGHPUT_KEEP_SECONDS = 2 * 60 * 60;
 
 export interface MinuteCounts {
   /** Start of the UTC minute (ISO 8601). */
@@ -21,36 +19,20 @@ export interface ThroughputWindow {
   failuresByCode: Array<{ error_code: string; count: number }>;
 }
 
-const epochMinute = (ms: number) => Math.floor(ms / 60_000);
+/** The UTC minute (minutes since the epoch) whose counters hash holds a moment `ms`. */
+export const epochMinute = (ms: number) => Math.floor(ms / 60_000);
 
 /**
- * Per-minute counters of jobs that reached COMPLETED or FAILED, written where a job reaches its
- * final status (the job store's final-status hook), so every process reads the same numbers.
+ * Per-minute counters of jobs that reached COMPLETED or FAILED. They are written by the transition
+ * script itself (`src/jobs/job-scripts.ts`), in the step that changes the status, so a job is
+ * counted exactly once per transition that applied: a retried write or a repeated final
+ * announcement is refused or ignored and counts nothing. Every process reads the same numbers.
  */
 export class QueueThroughput {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
   ) {}
-
-  /** Idempotent: the final-status hook may run again for the same transition (a retried announcement). */
-  async recordFinal(record: JobRecord, now = Date.now()): Promise<void> {
-    if (record.status !== 'COMPLETED' && record.status !== 'FAILED') return;
-    const transition = `${record.job_id}:${record.finished_at ?? record.updated_at}`;
-    const first = await this.redis.set(
-      this.keys.throughputCounted(transition),
-      '1',
-      'EX',
-      KEEP_SECONDS,
-      'NX',
-    );
-    if (first === null) return;
-    const key = this.keys.queueThroughput(epochMinute(now));
-    const outcome = record.status === 'COMPLETED' ? 'completed' : 'failed';
-    const multi = this.redis.multi().hincrby(key, `${outcome}:${QUEUE_NAMES[record.job_type]}`, 1);
-    if (record.status === 'FAILED') multi.hincrby(key, `code:${record.error_code ?? 'INTERNAL_ERROR'}`, 1);
-    await multi.expire(key, KEEP_SECONDS).exec();
-  }
 
   /** The last `windowMinutes` minutes, the current one included. */
   async read(windowMinutes: number, now = Date.now()): Promise<ThroughputWindow> {

@@ -75,11 +75,6 @@ export class RedisKeys {
     return `${this.prefix}:throughput:${minute}`;
   }
 
-  /** Present (two hours) once one final transition (`<job_id>:<finished_at>`) was counted in the throughput. */
-  throughputCounted(transition: string): string {
-    return `${this.prefix}:throughput:counted:${transition}`;
-  }
-
   /**
    * Sorted set (all scores 0, ordered by the time-ordered id) of every QUEUED or PROCESSING job of
    * all owners, kept by the status scripts: the reconciler walks it instead of every record.

@@ -21,7 +21,7 @@ import { isHashTagged, RedisKeys } from '../jobs/redis-keys.js';
 import { SubmitQuota } from '../jobs/submit-quota.js';
 import { UsageQuota } from '../jobs/usage-quota.js';
 import { WorkerHeartbeats } from '../jobs/worker-heartbeats.js';
-import { errorFields, type Logger, redactUrl } from '../observability/logger.js';
+import { type Logger, redactUrl } from '../observability/logger.js';
 import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.js';
 import { PrometheusMetrics } from '../observability/prometheus-metrics.js';
 import { Readiness, type ReadinessChecks } from '../observability/readiness.js';
@@ -99,22 +99,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger,
   );
   await flags.start();
-  // Every final transition (worker outcomes, cancels of queued jobs) is counted and queues its
-  // webhooks (unless flag `webhooks` is off).
+  // Every final transition (worker outcomes, cancels of queued jobs) queues its webhooks (unless
+  // flag `webhooks` is off). The throughput counters are written by the transition script itself.
   const throughput = new QueueThroughput(redis, keys);
   const queueWebhooks = webhookQueue.listener();
   const store = new JobStore(redis, keys, {
-    onFinal: async (record) => {
-      // Counted for `/v1/admin/overview`; a failed count never stops the webhooks.
-      await throughput
-        .recordFinal(record)
-        .catch((error: unknown) =>
-          logger.warn({ event: 'throughput.record_failed', job_id: record.job_id, ...errorFields(error) }),
-        );
-      // False (not queued) keeps the job in the announcements outbox for the reconciler; with the
-      // flag off there is nothing to queue, so the announcement is done (not retried later).
-      return flags.isEnabled('webhooks') ? queueWebhooks(record) : true;
-    },
+    // False (not queued) keeps the job in the announcements outbox for the reconciler; with the
+    // flag off there is nothing to queue, so the announcement is done (not retried later).
+    onFinal: async (record) => (flags.isEnabled('webhooks') ? queueWebhooks(record) : true),
   });
   const storage = createStorage(config.storage);
   const queues = new JobQueues(redis, keys);

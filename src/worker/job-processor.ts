@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -6,6 +7,7 @@ import { type Job as BullJob, DelayedError, UnrecoverableError } from 'bullmq';
 import type { ExtraWorkConfig } from '../config/index.js';
 import {
   type AppError,
+  type AttemptEntry,
   type DeadLetter,
   ERROR_CATALOG,
   type ErrorCode,
@@ -17,7 +19,7 @@ import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import type { FeatureFlags } from '../jobs/feature-flags.js';
 import { queuePayloadSchema } from '../jobs/job-queues.js';
 import type { JobRecord } from '../jobs/job-record.js';
-import type { JobStore } from '../jobs/job-store.js';
+import type { JobStore, TransitionResult } from '../jobs/job-store.js';
 import { storageKeys } from '../jobs/storage-keys.js';
 import { type JobLabels, type JobMetrics, NO_JOB_METRICS } from '../observability/job-metrics.js';
 import { errorFields, type Logger } from '../observability/logger.js';
@@ -79,13 +81,15 @@ export class JobProcessor {
       worker_id: this.deps.workerId,
     });
 
-    const record = await this.claim(payload.job_id, log, attempt);
+    const record = await this.claim(payload.job_id, log);
     if (!record) return;
     const labels: JobLabels = { queue: bullJob.queueName, job_type: record.job_type };
     if (attempt === 1 && record.started_at) {
       this.metrics.queueWait(labels, (Date.parse(record.started_at) - Date.parse(record.created_at)) / 1000);
     }
 
+    // Every write of this attempt carries its claim token: once another claim replaced it, they are refused.
+    const claim = record.claim_token ?? '';
     const controller = this.deps.cancellations.register(record.job_id);
     if (record.cancel_requested) controller.abort(new CancelledSignal());
     const workDir = path.join(this.deps.tmpDir, `${record.job_id}-${attempt}`);
@@ -111,12 +115,19 @@ export class JobProcessor {
       this.deps.cancellations.release(record.job_id);
       await rm(workDir, { recursive: true, force: true });
     }
-    if (failure instanceof SupersededAttempt) {
+    const superseded =
+      failure instanceof SupersededAttempt
+        ? failure
+        : controller.signal.reason instanceof SupersededAttempt
+          ? controller.signal.reason
+          : null;
+    if (superseded) {
       // Another worker took the job over (this one lost its lock): its attempt is the one that counts.
       log.warn(
-        { event: 'job.superseded', stage: failure.current?.status ?? 'deleted' },
+        { event: 'job.superseded', stage: superseded.current?.status ?? 'taken over' },
         'attempt superseded by another worker; nothing written',
       );
+      await this.removeOwnOutputs(record.job_id, claim);
       return;
     }
     if (!outcome) {
@@ -126,26 +137,35 @@ export class JobProcessor {
     }
     const { result, outputs } = outcome;
     const processingSec = Math.round((performance.now() - started) / 10) / 100;
+    // Publishing the outputs is this one step: the COMPLETED transition, applied only while this
+    // attempt's claim is the job's, makes the outputs under that claim the job's result.
     const done = await retryRedisWrite(
       () =>
-        this.deps.store.transition(record.job_id, 'COMPLETED', {
-          stage: 'done',
-          progress: 100,
-          outputs,
-          engine: result.engine,
-          quality: result.quality,
-          page_count: result.page_count ?? record.page_count,
-          media_duration_sec: result.media_duration_sec ?? record.media_duration_sec,
-          ...(result.pages_by_source ? { pages_by_source: result.pages_by_source } : {}),
-          processing_duration_sec: processingSec,
-          error_code: null,
-          error_message: null,
-        }),
+        this.deps.store.transition(
+          record.job_id,
+          'COMPLETED',
+          {
+            stage: 'done',
+            progress: 100,
+            outputs,
+            engine: result.engine,
+            quality: result.quality,
+            page_count: result.page_count ?? record.page_count,
+            media_duration_sec: result.media_duration_sec ?? record.media_duration_sec,
+            ...(result.pages_by_source ? { pages_by_source: result.pages_by_source } : {}),
+            processing_duration_sec: processingSec,
+            error_code: null,
+            error_message: null,
+          },
+          { claimToken: claim },
+        ),
       log,
       'completion',
     );
-    if (!done.ok) {
-      log.warn({ event: 'job.transition_refused', to: 'COMPLETED', result: done }, 'completion refused');
+    if (!done.ok && !(await this.alreadyCompletedByUs(record.job_id, claim, done))) {
+      if (done.reason === 'stale') this.logStale(log, 'completion', done.current);
+      else log.warn({ event: 'job.transition_refused', to: 'COMPLETED', result: done }, 'completion refused');
+      await this.removeOwnOutputs(record.job_id, claim);
       return;
     }
     this.metrics.completed({ ...labels, engine: result.engine }, processingSec);
@@ -200,7 +220,7 @@ export class JobProcessor {
             fields = await usage.judge(update, controller);
           } finally {
             // Saved even when the check refuses the job: its measured size stays on the record.
-            await this.saveProgress(record.job_id, update, controller, log, fields);
+            await this.saveProgress(record.job_id, record.claim_token ?? '', update, controller, log, fields);
           }
         },
         observeUnit: (unit, seconds) => this.metrics.unitProcessed(queue, unit, seconds),
@@ -221,7 +241,10 @@ export class JobProcessor {
     for (const [format, body] of Object.entries(result.outputs) as Array<
       [OutputFormat, string | Buffer | Readable]
     >) {
-      const stored = await this.deps.storage.put(storageKeys.output(record.job_id, format), body);
+      const stored = await this.deps.storage.put(
+        storageKeys.output(record.job_id, format, record.claim_token),
+        body,
+      );
       outputs[format] = stored.sizeBytes;
     }
     return { result, outputs };
@@ -229,43 +252,87 @@ export class JobProcessor {
 
   /**
    * At-least-once delivery can run a job twice (a worker that lost its lock keeps going while
-   * another took the job over). Only the current attempt may write outputs: the record must still
-   * be PROCESSING with the attempt count this attempt's claim left in it.
+   * another took the job over). An attempt already replaced does not even write its outputs: the
+   * record must still be PROCESSING under this attempt's claim. (Only a shortcut: the outputs go
+   * under the claim's own keys, and the COMPLETED write checks the claim atomically.)
    */
   private async assertStillOurs(record: JobRecord): Promise<void> {
     const current = await this.deps.store.get(record.job_id);
-    if (current?.status !== 'PROCESSING' || current.attempts !== record.attempts) {
+    if (current?.status !== 'PROCESSING' || current.claim_token !== record.claim_token) {
       throw new SupersededAttempt(current);
     }
   }
 
-  /** QUEUED → PROCESSING. A job found PROCESSING was held by a worker that died: hand it back first. */
-  private async claim(jobId: string, log: Logger, attempt: number): Promise<JobRecord | null> {
-    let claimed = await this.deps.store.transition(
-      jobId,
-      'PROCESSING',
-      { stage: 'starting', error_code: null, error_message: null, next_attempt_at: null },
-      { countAttempt: true },
+  /**
+   * A COMPLETED write refused because the job is already COMPLETED under this very claim: an
+   * earlier try of the same write applied but its answer was lost (a Redis blip). That is success.
+   */
+  private async alreadyCompletedByUs(jobId: string, claim: string, result: TransitionResult) {
+    if (result.ok || result.reason !== 'refused' || result.current !== 'COMPLETED' || claim === '')
+      return false;
+    return (await this.deps.store.get(jobId))?.claim_token === claim;
+  }
+
+  /** A stale attempt's outputs (under its own claim's keys) are removed; the winner's are untouched. */
+  private async removeOwnOutputs(jobId: string, claim: string): Promise<void> {
+    if (claim === '') return;
+    await this.deps.storage.deletePrefix(storageKeys.outputPrefix(jobId, claim)).catch((error: unknown) => {
+      this.deps.logger.warn(
+        { event: 'job.outputs_cleanup_failed', job_id: jobId, ...errorFields(error) },
+        'outputs of a superseded attempt could not be removed',
+      );
+    });
+  }
+
+  private logStale(log: Logger, write: string, current: string): void {
+    log.warn(
+      { event: 'job.stale_attempt', write, current_status: current },
+      'write of a superseded attempt refused; this run stops',
     );
-    if (!claimed.ok && claimed.reason === 'refused' && claimed.current === 'PROCESSING') {
-      log.warn(
-        { event: 'job.recovered', stage: 'recovered' },
-        'job was held by a lost worker; restarting it',
-      );
-      const lost = await this.deps.store.get(jobId);
-      await this.recordAttempt(jobId, attempt - 1, 'WORKER_LOST', lost?.stage ?? null, null);
-      await this.deps.store.transition(
-        jobId,
-        'QUEUED',
-        { stage: 'recovered after worker loss' },
-        { onlyFrom: ['PROCESSING'] },
-      );
-      claimed = await this.deps.store.transition(
+  }
+
+  /**
+   * QUEUED → PROCESSING under a new claim token. A job found PROCESSING was held by a worker that
+   * died (or lost its lock): that claim is handed back first (PROCESSING → QUEUED) and recorded as a
+   * WORKER_LOST attempt in the same atomic step, only while it is still the job's claim, so one lost
+   * attempt is recorded once, whoever else claims concurrently and wherever this worker dies.
+   */
+  private async claim(jobId: string, log: Logger): Promise<JobRecord | null> {
+    const claimToken = randomUUID();
+    const take = () =>
+      this.deps.store.transition(
         jobId,
         'PROCESSING',
-        { stage: 'starting' },
+        {
+          stage: 'starting',
+          error_code: null,
+          error_message: null,
+          next_attempt_at: null,
+          claim_token: claimToken,
+        },
         { countAttempt: true },
       );
+    let claimed = await take();
+    for (let round = 0; round < 3; round++) {
+      if (claimed.ok || claimed.reason !== 'refused' || claimed.current !== 'PROCESSING') break;
+      const lost = await this.deps.store.get(jobId);
+      if (lost?.status === 'PROCESSING') {
+        log.warn(
+          { event: 'job.recovered', stage: 'recovered' },
+          'job was held by a lost worker; restarting it',
+        );
+        await this.deps.store.transition(
+          jobId,
+          'QUEUED',
+          { stage: 'recovered after worker loss' },
+          {
+            onlyFrom: ['PROCESSING'],
+            ...(lost.claim_token ? { claimToken: lost.claim_token } : {}),
+            attemptEntry: this.attemptEntry(lost.attempts, 'WORKER_LOST', lost.stage, null),
+          },
+        );
+      }
+      claimed = await take();
     }
     if (!claimed.ok) {
       log.info(
@@ -275,11 +342,14 @@ export class JobProcessor {
       return null;
     }
     log.info({ event: 'job.transition', from: claimed.from, to: 'PROCESSING' }, 'job claimed');
-    return this.deps.store.get(jobId);
+    const record = await this.deps.store.get(jobId);
+    // Claimed and at once taken over by another worker: that one runs it.
+    return record?.claim_token === claimToken ? record : null;
   }
 
   private async saveProgress(
     jobId: string,
+    claim: string,
     update: ProgressUpdate,
     controller: AbortController,
     log: Logger,
@@ -287,10 +357,20 @@ export class JobProcessor {
   ): Promise<void> {
     let cancelRequested = false;
     try {
-      ({ cancelRequested } = await this.deps.store.reportProgress(jobId, update.progress, update.stage, {
-        ...update.facts,
-        ...fields,
-      }));
+      let stale: boolean;
+      ({ cancelRequested, stale } = await this.deps.store.reportProgress(
+        jobId,
+        update.progress,
+        update.stage,
+        { ...update.facts, ...fields },
+        claim,
+      ));
+      if (stale && !controller.signal.aborted) {
+        // Another claim took the job over: this run stops quietly, the other one counts.
+        this.logStale(log, 'progress', 'taken over');
+        controller.abort(new SupersededAttempt(null));
+        return;
+      }
     } catch (error) {
       // Progress is best effort: a Redis restart must not throw away the work in hand.
       log.warn({ event: 'job.progress_not_saved', ...errorFields(error) }, 'progress not saved');
@@ -314,28 +394,38 @@ export class JobProcessor {
     },
   ): Promise<void> {
     const { attempt, log, bullJob, token } = context;
+    const claim = record.claim_token ?? '';
     const labels: JobLabels = {
       queue: bullJob.queueName,
       job_type: record.job_type,
       engine: record.engine ?? record.ocr_options?.engine ?? null,
     };
     if (controller.signal.reason instanceof CancelledSignal) {
-      await retryRedisWrite(
+      const cancelled = await retryRedisWrite(
         () =>
-          this.deps.store.transition(record.job_id, 'CANCELLED', {
-            stage: 'cancelled',
-            error_code: 'JOB_CANCELLED',
-            error_message: ERROR_CATALOG.JOB_CANCELLED.message.en,
-          }),
+          this.deps.store.transition(
+            record.job_id,
+            'CANCELLED',
+            {
+              stage: 'cancelled',
+              error_code: 'JOB_CANCELLED',
+              error_message: ERROR_CATALOG.JOB_CANCELLED.message.en,
+            },
+            { claimToken: claim },
+          ),
         log,
         'cancellation',
       );
+      if (!cancelled.ok && cancelled.reason === 'stale') {
+        this.logStale(log, 'cancellation', cancelled.current);
+        return;
+      }
       this.metrics.cancelled(labels);
       log.info({ event: 'job.transition', from: 'PROCESSING', to: 'CANCELLED' }, 'job cancelled');
       return;
     }
     if (controller.signal.reason instanceof ShutdownSignal) {
-      await this.releaseAtShutdown(record.job_id, log, bullJob, token);
+      await this.releaseAtShutdown(record.job_id, claim, log, bullJob, token);
       return;
     }
     const appError: AppError = classifyError(error);
@@ -347,28 +437,26 @@ export class JobProcessor {
     // One clock reading for the failure and its retry, so the history holds the exact delay drawn.
     const failedAt = Date.now();
     const nextAt = decision.retry ? failedAt + decision.delayMs : null;
-    await retryRedisWrite(
-      () =>
-        this.recordAttempt(record.job_id, attempt, appError.code, failedStage, appError.message, {
-          at: failedAt,
-          nextAt,
-        }),
-      log,
-      'attempt history',
-    );
-    log.error(
-      {
-        event: 'job.attempt_failed',
-        error_code: appError.code,
-        error_class: decision.errorClass,
-        will_retry: decision.retry,
-        ...(decision.retry ? { retry_delay_ms: decision.delayMs } : {}),
-        ...errorFields(error),
-      },
-      'attempt failed',
-    );
+    // The attempt goes into the history in the same atomic step as the status change that ends it,
+    // and only if this attempt's claim is still the job's: a superseded run records nothing.
+    const attemptEntry = this.attemptEntry(attempt, appError.code, failedStage, appError.message, {
+      at: failedAt,
+      nextAt,
+    });
+    // Logged once the attempt's end is recorded: a stale run's failure is not this job's.
+    const logFailed = () =>
+      log.error(
+        {
+          event: 'job.attempt_failed',
+          error_code: appError.code,
+          error_class: decision.errorClass,
+          will_retry: decision.retry,
+          ...(decision.retry ? { retry_delay_ms: decision.delayMs } : {}),
+          ...errorFields(error),
+        },
+        'attempt failed',
+      );
     if (decision.retry && nextAt !== null) {
-      this.metrics.retried(labels, appError.code);
       const moved = await retryRedisWrite(
         () =>
           this.deps.store.transition(
@@ -380,11 +468,18 @@ export class JobProcessor {
               error_message: appError.message,
               next_attempt_at: new Date(nextAt).toISOString(),
             },
-            { onlyFrom: ['PROCESSING'] },
+            { onlyFrom: ['PROCESSING'], claimToken: claim, attemptEntry },
           ),
         log,
         'retry',
       );
+      if (!moved.ok && moved.reason === 'stale') {
+        // The job is another claim's now: its BullMQ entry is not ours to move.
+        this.logStale(log, 'retry', moved.current);
+        return;
+      }
+      logFailed();
+      this.metrics.retried(labels, appError.code);
       log.info(
         {
           event: 'job.retry_scheduled',
@@ -415,6 +510,8 @@ export class JobProcessor {
           },
           {
             onlyFrom: ['PROCESSING'],
+            claimToken: claim,
+            attemptEntry,
             deadLetter: this.deadLetterOf(current ?? record, bullJob.queueName, {
               code: appError.code,
               message: appError.message,
@@ -425,6 +522,11 @@ export class JobProcessor {
       log,
       'failure',
     );
+    if (!failed.ok && failed.reason === 'stale') {
+      this.logStale(log, 'failure', failed.current);
+      return;
+    }
+    logFailed();
     if (failed.ok) {
       this.metrics.failed(labels, appError.code, context.failedAfterSec);
       this.logDeadLettered(record, appError.code);
@@ -449,6 +551,7 @@ export class JobProcessor {
    */
   private async releaseAtShutdown(
     jobId: string,
+    claim: string,
     log: Logger,
     bullJob: BullJob,
     token: string | undefined,
@@ -457,22 +560,26 @@ export class JobProcessor {
       jobId,
       'QUEUED',
       { stage: 'released by a stopping worker', next_attempt_at: null },
-      { onlyFrom: ['PROCESSING'] },
+      { onlyFrom: ['PROCESSING'], claimToken: claim },
     );
+    if (!released.ok && released.reason === 'stale') {
+      this.logStale(log, 'release', released.current);
+      return;
+    }
     log.warn({ event: 'job.released', applied: released.ok }, 'job handed back at shutdown');
     await bullJob.moveToDelayed(Date.now(), token);
     throw new DelayedError();
   }
 
-  private async recordAttempt(
-    jobId: string,
+  /** An attempt-history entry, appended by the transition that ends the attempt. */
+  private attemptEntry(
     attempt: number,
     code: ErrorCode,
     stage: string | null,
     message: string | null,
     times: { at: number; nextAt: number | null } = { at: Date.now(), nextAt: null },
-  ): Promise<void> {
-    await this.deps.deadLetters.appendAttempt(jobId, {
+  ): AttemptEntry {
+    return {
       kind: 'failed',
       attempt,
       at: new Date(times.at).toISOString(),
@@ -483,7 +590,7 @@ export class JobProcessor {
       stage,
       worker_id: this.deps.workerId,
       request_id: null,
-    });
+    };
   }
 
   /**
@@ -520,7 +627,7 @@ export class JobProcessor {
    * file it left) is removed, so a failed job leaves no orphaned file. A replay writes them anew.
    */
   private async removeOutputs(jobId: string): Promise<void> {
-    await this.deps.storage.deletePrefix(`jobs/${jobId}/output/`).catch((error: unknown) => {
+    await this.deps.storage.deletePrefix(storageKeys.outputPrefix(jobId)).catch((error: unknown) => {
       this.deps.logger.warn(
         { event: 'job.outputs_cleanup_failed', job_id: jobId, ...errorFields(error) },
         'outputs of a failed job could not be removed',
@@ -540,14 +647,16 @@ export class JobProcessor {
     const current = await this.deps.store.get(jobId);
     // Also called for jobs our processor already finished (it throws UnrecoverableError after FAILED).
     if (current?.status !== 'PROCESSING' && current?.status !== 'QUEUED') return;
-    // The attempt goes into the history first: the dead letter shows the history as it is when read.
-    await this.recordAttempt(jobId, current.attempts, 'WORKER_LOST', current.stage, message);
+    // The attempt goes into the history in the FAILED step itself, and only while the claim read
+    // here is still the job's (a worker that took it over meanwhile keeps it).
     const result = await this.deps.store.transition(
       jobId,
       'FAILED',
       { stage: 'failed', error_code: 'WORKER_LOST', error_message: message, next_attempt_at: null },
       {
         onlyFrom: ['PROCESSING', 'QUEUED'],
+        ...(current.claim_token ? { claimToken: current.claim_token } : {}),
+        attemptEntry: this.attemptEntry(current.attempts, 'WORKER_LOST', current.stage, message),
         deadLetter: this.deadLetterOf(current, queue, {
           code: 'WORKER_LOST',
           message,

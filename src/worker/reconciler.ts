@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { JOB_TYPES, type JobType } from '../contract/index.js';
+import { ERROR_CATALOG, JOB_TYPES, type JobType } from '../contract/index.js';
 import type { JobQueues } from '../jobs/job-queues.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import type { JobStore } from '../jobs/job-store.js';
@@ -118,11 +118,28 @@ export class Reconciler {
     if (state !== null && state !== 'failed' && state !== 'completed') return null;
     const payload = { job_id: record.job_id, request_id: record.request_id, job_type: record.job_type };
     if (record.status === 'PROCESSING') {
+      // Only while the claim read here is still the job's; its attempt is recorded as lost in the
+      // same step, as a worker's recovering claim does, so the history keeps one entry per attempt.
       const handed = await this.options.store.transition(
         record.job_id,
         'QUEUED',
         { stage: 'recovered by the reconciler' },
-        { onlyFrom: ['PROCESSING'] },
+        {
+          onlyFrom: ['PROCESSING'],
+          ...(record.claim_token ? { claimToken: record.claim_token } : {}),
+          attemptEntry: {
+            kind: 'failed',
+            attempt: record.attempts,
+            at: new Date(now).toISOString(),
+            next_attempt_at: null,
+            error_code: 'WORKER_LOST',
+            error_class: ERROR_CATALOG.WORKER_LOST.errorClass,
+            error_message: ERROR_CATALOG.WORKER_LOST.message.en,
+            stage: record.stage,
+            worker_id: null,
+            request_id: null,
+          },
+        },
       );
       if (!handed.ok) return null;
       await this.options.queues.requeue(payload);

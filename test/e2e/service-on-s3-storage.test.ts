@@ -86,14 +86,16 @@ describe('the whole service on S3-compatible storage', () => {
 
     const job = await waitForJob(url, jobId, undefined, 45_000);
     expect(job.status).toBe('COMPLETED');
-    expect(s3.objects.has(`e2e/jobs/${jobId}/output/result.txt`)).toBe(true);
+    // Outputs live under the claim (attempt) that completed the job: `jobs/<id>/output/<claim>/`.
+    const resultKey = new RegExp(`^e2e/jobs/${jobId}/output/[0-9a-f-]{36}/result\\.txt$`);
+    expect([...s3.objects.keys()].filter((key) => resultKey.test(key))).toHaveLength(1);
     expect([...s3.objects.keys()].some((key) => key.startsWith('jobs/'))).toBe(false);
 
     const redirect = await fetch(`${url}/v1/jobs/${jobId}/result?format=txt`, { redirect: 'manual' });
     expect(redirect.status).toBe(302);
     const location = redirect.headers.get('location') ?? '';
-    expect(location.startsWith(`${s3.endpoint}/doc-transcribe/e2e/jobs/${jobId}/output/result.txt?`)).toBe(
-      true,
+    expect(location).toMatch(
+      new RegExp(`^${s3.endpoint}/doc-transcribe/e2e/jobs/${jobId}/output/[0-9a-f-]{36}/result\\.txt\\?`),
     );
     expect(location).toContain('X-Amz-Expires=120');
     const download = await fetch(location);

@@ -54,7 +54,9 @@ describe('a job processed twice', () => {
       'the first run to give up',
     );
     expect(await harness.store.get(jobId)).toEqual(done);
-    expect(await text(await harness.storage.get(storageKeys.output(jobId, 'txt')))).toBe('output of run 2');
+    expect(await text(await harness.storage.get(storageKeys.output(jobId, 'txt', done.claim_token)))).toBe(
+      'output of run 2',
+    );
     const completions = harness.logs.filter(
       (l) => l.event === 'job.transition' && l.to === 'COMPLETED' && l.job_id === jobId,
     );

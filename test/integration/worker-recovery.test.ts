@@ -121,6 +121,9 @@ describe('reconciler', () => {
       expect(await harness.queues.stateOf('OCR', lostRunning)).not.toBeNull();
       expect(await harness.queues.stateOf('OCR', stale)).toBeNull();
       expect((await harness.store.get(lostRunning))?.status).toBe('QUEUED');
+      // The lost attempt is in the history once, as when a worker's claim recovers a job.
+      const lostAttempts = await harness.deadLetters.attemptsOf(lostRunning);
+      expect(lostAttempts.map((a) => [a.attempt, a.error_code])).toEqual([[1, 'WORKER_LOST']]);
       const logged = harness.logs.filter((l) => l.event === 'reconciler.repaired').map((l) => l.job_id);
       expect(logged).toEqual(expect.arrayContaining([lostQueued, lostRunning, stale]));
       // A second pass finds nothing more to repair.
