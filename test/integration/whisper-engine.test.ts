@@ -146,6 +146,13 @@ describe('WhisperEngine with a generated tiny ggml model', () => {
     expect(await codeOf(engine().transcribe(speechWav, { language: 'en', signal: controller.signal }))).toBe(
       'JOB_CANCELLED',
     );
+    // Cancelled while the engine is still checking the files, before any child is asked.
+    const late = new AbortController();
+    const whisper = engine();
+    const running = whisper.transcribe(speechWav, { language: 'en', signal: late.signal });
+    late.abort();
+    expect(await codeOf(running)).toBe('JOB_CANCELLED');
+    expect(whisper.processes()).toEqual([]);
   });
 });
 

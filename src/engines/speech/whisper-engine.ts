@@ -424,6 +424,8 @@ export class WhisperEngine implements SpeechEngine {
       ...(options.strict ? { maxContext: 0 } : {}),
     };
     const guardMs = options.timeoutMs ?? Math.max(MIN_GUARD_MS, durationSec * GUARD_MS_PER_AUDIO_SEC);
+    // Cancelled while the file was being checked: an abort listener added now would never fire.
+    if (options.signal.aborted) throw new AppError('JOB_CANCELLED');
     const child = this.acquire();
     const result = await child.run(wavPath, request, options.signal, guardMs);
     this.release(child);
