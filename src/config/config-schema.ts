@@ -270,6 +270,7 @@ export const envSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_TRANSCRIPTION_MODEL: z.string().min(1).default('whisper-1'),
   SPEECH_REQUEST_TIMEOUT_SEC: int(5, 3600).default(300),
+  WHISPER_IDLE_EXIT_SEC: int(1, 24 * 3600).default(60),
   WHISPER_MODEL: z.string().min(1).optional(),
   WHISPER_THREADS: int(1, 64).default(Math.max(1, Math.min(4, os.availableParallelism()))),
   WHISPER_USE_GPU: bool().default(false),
@@ -497,7 +498,7 @@ export interface Config {
     /** Present when Gemini is configured: its settings with the transcription model and timeout. */
     gemini: GeminiConfig | null;
     /** whisper.cpp settings; `modelPath` is absent when WHISPER_MODEL is unset. */
-    whisper: { modelPath: string | undefined; threads: number; useGpu: boolean };
+    whisper: { modelPath: string | undefined; threads: number; useGpu: boolean; idleExitMs: number };
   };
   worker: {
     queues: Array<(typeof QUEUE_CHOICES)[number]>;
@@ -691,7 +692,12 @@ export function configFromEnv(env: Env): Config {
             timeoutMs: env.SPEECH_REQUEST_TIMEOUT_SEC * 1000,
           }
         : null,
-      whisper: { modelPath: env.WHISPER_MODEL, threads: env.WHISPER_THREADS, useGpu: env.WHISPER_USE_GPU },
+      whisper: {
+        modelPath: env.WHISPER_MODEL,
+        threads: env.WHISPER_THREADS,
+        useGpu: env.WHISPER_USE_GPU,
+        idleExitMs: env.WHISPER_IDLE_EXIT_SEC * 1000,
+      },
     },
     worker: {
       queues: env.WORKER_QUEUES,

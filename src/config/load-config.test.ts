@@ -59,11 +59,13 @@ describe('loadConfig', () => {
       TRANSCRIPTION_ENGINE: 'whisper',
       WHISPER_MODEL: '/models/ggml-base.bin',
       WHISPER_THREADS: '2',
+      WHISPER_IDLE_EXIT_SEC: '30',
     });
     expect(whisper.transcription.whisper).toEqual({
       modelPath: '/models/ggml-base.bin',
       threads: 2,
       useGpu: false,
+      idleExitMs: 30_000,
     });
   });
 

@@ -54,7 +54,7 @@ export function chooseTesseract(
 /** The pipeline of each job type with the engines the config selects. */
 export function buildPipelines(
   config: Config,
-  deps: { storage?: ObjectStorage } = {},
+  deps: { storage?: ObjectStorage; speechEngine?: SpeechEngine } = {},
 ): Record<JobType, Pipeline> {
   const faults = config.ocr.testFaultEngine;
   // TEST ONLY: the fault-injection engine takes tesseract's place (loadConfig refuses it in production).
@@ -84,7 +84,7 @@ export function buildPipelines(
       ...(deps.storage ? { checkpointStorage: deps.storage } : {}),
     }),
     TRANSCRIPTION: createTranscriptionPipeline({
-      engine: createSpeechEngine(config),
+      engine: deps.speechEngine ?? createSpeechEngine(config),
       maxDurationSec: transcription.maxDurationSec,
       chunking: {
         targetSec: transcription.chunkSec,

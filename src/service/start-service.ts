@@ -7,6 +7,7 @@ import { ApiKeyStore } from '../api/auth/api-key-store.js';
 import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
 import { type Config, ConfigError } from '../config/index.js';
+import type { SpeechEngine } from '../engines/speech/speech-engine.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import { FeatureFlags } from '../jobs/feature-flags.js';
 import { IdempotencyStore } from '../jobs/idempotency-store.js';
@@ -32,7 +33,7 @@ import { WebhookQueue } from '../webhooks/webhook-queue.js';
 import { WebhookStore } from '../webhooks/webhook-store.js';
 import { type RunningWorker, startWorker } from '../worker/start-worker.js';
 import { WebhookWorker } from '../worker/webhook-worker.js';
-import { buildPipelines } from './build-pipelines.js';
+import { buildPipelines, createSpeechEngine } from './build-pipelines.js';
 import {
   consumersCheck,
   engineChecks,
@@ -128,13 +129,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let feed: JobEventFeed | null = null;
   let metricsServer: MetricsServer | null = null;
   let webhookWorker: WebhookWorker | null = null;
+  let speechEngine: SpeechEngine | null = null;
 
   if (config.role === 'worker' || config.role === 'all') {
+    // Kept to be closed at shutdown: whisper keeps its model-holding children between chunks.
+    speechEngine = createSpeechEngine(config);
     worker = await startWorker({
       connection: redis,
       store,
       storage,
-      pipelines: buildPipelines(config, { storage }),
+      pipelines: buildPipelines(config, { storage, speechEngine }),
       queues,
       workerQueues: config.worker.queues,
       concurrency: config.worker.concurrency,
@@ -258,6 +262,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       }
       if (feed) await feed.close();
       if (worker) await worker.close(config.shutdownTimeoutMs);
+      await speechEngine?.close?.();
       if (webhookWorker) await webhookWorker.close();
       await webhookQueue.close();
       await flags.close();

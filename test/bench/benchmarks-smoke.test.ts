@@ -87,6 +87,45 @@ describe('the benchmarks, in a tiny configuration', () => {
     expect(await readFile(resultsFile, 'utf8')).toContain('### OCR');
   }, 120_000);
 
+  it('transcription compares the whole service with bare pocketsphinx and samples the worker', async () => {
+    const run = await runBench('bench/transcription/run-transcription-bench.ts', {}, [
+      '--minutes',
+      '0.25',
+      '--chunk-sec',
+      '8',
+      '--in-flight',
+      '1',
+      '--report-only',
+    ]);
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(
+      /\| bare `pocketsphinx_continuous`, 8 s byte-range chunks in 1 lanes \| [\d.]+ s/,
+    );
+    expect(run.output).toMatch(
+      /\| service, HTTP submit → worker → COMPLETED .*\| [\d.]+ s, RTF [\d.]+, [1-9]\d* words \|/,
+    );
+    expect(run.output).toMatch(/\| throughput ratio service \/ bare \| \*\*\d/);
+    expect(run.output).toMatch(/\| peak RSS, worker Node process \| \d+ MiB/);
+    expect(run.output).toMatch(/\| peak RSS, pocketsphinx_co \| \d+ MiB/);
+    expect(await readFile(resultsFile, 'utf8')).toContain('### Transcription');
+  }, 180_000);
+
+  it('transcription without the bare side measures only the service job and its peak RSS', async () => {
+    const run = await runBench('bench/transcription/run-transcription-bench.ts', {}, [
+      '--minutes',
+      '0.25',
+      '--chunk-sec',
+      '8',
+      '--in-flight',
+      '1',
+      '--no-bare',
+      '--report-only',
+    ]);
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).not.toMatch(/bare `pocketsphinx_continuous`|ratio service \/ bare/);
+    expect(run.output).toMatch(/\| peak RSS, worker Node process \| \d+ MiB/);
+  }, 180_000);
+
   it('history compares a small and a large history page', async () => {
     const run = await runBench('bench/history.ts', {
       HISTORY_BENCH_JOBS: '300',

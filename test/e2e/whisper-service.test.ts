@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,25 @@ import { startTestService, submitFile, type TestService, waitForJob } from '../h
 let dir: string;
 let svc: TestService;
 let broken: TestService;
+let svcClosed = false;
+
+/** Live child processes of this process that run the whisper binding (the engine's children). */
+async function whisperChildren(): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = await readFile(`/proc/${entry}/status`, 'utf8');
+      if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid || /^State:\s+Z/m.test(status))
+        continue;
+      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes('whisper.node')) pids.push(Number(entry));
+    } catch {
+      // Ended while listed.
+    }
+  }
+  return pids;
+}
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'dt-whisper-e2e-'));
@@ -23,7 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await svc?.close();
+  if (!svcClosed) await svc?.close();
   await broken?.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -88,5 +107,21 @@ describe('the service with the whisper engine', () => {
       (l) => l.event === 'readiness.check_failed' && l.check === 'speech_engine',
     );
     expect((failure?.err as { code?: string } | undefined)?.code).toBe('WHISPER_MODEL_INVALID');
+  });
+
+  it('keeps one whisper child with its model across jobs, and ends it when the service stops', async () => {
+    const wav = await makeSpokenWav(dir, 'one more short recording for the same worker');
+    const pidsAfter: number[][] = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await submitFile(svc.url, { name: `again-${i}.wav`, bytes: await readFile(wav) });
+      const job = await waitForJob(svc.url, ((await response.json()) as Job).job_id);
+      expect(job.status).toBe('COMPLETED');
+      pidsAfter.push(await whisperChildren());
+    }
+    expect(pidsAfter[0]).toHaveLength(1);
+    expect(pidsAfter[1]).toEqual(pidsAfter[0]);
+    svcClosed = true;
+    await svc.close();
+    expect(await whisperChildren()).toEqual([]);
   });
 });

@@ -69,7 +69,7 @@ describe('OpenAI-compatible speech engine', () => {
     });
     expect(request?.fields['timestamp_granularities[]']).toBe('segment');
     expect(request?.fileBytes).toBeGreaterThan(1000);
-    expect(await engine.version()).toBe('whisper-1 via 127.0.0.1:' + new URL(server.baseUrl).port);
+    expect(await engine.version()).toBe(`whisper-1 via 127.0.0.1:${new URL(server.baseUrl).port}`);
   });
 
   it('turns 429 into a retryable rate-limit error that keeps the Retry-After', async () => {

@@ -46,4 +46,6 @@ export interface SpeechEngine {
   /** Resolves when the engine can work (model loadable, key configured); throws a catalog error otherwise. */
   checkReady?(): Promise<void>;
   transcribe(wavPath: string, options: TranscribeOptions): Promise<Segment[]>;
+  /** Ends the processes the engine keeps between calls (whisper's children); called at worker shutdown. */
+  close?(): Promise<void>;
 }

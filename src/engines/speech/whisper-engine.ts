@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -12,6 +12,8 @@ export interface WhisperEngineSettings {
   modelPath: string | undefined;
   threads: number;
   useGpu: boolean;
+  /** An idle child (model loaded) exits after this long; 60 s when absent. */
+  idleExitMs?: number;
 }
 
 /** What `@fugood/whisper.node` 1.1.x answers (its own types ship as .ts sources TypeScript would compile). */
@@ -30,7 +32,7 @@ const HEADER_BYTES = 48;
 /** 16 kHz mono 16-bit PCM. */
 const WAV_BYTES_PER_SEC = 32_000;
 /**
- * Longest a chunk may take without an explicit timeout (the model is loaded for each chunk).
+ * Longest a chunk may take without an explicit timeout (a new child loads the model first).
  */
 const MIN_GUARD_MS = 120_000;
 const GUARD_MS_PER_AUDIO_SEC = 20_000;
@@ -170,36 +172,219 @@ export function toSegments(raw: WhisperResult['segments'], durationSec: number):
 }
 
 /**
- * The child that runs one chunk: loads the binding and the model, transcribes, sends the result
- * over IPC and exits. Plain CommonJS given to `node -e`, so it runs the same from src and dist.
- * When whisper.cpp throws inside the binding's worker thread the binding never settles its
- * promise; the child's event loop then empties and it exits without an answer.
+ * The long-lived child: loads the binding, then the model on its first chunk, and transcribes one
+ * chunk at a time as requests come over IPC, answering each with the result and its own counters.
+ * Plain CommonJS given to `node -e`, so it runs the same from src and dist.
+ * - It exits when the IPC channel closes (the worker ended, even by SIGKILL): never an orphan.
+ * - While a chunk decodes the channel does not keep it alive: when whisper.cpp throws inside the
+ *   binding's worker thread, the binding never settles its promise and nothing else is pending,
+ *   so the event loop empties and the child exits without an answer instead of hanging.
+ * - After a failed chunk it answers and exits: a context that failed is not trusted again.
  */
 const CHILD_SOURCE = `
-const [bindingPath, request] = process.argv.slice(1);
-const { modelPath, wavPath, useGpu, options } = JSON.parse(request);
-const reply = (message, code) => process.send(message, () => process.exit(code));
-(async () => {
-  const binding = require(bindingPath);
-  const context = await binding.initWhisper({ filePath: modelPath, useGpu });
-  const result = await context.transcribeFile(wavPath, options).promise;
-  reply({ ok: true, result }, 0);
-})().catch((error) => reply({ ok: false, message: String((error && error.message) || error) }, 1));
+const [bindingPath, settings] = process.argv.slice(1);
+const { modelPath, useGpu } = JSON.parse(settings);
+const binding = require(bindingPath);
+let context;
+let modelLoads = 0;
+let chunks = 0;
+let busy = false;
+process.on('disconnect', () => process.exit(0));
+process.on('beforeExit', () => { if (busy) process.exit(70); });
+process.on('message', async ({ id, wavPath, options }) => {
+  busy = true;
+  process.channel.unref();
+  try {
+    if (!context) {
+      context = await binding.initWhisper({ filePath: modelPath, useGpu });
+      modelLoads += 1;
+    }
+    const result = await context.transcribeFile(wavPath, options).promise;
+    chunks += 1;
+    busy = false;
+    process.channel.ref();
+    process.send({ id, ok: true, result, modelLoads, chunks });
+  } catch (error) {
+    busy = false;
+    process.channel.ref();
+    const message = String((error && error.message) || error);
+    process.send({ id, ok: false, message, modelLoads, chunks }, () => process.exit(1));
+  }
+});
 `;
 /** Last bytes of the child's stderr (whisper.cpp's log) kept for the error message. */
 const STDERR_TAIL_BYTES = 2048;
+/** An idle child exits after this long unless the settings say otherwise. */
+const DEFAULT_IDLE_EXIT_MS = 60_000;
 
-type ChildAnswer = { ok: true; result: WhisperResult } | { ok: false; message: string };
+type ChildAnswer = { id: number; modelLoads: number; chunks: number } & (
+  | { ok: true; result: WhisperResult }
+  | { ok: false; message: string }
+);
+
+/** What the engine tells about one of its children (tests and diagnostics). */
+export interface WhisperChildInfo {
+  pid: number;
+  /** Times this child loaded the model: 1 once it has run a chunk. */
+  modelLoads: number;
+  /** Chunks it finished. */
+  chunks: number;
+  busy: boolean;
+}
+
+/** One long-lived `node -e` child holding a loaded model; runs one chunk at a time. */
+class WhisperChild {
+  readonly process: ChildProcess;
+  readonly exited: Promise<void>;
+  busy = false;
+  private retired = false;
+  modelLoads = 0;
+  chunks = 0;
+  private stderr = '';
+  private nextId = 1;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private current: { id: number; settle: (answer: ChildAnswer | Error) => void } | undefined;
+
+  constructor(
+    binding: string,
+    settings: { modelPath: string | undefined; useGpu: boolean },
+    private readonly idleExitMs: number,
+    private readonly onGone: (child: WhisperChild) => void,
+  ) {
+    this.process = spawn(process.execPath, ['-e', CHILD_SOURCE, binding, JSON.stringify(settings)], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    // The worker may exit while a child idles; the child then sees its channel close and exits too.
+    this.process.unref();
+    this.process.channel?.unref();
+    this.process.stderr?.setEncoding('utf8');
+    this.process.stderr?.on('data', (text: string) => {
+      this.stderr = (this.stderr + text).slice(-STDERR_TAIL_BYTES);
+    });
+    (this.process.stderr as { unref?: () => void } | null)?.unref?.();
+    this.process.on('message', (answer: ChildAnswer) => {
+      this.modelLoads = answer.modelLoads;
+      this.chunks = answer.chunks;
+      if (this.current?.id === answer.id) this.current.settle(answer);
+    });
+    this.exited = new Promise((resolve) => {
+      this.process.on('error', (error) => {
+        this.current?.settle(
+          new AppError('ENGINE_UNAVAILABLE', `whisper.cpp could not start: ${error.message}`, {
+            cause: error,
+          }),
+        );
+        this.gone();
+        resolve();
+      });
+      this.process.on('exit', (code, signal) => {
+        const log = this.stderr.trim().split('\n').slice(-3).join(' | ');
+        this.current?.settle(
+          new AppError(
+            'TRANSCRIPTION_ENGINE_FAILED',
+            `whisper.cpp failed: exited (${signal ?? code}) without an answer${log ? ` (${log})` : ''}`,
+          ),
+        );
+        this.gone();
+        resolve();
+      });
+    });
+  }
+
+  /** Running and not being killed. */
+  get alive(): boolean {
+    return !this.retired && this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  info(): WhisperChildInfo {
+    return { pid: this.process.pid ?? 0, modelLoads: this.modelLoads, chunks: this.chunks, busy: this.busy };
+  }
+
+  /**
+   * Runs one chunk. Abort and the guard kill the child at once (the binding cannot interrupt a
+   * decode); the engine starts a new one for the next chunk.
+   */
+  run(wavPath: string, options: object, signal: AbortSignal, guardMs: number): Promise<WhisperResult> {
+    clearTimeout(this.idleTimer);
+    this.busy = true;
+    const id = this.nextId++;
+    return new Promise<WhisperResult>((resolve, reject) => {
+      const settle = (answer: ChildAnswer | Error) => {
+        if (this.current?.id !== id) return;
+        this.current = undefined;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        if (answer instanceof Error) {
+          this.kill();
+          return reject(answer);
+        }
+        if (!answer.ok) {
+          // The child exits by itself after a failure; make sure of it.
+          this.kill();
+          const log = this.stderr.trim().split('\n').slice(-3).join(' | ');
+          return reject(
+            new AppError(
+              'TRANSCRIPTION_ENGINE_FAILED',
+              `whisper.cpp failed: ${answer.message}${log ? ` (${log})` : ''}`,
+            ),
+          );
+        }
+        this.busy = false;
+        this.idleTimer = setTimeout(() => this.kill(), this.idleExitMs);
+        this.idleTimer.unref();
+        resolve(answer.result);
+      };
+      const onAbort = () => settle(new AppError('JOB_CANCELLED'));
+      const timer = setTimeout(
+        () =>
+          settle(
+            new AppError('TRANSCRIPTION_ENGINE_FAILED', `whisper.cpp did not finish within ${guardMs} ms.`),
+          ),
+        guardMs,
+      );
+      this.current = { id, settle };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.process.send({ id, wavPath, options }, (error) => {
+        if (error) {
+          settle(
+            new AppError('TRANSCRIPTION_ENGINE_FAILED', `whisper.cpp is unreachable: ${error.message}`, {
+              cause: error,
+            }),
+          );
+        }
+      });
+    });
+  }
+
+  /** SIGKILL, at once: it holds nothing that needs a graceful end. */
+  kill(): void {
+    clearTimeout(this.idleTimer);
+    const running = this.process.exitCode === null && this.process.signalCode === null;
+    this.gone();
+    if (running) this.process.kill('SIGKILL');
+  }
+
+  private gone(): void {
+    this.retired = true;
+    this.onGone(this);
+  }
+}
 
 /**
- * whisper.cpp through `@fugood/whisper.node` (prebuilt binaries), one child process per chunk:
- * the event loop (and BullMQ's lock renewal) never waits on it, cancel and timeout kill it at once
- * (the binding itself cannot interrupt a running decode), and a crash or hang in native code
- * fails the chunk instead of the worker. Multilingual: the job language, or `auto`-detection.
+ * whisper.cpp through `@fugood/whisper.node` (prebuilt binaries) in long-lived child processes:
+ * each child loads the model once and transcribes chunk after chunk (of any job) sent over IPC,
+ * one at a time; chunks in flight at once get a child each (a small pool, at most as many as
+ * chunks ever run together), and an idle child exits after `idleExitMs`. The event loop (and
+ * BullMQ's lock renewal) never waits on a decode; cancel and timeout kill the chunk's child at
+ * once (the binding itself cannot interrupt a decode) and the next chunk starts a new one; a crash
+ * or hang in native code fails the chunk instead of the worker. Multilingual: the job language, or
+ * `auto`-detection.
  */
 export class WhisperEngine implements SpeechEngine {
   readonly name = 'whisper';
   readonly languages: readonly string[] = ['*'];
+  private readonly children = new Set<WhisperChild>();
+  private readonly idle: WhisperChild[] = [];
 
   constructor(private readonly settings: WhisperEngineSettings) {}
 
@@ -214,29 +399,65 @@ export class WhisperEngine implements SpeechEngine {
     bindingPath();
   }
 
+  /** The children running now, idle or busy. */
+  processes(): WhisperChildInfo[] {
+    return [...this.children].map((child) => child.info());
+  }
+
+  /** Ends every child (the worker is shutting down); a later chunk would start a new one. */
+  async close(): Promise<void> {
+    const all = [...this.children];
+    for (const child of all) child.kill();
+    await Promise.all(all.map((child) => child.exited));
+  }
+
   async transcribe(wavPath: string, options: TranscribeOptions): Promise<Segment[]> {
     if (options.signal.aborted) throw new AppError('JOB_CANCELLED');
     const durationSec = await wavDurationSec(wavPath);
     await checkWhisperModelFile(this.settings.modelPath);
     const request = {
-      modelPath: this.settings.modelPath,
-      wavPath,
-      useGpu: this.settings.useGpu,
-      options: {
-        language: twoLetterLanguage(options.language) ?? 'auto',
-        maxThreads: this.settings.threads,
-        // Deterministic first pass; whisper.cpp raises the temperature itself when a window fails.
-        temperature: 0,
-        // Strict re-run after runaway repetition: no text carried over from the previous window.
-        ...(options.strict ? { maxContext: 0 } : {}),
-      },
+      language: twoLetterLanguage(options.language) ?? 'auto',
+      maxThreads: this.settings.threads,
+      // Deterministic first pass; whisper.cpp raises the temperature itself when a window fails.
+      temperature: 0,
+      // Strict re-run after runaway repetition: no text carried over from the previous window.
+      ...(options.strict ? { maxContext: 0 } : {}),
     };
     const guardMs = options.timeoutMs ?? Math.max(MIN_GUARD_MS, durationSec * GUARD_MS_PER_AUDIO_SEC);
-    const result = await runChild(bindingPath(), JSON.stringify(request), options.signal, guardMs);
+    // Cancelled while the file was being checked: an abort listener added now would never fire.
+    if (options.signal.aborted) throw new AppError('JOB_CANCELLED');
+    const child = this.acquire();
+    const result = await child.run(wavPath, request, options.signal, guardMs);
+    this.release(child);
     if (result.isAborted) throw new AppError('JOB_CANCELLED');
     const segments = toSegments(result.segments, durationSec);
     for (const segment of segments) options.onSegment?.(segment);
     return segments;
+  }
+
+  /** An idle child with the model loaded, else a new one. */
+  private acquire(): WhisperChild {
+    for (let child = this.idle.pop(); child; child = this.idle.pop()) {
+      if (child.alive && !child.busy) return child;
+    }
+    const child = new WhisperChild(
+      bindingPath(),
+      { modelPath: this.settings.modelPath, useGpu: this.settings.useGpu },
+      this.settings.idleExitMs ?? DEFAULT_IDLE_EXIT_MS,
+      (gone) => this.forget(gone),
+    );
+    this.children.add(child);
+    return child;
+  }
+
+  private release(child: WhisperChild): void {
+    if (child.alive && !child.busy && this.children.has(child)) this.idle.push(child);
+  }
+
+  private forget(child: WhisperChild): void {
+    this.children.delete(child);
+    const at = this.idle.indexOf(child);
+    if (at >= 0) this.idle.splice(at, 1);
   }
 }
 
@@ -252,58 +473,4 @@ function bindingPath(): string {
       },
     );
   }
-}
-
-function runChild(
-  binding: string,
-  request: string,
-  signal: AbortSignal,
-  guardMs: number,
-): Promise<WhisperResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', CHILD_SOURCE, binding, request], {
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-    let stderr = '';
-    let answer: ChildAnswer | undefined;
-    let settled = false;
-    const finish = (error: AppError | null, result?: WhisperResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      if (error) reject(error);
-      else resolve(result as WhisperResult);
-    };
-    const onAbort = () => finish(new AppError('JOB_CANCELLED'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(
-      () =>
-        finish(
-          new AppError('TRANSCRIPTION_ENGINE_FAILED', `whisper.cpp did not finish within ${guardMs} ms.`),
-        ),
-      guardMs,
-    );
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (text: string) => {
-      stderr = (stderr + text).slice(-STDERR_TAIL_BYTES);
-    });
-    child.on('message', (message: ChildAnswer) => {
-      answer = message;
-    });
-    child.on('error', (error) =>
-      finish(
-        new AppError('ENGINE_UNAVAILABLE', `whisper.cpp could not start: ${error.message}`, { cause: error }),
-      ),
-    );
-    child.on('exit', (code, exitSignal) => {
-      if (answer?.ok) return finish(null, answer.result);
-      const why = answer ? answer.message : `exited (${exitSignal ?? code}) without an answer`;
-      const log = stderr.trim().split('\n').slice(-3).join(' | ');
-      finish(
-        new AppError('TRANSCRIPTION_ENGINE_FAILED', `whisper.cpp failed: ${why}${log ? ` (${log})` : ''}`),
-      );
-    });
-  });
 }
