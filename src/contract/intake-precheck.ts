@@ -14,7 +14,9 @@ export const precheckRequestSchema = z.object({
   content_subtype: z
     .enum(CONTENT_SUBTYPES)
     .optional()
-    .describe('The subtype it would be submitted with (picks the engine when OCR_ENGINE_BY_SUBTYPE names one)'),
+    .describe(
+      'The subtype it would be submitted with (picks the engine when OCR_ENGINE_BY_SUBTYPE names one)',
+    ),
   engine: z
     .enum(OCR_ENGINES)
     .optional()
