@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
 import { ensureWebBuilt, launchChromium } from '../helpers/launch-chromium.js';
@@ -112,9 +112,29 @@ describe('the web page', () => {
     const wav = path.join(dir, 'talk.wav');
     await copyFile(await makeSpokenWav(dir, 'the quick brown fox jumps over the lazy dog'), wav);
 
+    const prechecks: Array<Record<string, unknown>> = [];
+    const onRequest = (request: Request) => {
+      if (new URL(request.url()).pathname === '/v1/intake/precheck') {
+        prechecks.push(JSON.parse(request.postData() ?? '{}') as Record<string, unknown>);
+      }
+    };
+    page.on('request', onRequest);
     await page.locator('[data-testid="file-input"]').setInputFiles([pdf, wav]);
     const items = page.locator('[data-testid="upload-item"]');
     await expect.poll(() => items.count()).toBe(2);
+    // Pages and length are measured in the browser and sent with the precheck, so each file has
+    // a processing estimate before it is sent.
+    for (const index of [0, 1]) {
+      await items.nth(index).locator('[data-testid="precheck"][data-decision]').waitFor();
+      expect(await items.nth(index).locator('[data-testid="precheck"]').textContent()).toContain(
+        'Processing about',
+      );
+    }
+    page.off('request', onRequest);
+    expect(prechecks.find((body) => body.filename === 'ग्रंथ भाग १.pdf')).toMatchObject({ page_count: 2 });
+    const wavPrecheck = prechecks.find((body) => body.filename === 'talk.wav');
+    expect(wavPrecheck?.duration_sec).toBeGreaterThan(1);
+    expect(wavPrecheck).not.toHaveProperty('engine');
     expect(await items.nth(0).locator('[data-testid="detected-kind"]').textContent()).toBe('Document → text');
     expect(await items.nth(1).locator('[data-testid="detected-kind"]').textContent()).toBe(
       'Recording → transcript',
