@@ -6,7 +6,9 @@ export type QualityLevel = 'good' | 'fair' | 'poor' | 'unknown';
 export function qualityLevel(quality: JobQuality | null): QualityLevel {
   const score = quality?.score;
   if (score === null || score === undefined) return 'unknown';
-  if (score >= 0.85 && (quality?.low_confidence_pages?.length ?? 0) === 0) return 'good';
+  const flagged =
+    (quality?.low_confidence_pages?.length ?? 0) + (quality?.low_confidence_segments?.length ?? 0);
+  if (score >= 0.85 && flagged === 0) return 'good';
   if (score >= 0.6) return 'fair';
   return 'poor';
 }
@@ -29,4 +31,26 @@ export function formatPageList(pages: readonly number[], locale: string): string
     end = page;
   }
   return ranges.join(', ');
+}
+
+/** "0:05–0:12, 1:02:03–1:02:10": passages of a recording as clock ranges, in order. */
+export function formatSegmentList(
+  segments: readonly { start_sec: number; end_sec: number }[],
+  locale: string,
+): string {
+  const two = new Intl.NumberFormat(locale, { minimumIntegerDigits: 2, useGrouping: false });
+  const one = new Intl.NumberFormat(locale, { useGrouping: false });
+  const clock = (totalSec: number) => {
+    const whole = Math.max(0, Math.floor(totalSec));
+    const hours = Math.floor(whole / 3600);
+    const minutes = Math.floor((whole % 3600) / 60);
+    const seconds = whole % 60;
+    return hours > 0
+      ? `${one.format(hours)}:${two.format(minutes)}:${two.format(seconds)}`
+      : `${one.format(minutes)}:${two.format(seconds)}`;
+  };
+  return [...segments]
+    .sort((a, b) => a.start_sec - b.start_sec)
+    .map((segment) => `${clock(segment.start_sec)}–${clock(segment.end_sec)}`)
+    .join(', ');
 }

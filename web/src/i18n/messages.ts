@@ -153,6 +153,8 @@ const en = {
   'quality.score': 'Engine confidence {percent}.',
   'quality.lowPages': 'Low confidence on pages {pages}.',
   'quality.noLowPages': 'No page has low confidence.',
+  'quality.lowSegments': 'Listen again to {segments}.',
+  'quality.noLowSegments': 'No passage has low confidence.',
 
   'history.heading': 'History',
   'history.tabs': 'Job type',
@@ -406,6 +408,8 @@ const hi: Record<MessageKey, string> = {
   'quality.score': 'इंजन का विश्वास {percent}।',
   'quality.lowPages': 'पृष्ठ {pages} पर कम विश्वास।',
   'quality.noLowPages': 'किसी पृष्ठ पर कम विश्वास नहीं।',
+  'quality.lowSegments': 'ये अंश फिर से सुनें: {segments}।',
+  'quality.noLowSegments': 'किसी अंश पर कम विश्वास नहीं।',
 
   'history.heading': 'इतिहास',
   'history.tabs': 'कार्य का प्रकार',
