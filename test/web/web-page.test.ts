@@ -192,12 +192,27 @@ describe('the web page', () => {
     const viewer = page.getByRole('dialog', { name: 'Text of ग्रंथ भाग १.pdf' });
     await viewer.getByTestId('result-text').waitFor();
     expect(await viewer.getByTestId('result-text').textContent()).toContain('archive');
+    // Page by page, from the JSON result.
+    const pages = viewer.getByTestId('viewer-page');
+    expect(await pages.count()).toBe(2);
+    expect(await pages.nth(0).getByRole('heading').textContent()).toContain('Page 1');
+    expect(await pages.nth(1).getByRole('heading').textContent()).toContain('Page 2');
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: svc.url });
     await viewer.getByRole('button', { name: 'Copy text' }).click();
     await viewer.getByText('Copied to the clipboard.').waitFor();
     await screenshot('result-viewer');
     await page.keyboard.press('Escape');
     await viewer.waitFor({ state: 'hidden' });
+
+    // A transcript passage by passage, each with its time.
+    await card('talk.wav').getByRole('button', { name: 'Read text' }).click();
+    const transcript = page.getByRole('dialog', { name: 'Text of talk.wav' });
+    const passages = transcript.getByTestId('viewer-segment');
+    await passages.first().waitFor();
+    expect(await passages.first().locator('.viewer-time').textContent()).toMatch(/^0:0\d–0:\d\d$/);
+    expect(await passages.count()).toBeGreaterThan(0);
+    await page.keyboard.press('Escape');
+    await transcript.waitFor({ state: 'hidden' });
   });
 
   it('cancels a running job after confirming, then retries it as a new job', async () => {

@@ -1,4 +1,5 @@
 import type { JobQuality } from '../../../src/contract/job.js';
+import { formatClock } from './format-numbers.js';
 
 export type QualityLevel = 'good' | 'fair' | 'poor' | 'unknown';
 
@@ -33,24 +34,13 @@ export function formatPageList(pages: readonly number[], locale: string): string
   return ranges.join(', ');
 }
 
-/** "0:05–0:12, 1:02:03–1:02:10": passages of a recording as clock ranges, in order. */
+/** "0:05–0:12, 1:02:05–1:02:11": passages of a recording as clock ranges, in order. */
 export function formatSegmentList(
   segments: readonly { start_sec: number; end_sec: number }[],
   locale: string,
 ): string {
-  const two = new Intl.NumberFormat(locale, { minimumIntegerDigits: 2, useGrouping: false });
-  const one = new Intl.NumberFormat(locale, { useGrouping: false });
-  const clock = (totalSec: number) => {
-    const whole = Math.max(0, Math.floor(totalSec));
-    const hours = Math.floor(whole / 3600);
-    const minutes = Math.floor((whole % 3600) / 60);
-    const seconds = whole % 60;
-    return hours > 0
-      ? `${one.format(hours)}:${two.format(minutes)}:${two.format(seconds)}`
-      : `${one.format(minutes)}:${two.format(seconds)}`;
-  };
   return [...segments]
     .sort((a, b) => a.start_sec - b.start_sec)
-    .map((segment) => `${clock(segment.start_sec)}–${clock(segment.end_sec)}`)
+    .map((segment) => `${formatClock(segment.start_sec, locale)}–${formatClock(segment.end_sec, locale)}`)
     .join(', ');
 }

@@ -182,6 +182,8 @@ const en = {
   'viewer.copyFailed': 'Could not copy. Select the text and copy it by hand.',
   'viewer.close': 'Close',
   'viewer.loading': 'Loading the text…',
+  'viewer.page': 'Page {page}',
+  'viewer.lowConfidence': 'Low confidence',
 
   'error.network': 'The server could not be reached.',
   'error.http': 'The server answered with an error it did not explain (HTTP {status}).',
@@ -435,6 +437,8 @@ const hi: Record<MessageKey, string> = {
   'viewer.copy': 'पाठ कॉपी करें',
   'viewer.copied': 'क्लिपबोर्ड पर कॉपी हो गया।',
   'viewer.copyFailed': 'कॉपी नहीं हो सका। पाठ चुनकर स्वयं कॉपी करें।',
+  'viewer.page': 'पृष्ठ {page}',
+  'viewer.lowConfidence': 'कम विश्वास',
   'viewer.close': 'बंद करें',
   'viewer.loading': 'पाठ लोड हो रहा है…',
 
