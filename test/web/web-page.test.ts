@@ -187,6 +187,25 @@ describe('the web page', () => {
         .getByRole('link', { name: /as SRT$/ })
         .count(),
     ).toBe(1);
+    // Every produced format of both jobs downloads, under its own extension and not empty.
+    const seen: string[] = [];
+    for (const name of ['ग्रंथ भाग १.pdf', 'talk.wav']) {
+      const links = card(name).getByRole('link', { name: /^Download .+ as [A-Z]+$/ });
+      const count = await links.count();
+      expect(count).toBeGreaterThanOrEqual(2);
+      for (let i = 0; i < count; i++) {
+        const link = links.nth(i);
+        const format =
+          ((await link.getAttribute('aria-label')) ?? '').split(' as ').pop()?.toLowerCase() ?? '';
+        const [each] = await Promise.all([page.waitForEvent('download'), link.click()]);
+        expect(each.suggestedFilename().endsWith(`.${format}`)).toBe(true);
+        expect((await readFile(await each.path())).length).toBeGreaterThan(0);
+        seen.push(`${name}:${format}`);
+      }
+    }
+    expect(seen).toEqual(
+      expect.arrayContaining(['ग्रंथ भाग १.pdf:txt', 'ग्रंथ भाग १.pdf:json', 'talk.wav:srt', 'talk.wav:vtt']),
+    );
 
     await pdfCard.getByRole('button', { name: 'Read text' }).click();
     const viewer = page.getByRole('dialog', { name: 'Text of ग्रंथ भाग १.pdf' });
