@@ -45,6 +45,8 @@ export async function registerHttpSecurity(
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],
         fontSrc: ["'self'", 'data:'],
+        // The page reads a chosen recording's length from an <audio> element on a blob: URL.
+        mediaSrc: ["'self'", 'blob:'],
         connectSrc: ["'self'"],
         objectSrc: ["'none'"],
         formAction: ["'self'"],

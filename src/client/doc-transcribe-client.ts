@@ -16,6 +16,13 @@ export interface SubmitFields {
   ocr_engine?: string | undefined;
 }
 
+/** JSON body of `POST /v1/jobs/:id/retry` the CLI sends; absent fields keep the original's. */
+export interface RetryJobOverrides {
+  content_subtype?: string | undefined;
+  language?: string | undefined;
+  ocr_engine?: string | undefined;
+}
+
 export interface ListQuery {
   job_type?: string | undefined;
   status?: string | undefined;
@@ -97,7 +104,7 @@ export class DocTranscribeClient {
   }
 
   /** Not repeated by itself: every successful retry is a new job. */
-  async retry(jobId: string, overrides: { language?: string | undefined } = {}): Promise<Job> {
+  async retry(jobId: string, overrides: RetryJobOverrides = {}): Promise<Job> {
     const response = await this.request('POST', `/v1/jobs/${encodeURIComponent(jobId)}/retry`, {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(overrides),

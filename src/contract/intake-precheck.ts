@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './error-catalog.js';
-import { JOB_TYPES } from './job-kinds.js';
+import { CONTENT_SUBTYPES, JOB_TYPES } from './job-kinds.js';
+import { OCR_ENGINES } from './ocr-options.js';
 
 /** `POST /v1/intake/precheck`: what a client knows about a file before uploading it. */
 export const precheckRequestSchema = z.object({
@@ -10,6 +11,18 @@ export const precheckRequestSchema = z.object({
   job_type: z.enum(JOB_TYPES).optional(),
   page_count: z.number().int().positive().optional().describe('Documents: pages, when known'),
   duration_sec: z.number().positive().optional().describe('Recordings: length, when known'),
+  content_subtype: z
+    .enum(CONTENT_SUBTYPES)
+    .optional()
+    .describe(
+      'The subtype it would be submitted with (picks the engine when OCR_ENGINE_BY_SUBTYPE names one)',
+    ),
+  engine: z
+    .enum(OCR_ENGINES)
+    .optional()
+    .describe(
+      'Documents: the engine the upload would ask for (`ocr_engine`); absent: the configured one. Recordings take the configured speech engine and refuse this field',
+    ),
 });
 export type PrecheckRequest = z.infer<typeof precheckRequestSchema>;
 

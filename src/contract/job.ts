@@ -181,6 +181,34 @@ export const submitJobFieldsSchema = z.object({
 });
 export type SubmitJobFields = z.infer<typeof submitJobFieldsSchema>;
 
+/** The submit options that only a document (OCR) or only a recording (transcription) takes. */
+export const OCR_ONLY_FIELDS = ['ocr_policy', 'ocr_engine', 'ocr_dpi', 'ocr_psm', 'ocr_batch_pages'] as const;
+export const TRANSCRIPTION_ONLY_FIELDS = [
+  'chunk_sec',
+  'chunk_overlap_sec',
+  'chunks_in_flight',
+  'txt_timestamps',
+] as const;
+
+/**
+ * `POST /v1/jobs/:id/retry` (JSON): what the new job may change; an absent field keeps the
+ * original's value. Validated as submit validates the same fields, and refused with
+ * VALIDATION_FAILED when it does not apply to the job's type.
+ */
+export const retryJobBodySchema = z.object({
+  content_subtype: z.enum(CONTENT_SUBTYPES).optional(),
+  language: submitJobFieldsSchema.shape.language,
+  ...ocrSubmitFieldsShape,
+  ocr_engine: ocrSubmitFieldsShape.ocr_engine
+    .unwrap()
+    .nullable()
+    .optional()
+    .describe('null: back to the configured engine'),
+  ...transcriptionSubmitFieldsShape,
+  txt_timestamps: z.boolean().optional(),
+});
+export type RetryJobBody = z.infer<typeof retryJobBodySchema>;
+
 export const problemSchema = z.object({
   type: z.string(),
   title: z.string(),

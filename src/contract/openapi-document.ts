@@ -16,6 +16,7 @@ import {
   jobSchema,
   problemSchema,
   queuesOverviewSchema,
+  retryJobBodySchema,
   submitJobFieldsSchema,
   submittedJobSchema,
 } from './job.js';
@@ -578,7 +579,7 @@ export function buildOpenApiDocument() {
           tags: ['jobs'],
           summary: 'Run a FAILED or CANCELLED job again as a new linked job, optionally with new options',
           parameters: [jobIdParameter],
-          requestBody: { required: false, content: json(ref('SubmitFields')) },
+          requestBody: { required: false, content: json(ref('RetryBody')) },
           responses: {
             '201': { description: 'The new job', content: json(ref('Job')) },
             ...problems(400, 404, 409, 503),
@@ -928,6 +929,7 @@ export function buildOpenApiDocument() {
         QueuesOverview: componentOf(queuesOverviewSchema),
         PrecheckRequest: componentOf(precheckRequestSchema, 'input'),
         PrecheckResult: componentOf(precheckResultSchema),
+        RetryBody: componentOf(retryJobBodySchema, 'input'),
         CreateApiKey: componentOf(createApiKeySchema, 'input'),
         CreatedApiKey: componentOf(createdApiKeySchema),
         AuthConfig: componentOf(authConfigSchema),

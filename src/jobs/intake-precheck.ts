@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { CostConfig } from '../config/index.js';
 import {
+  AppError,
   inputByFilenameExt,
   type JobType,
   type PrecheckRequest,
@@ -17,7 +18,10 @@ export interface IntakeLimits {
   maxUploadBytesByType?: Readonly<Record<JobType, number>>;
   ocrMaxPages: number;
   transcriptionMaxDurationSec: number;
+  /** OCR_ENGINE: the engine of a document whose upload names none. */
   ocrEngine: string;
+  /** OCR_ENGINE_BY_SUBTYPE: the default engine of some content subtypes. */
+  ocrEngineBySubtype?: Readonly<Partial<Record<string, string>>>;
   speechEngine: string;
   ocrPagesInFlight: number;
   chunksInFlight: number;
@@ -34,9 +38,25 @@ export interface IntakeState {
   usageLeft?: UsageLeft;
 }
 
-/** Measured on the development machine (docs/benchmarks.md): tesseract ~1.3 s a page per process, pocketsphinx RTF ~0.25. */
-const OCR_SEC_PER_PAGE = 1.5;
-const SPEECH_REAL_TIME_FACTOR = 0.3;
+/**
+ * Seconds a page takes, per page in flight, by engine. tesseract is measured on the development
+ * machine (docs/benchmarks.md: ~1.3 s a page per process); gemini is not measured here: a cautious
+ * guess for a network round trip per page. An engine missing here is estimated as tesseract.
+ */
+const TESSERACT_SEC_PER_PAGE = 1.5;
+const OCR_SEC_PER_PAGE: Readonly<Record<string, number>> = { tesseract: TESSERACT_SEC_PER_PAGE, gemini: 3 };
+/**
+ * Processing seconds per second of audio per chunk in flight, by engine. pocketsphinx is measured
+ * (docs/benchmarks.md: RTF ~0.25 with the pipeline's overhead ~0.3); the others are cautious
+ * guesses (whisper on CPU depends on the model; the cloud engines on the network).
+ */
+const POCKETSPHINX_RTF = 0.3;
+const SPEECH_REAL_TIME_FACTOR: Readonly<Record<string, number>> = {
+  pocketsphinx: POCKETSPHINX_RTF,
+  whisper: 0.5,
+  openai: 0.1,
+  gemini: 0.1,
+};
 const LARGE_DOCUMENT_PAGES = 500;
 const LONG_RECORDING_SEC = 3 * 3600;
 const CLOUD_ENGINES = new Set(['gemini', 'openai']);
@@ -96,8 +116,14 @@ export function precheckIntake(
   const jobType = input?.jobType ?? request.job_type;
   const quotaBlock = dailyQuotaBlock(jobType, request, state.usageLeft);
   if (quotaBlock) blocks.push(quotaBlock);
+  if (jobType === 'TRANSCRIPTION' && request.engine !== undefined) {
+    // The same rule as submit: only documents name their engine (`ocr_engine`).
+    throw new AppError('VALIDATION_FAILED', 'engine: recordings take the configured speech engine', {
+      details: { errors: [{ field: 'engine', message: 'recordings take the configured speech engine' }] },
+    });
+  }
   if (jobType === 'OCR') {
-    engine = limits.ocrEngine;
+    engine = ocrEngineOf(request, limits);
     if (request.page_count !== undefined) {
       if (request.page_count > limits.ocrMaxPages) {
         blocks.push({
@@ -109,7 +135,8 @@ export function precheckIntake(
       }
       // An upper bound: pages with a real text layer take milliseconds.
       processingSec = Math.ceil(
-        (request.page_count * OCR_SEC_PER_PAGE) / Math.max(1, limits.ocrPagesInFlight),
+        (request.page_count * (OCR_SEC_PER_PAGE[engine] ?? TESSERACT_SEC_PER_PAGE)) /
+          Math.max(1, limits.ocrPagesInFlight),
       );
     }
   } else if (jobType === 'TRANSCRIPTION') {
@@ -124,7 +151,8 @@ export function precheckIntake(
         warnings.push({ code: 'LONG_RECORDING', message: 'A recording this long will take a while.' });
       }
       processingSec = Math.ceil(
-        (request.duration_sec * SPEECH_REAL_TIME_FACTOR) / Math.max(1, limits.chunksInFlight),
+        (request.duration_sec * (SPEECH_REAL_TIME_FACTOR[engine] ?? POCKETSPHINX_RTF)) /
+          Math.max(1, limits.chunksInFlight),
       );
     }
   }
@@ -156,6 +184,15 @@ export function precheckIntake(
       cost,
     },
   };
+}
+
+/** The engine the OCR pipeline would pick: the upload's own, else the subtype's, else OCR_ENGINE. */
+function ocrEngineOf(request: PrecheckRequest, limits: IntakeLimits): string {
+  return (
+    request.engine ??
+    (request.content_subtype ? limits.ocrEngineBySubtype?.[request.content_subtype] : undefined) ??
+    limits.ocrEngine
+  );
 }
 
 /** QUOTA_DAILY_PAGES / _AUDIO_MINUTES when nothing is left today, or less than the claimed size. */

@@ -75,6 +75,36 @@ export type ReceiveSubmission = (jobId: string) => Promise<Submission>;
 export interface RetryOverrides {
   content_subtype?: ContentSubtype | undefined;
   language?: string | undefined;
+  /** Laid over the original's OCR options; `engine: null` drops its engine (the configured one runs). */
+  ocrOptions?: (Omit<OcrOptions, 'engine'> & { engine?: OcrOptions['engine'] | null }) | undefined;
+  /** Laid over the original's transcription options. */
+  transcriptionOptions?: TranscriptionOptions | undefined;
+}
+
+/** `base` with `changes` laid over it (a null change removes the key); undefined when nothing is left. */
+function layOver<T extends object>(
+  base: T | undefined,
+  changes: { [K in keyof T]?: T[K] | null } | undefined,
+): T | undefined {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(changes ?? {})) {
+    if (value === null) delete merged[key];
+    else if (value !== undefined) merged[key] = value;
+  }
+  return Object.keys(merged).length > 0 ? (merged as T) : undefined;
+}
+
+/** Options of the other job type are refused, naming their request fields. */
+function refuseOptionsOfOtherType(jobType: JobType, overrides: RetryOverrides): void {
+  const foreign =
+    jobType === 'OCR'
+      ? Object.keys(overrides.transcriptionOptions ?? {})
+      : Object.keys(overrides.ocrOptions ?? {}).map((key) => `ocr_${key}`);
+  if (foreign.length === 0) return;
+  const message = `applies to ${jobType === 'OCR' ? 'transcription' : 'OCR'} jobs only; this job is ${jobType}`;
+  throw new AppError('VALIDATION_FAILED', foreign.map((field) => `${field}: ${message}`).join('; '), {
+    details: { errors: foreign.map((field) => ({ field, message })) },
+  });
 }
 
 /** How long DELETE waits for a running job's worker to stop before answering JOB_STILL_RUNNING. */
@@ -335,6 +365,7 @@ export class JobService {
         `The job is ${original.status}; only FAILED or CANCELLED jobs are retried.`,
       );
     }
+    refuseOptionsOfOtherType(original.job_type, overrides);
     const newJobIdValue = newJobId();
     let stored: { sizeBytes: number; sha256: string };
     try {
@@ -357,8 +388,8 @@ export class JobService {
       sha256: stored.sha256,
       contentSubtype: overrides.content_subtype ?? original.content_subtype,
       language: overrides.language ?? original.language,
-      ocrOptions: original.ocr_options,
-      transcriptionOptions: original.transcription_options,
+      ocrOptions: layOver(original.ocr_options, overrides.ocrOptions),
+      transcriptionOptions: layOver(original.transcription_options, overrides.transcriptionOptions),
       callbackUrl: original.callback_url,
       retryOfJobId: original.job_id,
     });
@@ -368,6 +399,7 @@ export class JobService {
         job_id: record.job_id,
         retry_of_job_id: original.job_id,
         request_id: requestId,
+        changed: Object.keys(overrides).filter((key) => overrides[key as keyof RetryOverrides] !== undefined),
       },
       'job retried as a new job',
     );

@@ -201,6 +201,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         ocrMaxPages: config.ocr.maxPages,
         transcriptionMaxDurationSec: config.transcription.maxDurationSec,
         ocrEngine: config.ocr.engine,
+        ocrEngineBySubtype: config.ocr.engineBySubtype,
         speechEngine: config.transcription.engine,
         ocrPagesInFlight: config.ocr.pagesInFlight,
         chunksInFlight: config.transcription.chunksInFlight,

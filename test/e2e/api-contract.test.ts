@@ -261,4 +261,55 @@ describe('API without a worker', () => {
     const input = await fetch(`${svc.url}/v1/jobs/${again.job_id}/input`);
     expect(Buffer.from(await input.arrayBuffer())).toEqual(TINY_PNG);
   });
+
+  it('retries with another engine and OCR options, validated as submit validates them', async () => {
+    const submitted = await submitFile(
+      svc.url,
+      { name: 'scan.png', bytes: TINY_PNG },
+      { ocr_engine: 'tesseract', ocr_psm: '6' },
+    );
+    const job = (await submitted.json()) as Job;
+    await fetch(`${svc.url}/v1/jobs/${job.job_id}/cancel`, { method: 'POST' });
+    const retry = (body: unknown) =>
+      fetch(`${svc.url}/v1/jobs/${job.job_id}/retry`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+
+    const badEngine = await retry({ ocr_engine: 'abbyy' });
+    expect(badEngine.status).toBe(400);
+    expect(await problemOf(badEngine)).toMatchObject({ error_code: 'VALIDATION_FAILED' });
+    const badDpi = await retry({ ocr_dpi: 20 });
+    expect((await problemOf(badDpi)).error_code).toBe('VALIDATION_FAILED');
+    // Options of the other job type are refused, not silently dropped.
+    const foreign = await retry({ chunk_sec: 30 });
+    expect(foreign.status).toBe(400);
+    expect(await problemOf(foreign)).toMatchObject({
+      error_code: 'VALIDATION_FAILED',
+      errors: [{ field: 'chunk_sec', message: 'applies to transcription jobs only; this job is OCR' }],
+    });
+
+    const retried = await retry({ ocr_engine: 'gemini', ocr_dpi: 200 });
+    expect(retried.status).toBe(201);
+    const again = (await retried.json()) as Job;
+    // The new options are laid over the original's: psm stays.
+    expect(again).toMatchObject({
+      retry_of_job_id: job.job_id,
+      ocr_options: { engine: 'gemini', dpi: 200, psm: '6' },
+    });
+    const read = (await (await fetch(`${svc.url}/v1/jobs/${again.job_id}`)).json()) as Job;
+    expect(read.ocr_options).toEqual({ engine: 'gemini', dpi: 200, psm: '6' });
+    expect((await svc.service.store.get(again.job_id))?.ocr_options?.engine).toBe('gemini');
+
+    // null goes back to the configured engine.
+    await fetch(`${svc.url}/v1/jobs/${again.job_id}/cancel`, { method: 'POST' });
+    const reset = await fetch(`${svc.url}/v1/jobs/${again.job_id}/retry`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ocr_engine: null }),
+    });
+    expect(reset.status).toBe(201);
+    expect(((await reset.json()) as Job).ocr_options).toEqual({ dpi: 200, psm: '6' });
+  });
 });

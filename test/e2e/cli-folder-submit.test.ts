@@ -319,10 +319,18 @@ describe('doc-transcribe with an API key, against a service with an identity pro
       key,
       '--json',
       'retry',
+      '--engine',
+      'gemini',
+      '--subtype',
+      'pravachan',
       submitted?.job_id ?? '',
     ]);
     expect(retry.code).toBe(0);
-    expect((JSON.parse(retry.stdout) as Job).retry_of_job_id).toBe(submitted?.job_id);
+    expect(JSON.parse(retry.stdout) as Job).toMatchObject({
+      retry_of_job_id: submitted?.job_id,
+      content_subtype: 'pravachan',
+      ocr_options: { engine: 'gemini' },
+    });
 
     const refused = await runCli(['--server', secured.url, '--api-key', 'dt_not_a_real_key', 'list']);
     expect(refused.code).toBe(5);

@@ -91,6 +91,36 @@ describe('POST /v1/intake/precheck', () => {
     expect(result.blocks.map((b) => b.code)).toEqual(['QUOTA_ACTIVE_JOBS']);
   });
 
+  it('judges a document by the engine the upload would ask for', async () => {
+    const tesseract = await precheck({ filename: 'a.pdf', size_bytes: 10, page_count: 100 });
+    const { status, result } = await precheck({
+      filename: 'a.pdf',
+      size_bytes: 10,
+      page_count: 100,
+      engine: 'gemini',
+    });
+    expect(status).toBe(200);
+    expect(result.estimate).toMatchObject({ engine: 'gemini', cost_band: 'paid', cost: null });
+    expect(result.warnings.map((w) => w.code)).toEqual(['PAID_ENGINE']);
+    // Its own speed: not tesseract's.
+    expect(result.estimate.processing_sec).not.toBe(tesseract.result.estimate.processing_sec);
+    expect(tesseract.result.estimate).toMatchObject({ engine: 'tesseract', cost_band: 'none' });
+    const named = await precheck({ filename: 'a.pdf', size_bytes: 10, engine: 'tesseract' });
+    expect(named.result.estimate.engine).toBe('tesseract');
+  });
+
+  it('refuses an engine the file type does not take with VALIDATION_FAILED', async () => {
+    const unknown = await precheck({ filename: 'a.pdf', size_bytes: 10, engine: 'abbyy' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.result.error_code).toBe('VALIDATION_FAILED');
+    const recording = await precheck({ filename: 'talk.mp3', size_bytes: 10, engine: 'gemini' });
+    expect(recording.status).toBe(400);
+    expect(recording.result).toMatchObject({
+      error_code: 'VALIDATION_FAILED',
+      errors: [{ field: 'engine', message: 'recordings take the configured speech engine' }],
+    });
+  });
+
   it('refuses a malformed request with VALIDATION_FAILED', async () => {
     const { status, result } = await precheck({ size_bytes: -1 });
     expect(status).toBe(400);
@@ -112,6 +142,7 @@ describe('cost estimate of paid engines', () => {
       COST_WARN_PER_JOB: '1',
       COST_BLOCK_PER_JOB: '5',
       TRANSCRIPTION_MAX_DURATION_SEC: '86400',
+      OCR_ENGINE_BY_SUBTYPE: 'pravachan=tesseract',
     });
   });
   afterAll(async () => {
@@ -138,5 +169,29 @@ describe('cost estimate of paid engines', () => {
     ]);
     // Without a size there is nothing to price.
     expect((await check({ filename: 'a.pdf', size_bytes: 10 })).estimate.cost).toBeNull();
+  });
+
+  it('prices the engine the upload names, or the one of its subtype, not the configured one', async () => {
+    const local = await check({ filename: 'a.pdf', size_bytes: 10, page_count: 400, engine: 'tesseract' });
+    expect(local.estimate).toMatchObject({ engine: 'tesseract', cost: null, cost_band: 'none' });
+    expect(local.warnings).toEqual([]);
+    expect(local.decision).toBe('allow');
+    const bySubtype = await check({
+      filename: 'a.pdf',
+      size_bytes: 10,
+      page_count: 400,
+      content_subtype: 'pravachan',
+    });
+    expect(bySubtype.estimate).toMatchObject({ engine: 'tesseract', cost: null });
+    // The upload's own engine wins over the subtype's.
+    const named = await check({
+      filename: 'a.pdf',
+      size_bytes: 10,
+      page_count: 400,
+      content_subtype: 'pravachan',
+      engine: 'gemini',
+    });
+    expect(named.estimate).toMatchObject({ engine: 'gemini', cost: 0.8, cost_band: 'paid' });
+    expect(named.warnings.map((w) => w.code)).toEqual(['PAID_ENGINE']);
   });
 });

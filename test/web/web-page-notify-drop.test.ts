@@ -146,6 +146,11 @@ describe('the web page, dropping files and notifying', () => {
     await dialog.waitFor();
     await dialog.getByLabel('Content', { exact: true }).selectOption('pravachan');
     await dialog.getByLabel('Document language').selectOption('hin');
+    // The same engine choices as an upload; the original ran on the server's default.
+    const engine = dialog.getByLabel('OCR engine');
+    expect(await engine.inputValue()).toBe('default');
+    expect(await engine.locator('option').allTextContents()).toHaveLength(3);
+    await engine.selectOption('tesseract');
     await dialog.getByRole('button', { name: 'Retry with these options' }).click();
     await dialog.waitFor({ state: 'hidden' });
     await expect
@@ -157,9 +162,11 @@ describe('the web page, dropping files and notifying', () => {
       language: 'hin',
       content_subtype: 'pravachan',
       input_filename: 'first broken.pdf',
+      ocr_options: { engine: 'tesseract' },
     });
     const original = listed.items.find((job) => job.job_id === failedId);
     expect(original).toMatchObject({ language: 'hin+eng', content_subtype: 'general' });
+    expect(original?.ocr_options?.engine).toBeUndefined();
   });
 
   it('logged no console errors', () => {

@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
 import { ensureWebBuilt, launchChromium } from '../helpers/launch-chromium.js';
@@ -112,9 +112,29 @@ describe('the web page', () => {
     const wav = path.join(dir, 'talk.wav');
     await copyFile(await makeSpokenWav(dir, 'the quick brown fox jumps over the lazy dog'), wav);
 
+    const prechecks: Array<Record<string, unknown>> = [];
+    const onRequest = (request: Request) => {
+      if (new URL(request.url()).pathname === '/v1/intake/precheck') {
+        prechecks.push(JSON.parse(request.postData() ?? '{}') as Record<string, unknown>);
+      }
+    };
+    page.on('request', onRequest);
     await page.locator('[data-testid="file-input"]').setInputFiles([pdf, wav]);
     const items = page.locator('[data-testid="upload-item"]');
     await expect.poll(() => items.count()).toBe(2);
+    // Pages and length are measured in the browser and sent with the precheck, so each file has
+    // a processing estimate before it is sent.
+    for (const index of [0, 1]) {
+      await items.nth(index).locator('[data-testid="precheck"][data-decision]').waitFor();
+      expect(await items.nth(index).locator('[data-testid="precheck"]').textContent()).toContain(
+        'Processing about',
+      );
+    }
+    page.off('request', onRequest);
+    expect(prechecks.find((body) => body.filename === 'ग्रंथ भाग १.pdf')).toMatchObject({ page_count: 2 });
+    const wavPrecheck = prechecks.find((body) => body.filename === 'talk.wav');
+    expect(wavPrecheck?.duration_sec).toBeGreaterThan(1);
+    expect(wavPrecheck).not.toHaveProperty('engine');
     expect(await items.nth(0).locator('[data-testid="detected-kind"]').textContent()).toBe('Document → text');
     expect(await items.nth(1).locator('[data-testid="detected-kind"]').textContent()).toBe(
       'Recording → transcript',
@@ -167,17 +187,51 @@ describe('the web page', () => {
         .getByRole('link', { name: /as SRT$/ })
         .count(),
     ).toBe(1);
+    // Every produced format of both jobs downloads, under its own extension and not empty.
+    const seen: string[] = [];
+    for (const name of ['ग्रंथ भाग १.pdf', 'talk.wav']) {
+      const links = card(name).getByRole('link', { name: /^Download .+ as [A-Z]+$/ });
+      const count = await links.count();
+      expect(count).toBeGreaterThanOrEqual(2);
+      for (let i = 0; i < count; i++) {
+        const link = links.nth(i);
+        const format =
+          ((await link.getAttribute('aria-label')) ?? '').split(' as ').pop()?.toLowerCase() ?? '';
+        const [each] = await Promise.all([page.waitForEvent('download'), link.click()]);
+        expect(each.suggestedFilename().endsWith(`.${format}`)).toBe(true);
+        expect((await readFile(await each.path())).length).toBeGreaterThan(0);
+        seen.push(`${name}:${format}`);
+      }
+    }
+    expect(seen).toEqual(
+      expect.arrayContaining(['ग्रंथ भाग १.pdf:txt', 'ग्रंथ भाग १.pdf:json', 'talk.wav:srt', 'talk.wav:vtt']),
+    );
 
     await pdfCard.getByRole('button', { name: 'Read text' }).click();
     const viewer = page.getByRole('dialog', { name: 'Text of ग्रंथ भाग १.pdf' });
     await viewer.getByTestId('result-text').waitFor();
     expect(await viewer.getByTestId('result-text').textContent()).toContain('archive');
+    // Page by page, from the JSON result.
+    const pages = viewer.getByTestId('viewer-page');
+    expect(await pages.count()).toBe(2);
+    expect(await pages.nth(0).getByRole('heading').textContent()).toContain('Page 1');
+    expect(await pages.nth(1).getByRole('heading').textContent()).toContain('Page 2');
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: svc.url });
     await viewer.getByRole('button', { name: 'Copy text' }).click();
     await viewer.getByText('Copied to the clipboard.').waitFor();
     await screenshot('result-viewer');
     await page.keyboard.press('Escape');
     await viewer.waitFor({ state: 'hidden' });
+
+    // A transcript passage by passage, each with its time.
+    await card('talk.wav').getByRole('button', { name: 'Read text' }).click();
+    const transcript = page.getByRole('dialog', { name: 'Text of talk.wav' });
+    const passages = transcript.getByTestId('viewer-segment');
+    await passages.first().waitFor();
+    expect(await passages.first().locator('.viewer-time').textContent()).toMatch(/^0:0\d–0:\d\d$/);
+    expect(await passages.count()).toBeGreaterThan(0);
+    await page.keyboard.press('Escape');
+    await transcript.waitFor({ state: 'hidden' });
   });
 
   it('cancels a running job after confirming, then retries it as a new job', async () => {

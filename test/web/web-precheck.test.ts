@@ -60,11 +60,15 @@ describe('precheck and engine choice in the upload form', () => {
     expect(JSON.parse(prechecks.find((body) => body.includes('good.pdf')) ?? '{}')).toMatchObject({
       filename: 'good.pdf',
       mime: 'application/pdf',
+      // Counted in the browser from the file's page tree; the engine chosen for the file.
+      page_count: 2,
+      engine: 'tesseract',
     });
     const goodHints = (await good.locator('[data-testid="precheck"]').textContent()) ?? '';
     expect(goodHints).toContain('Server sees: Document → text, application/pdf');
-    // Without a page count the server may not tell the time (nor the effort); either way it is said.
-    expect(goodHints).toMatch(/Processing about|Processing time cannot be told yet/);
+    // With the page count the server tells the time and the effort.
+    expect(goodHints).toContain('Processing about');
+    expect(goodHints).toContain('light work');
     expect(goodHints).toContain('waiting in the queue');
     expect(goodHints).toContain('Free: local engine (tesseract)');
     const bigNotice = big.locator('[data-testid="precheck"] .failure[role="alert"]');

@@ -8,10 +8,12 @@ import {
   OUTPUT_FORMATS,
   OUTPUT_MEDIA_TYPES,
   ocrOptionsFromFields,
+  type RetryJobBody,
+  retryJobBodySchema,
   submitJobFieldsSchema,
   transcriptionOptionsFromFields,
 } from '../../contract/index.js';
-import type { JobService } from '../../jobs/job-service.js';
+import type { JobService, RetryOverrides } from '../../jobs/job-service.js';
 import type { SubmitQuota } from '../../jobs/submit-quota.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import { checkWebhookTarget } from '../../webhooks/check-webhook-target.js';
@@ -49,9 +51,21 @@ export async function checkJobCallback(
 }
 
 const resultQuerySchema = z.object({ format: z.enum(OUTPUT_FORMATS).default('txt') });
-const retryBodySchema = submitJobFieldsSchema.pick({ language: true }).extend({
-  content_subtype: submitJobFieldsSchema.shape.content_subtype.unwrap().optional(),
-});
+/** The retry body as the job service takes it: the options grouped as they are stored on the job. */
+export function retryOverridesOf(body: RetryJobBody): RetryOverrides {
+  const { content_subtype, language, ocr_engine, txt_timestamps, ...numbers } = body;
+  const ocr = {
+    ...ocrOptionsFromFields({ ...body, ocr_engine: ocr_engine ?? undefined }),
+    ...(ocr_engine === null ? { engine: null } : {}),
+  };
+  const transcription = transcriptionOptionsFromFields({ ...numbers, txt_timestamps });
+  return {
+    content_subtype,
+    language,
+    ocrOptions: Object.keys(ocr).length > 0 ? ocr : undefined,
+    transcriptionOptions: transcription,
+  };
+}
 
 /**
  * The Idempotency-Key header: a plain token (as Stripe takes it) or the draft standard's quoted
@@ -150,7 +164,7 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
   });
 
   app.post('/v1/jobs/:id/retry', async (request, reply) => {
-    const overrides = parseOrThrow(retryBodySchema, request.body ?? {});
+    const overrides = retryOverridesOf(parseOrThrow(retryJobBodySchema, request.body ?? {}));
     const ownerId = principalOf(request).userId;
     // A retry is a new job: it counts against the quotas like any submit.
     const release = await deps.quota.reserve(ownerId);

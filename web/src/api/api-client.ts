@@ -23,7 +23,11 @@ export interface ApiClient {
   getJob(jobId: string, etag?: string | null): Promise<JobRead>;
   cancelJob(jobId: string): Promise<WebJob>;
   /** Runs a FAILED or CANCELLED job again; `options` change its language or content subtype. */
-  retryJob(jobId: string, options?: { language?: string; content_subtype?: string }): Promise<WebJob>;
+  /** The body of `POST /v1/jobs/:id/retry`: the options to change (`ocr_engine: null`: the default). */
+  retryJob(
+    jobId: string,
+    options?: { language?: string; content_subtype?: string; ocr_engine?: string | null },
+  ): Promise<WebJob>;
   deleteJob(jobId: string): Promise<void>;
   resultText(jobId: string, format: OutputFormat): Promise<string>;
   resultUrl(jobId: string, format: OutputFormat): string;

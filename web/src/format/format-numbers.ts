@@ -45,3 +45,16 @@ export function formatDuration(totalSeconds: number, locale: string): string {
 function unit(value: number, name: 'hour' | 'minute' | 'second', locale: string): string {
   return new Intl.NumberFormat(locale, { style: 'unit', unit: name, unitDisplay: 'short' }).format(value);
 }
+
+/** A position in a recording as a clock: "0:05", "12:30", "1:02:05" (whole seconds). */
+export function formatClock(totalSec: number, locale: string): string {
+  const two = new Intl.NumberFormat(locale, { minimumIntegerDigits: 2, useGrouping: false });
+  const one = new Intl.NumberFormat(locale, { useGrouping: false });
+  const whole = Math.max(0, Math.floor(totalSec));
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  const seconds = whole % 60;
+  return hours > 0
+    ? `${one.format(hours)}:${two.format(minutes)}:${two.format(seconds)}`
+    : `${one.format(minutes)}:${two.format(seconds)}`;
+}

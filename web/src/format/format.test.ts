@@ -6,7 +6,7 @@ import { estimateEtaSec } from './estimate-eta.js';
 import { describeFailure, jobFailure } from './failure-message.js';
 import { formatBytes, formatDuration, formatPercent } from './format-numbers.js';
 import { formatAbsoluteTime, formatRelativeTime } from './format-time.js';
-import { formatPageList, qualityLevel } from './quality-level.js';
+import { formatPageList, formatSegmentList, qualityLevel } from './quality-level.js';
 
 const bytes = (text: string, extra: number[] = []) =>
   new Uint8Array([...Array.from(text, (c) => c.charCodeAt(0)), ...extra]);
@@ -121,6 +121,15 @@ describe('quality badge', () => {
   it('joins consecutive low-confidence pages into ranges', () => {
     expect(formatPageList([12, 3, 7, 8, 9], 'en')).toBe('3, 7–9, 12');
     expect(formatPageList([], 'en')).toBe('');
+  });
+
+  it('lists the low-confidence passages of a recording as clock ranges, and does not call them good', () => {
+    const segments = [
+      { start_sec: 3725.2, end_sec: 3731, score: 0.3, reasons: ['repetition'] },
+      { start_sec: 5, end_sec: 12.9, score: 0.4, reasons: ['engine_confidence'] },
+    ];
+    expect(formatSegmentList(segments, 'en')).toBe('0:05–0:12, 1:02:05–1:02:11');
+    expect(qualityLevel({ score: 0.93, low_confidence_segments: segments })).toBe('fair');
   });
 });
 

@@ -1,4 +1,5 @@
 import type { JobQuality } from '../../../src/contract/job.js';
+import { formatClock } from './format-numbers.js';
 
 export type QualityLevel = 'good' | 'fair' | 'poor' | 'unknown';
 
@@ -6,7 +7,9 @@ export type QualityLevel = 'good' | 'fair' | 'poor' | 'unknown';
 export function qualityLevel(quality: JobQuality | null): QualityLevel {
   const score = quality?.score;
   if (score === null || score === undefined) return 'unknown';
-  if (score >= 0.85 && (quality?.low_confidence_pages?.length ?? 0) === 0) return 'good';
+  const flagged =
+    (quality?.low_confidence_pages?.length ?? 0) + (quality?.low_confidence_segments?.length ?? 0);
+  if (score >= 0.85 && flagged === 0) return 'good';
   if (score >= 0.6) return 'fair';
   return 'poor';
 }
@@ -29,4 +32,15 @@ export function formatPageList(pages: readonly number[], locale: string): string
     end = page;
   }
   return ranges.join(', ');
+}
+
+/** "0:05–0:12, 1:02:05–1:02:11": passages of a recording as clock ranges, in order. */
+export function formatSegmentList(
+  segments: readonly { start_sec: number; end_sec: number }[],
+  locale: string,
+): string {
+  return [...segments]
+    .sort((a, b) => a.start_sec - b.start_sec)
+    .map((segment) => `${formatClock(segment.start_sec, locale)}–${formatClock(segment.end_sec, locale)}`)
+    .join(', ');
 }

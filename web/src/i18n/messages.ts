@@ -156,6 +156,8 @@ const en = {
   'quality.score': 'Engine confidence {percent}.',
   'quality.lowPages': 'Low confidence on pages {pages}.',
   'quality.noLowPages': 'No page has low confidence.',
+  'quality.lowSegments': 'Listen again to {segments}.',
+  'quality.noLowSegments': 'No passage has low confidence.',
 
   'history.heading': 'History',
   'history.tabs': 'Job type',
@@ -183,6 +185,8 @@ const en = {
   'viewer.copyFailed': 'Could not copy. Select the text and copy it by hand.',
   'viewer.close': 'Close',
   'viewer.loading': 'Loading the text…',
+  'viewer.page': 'Page {page}',
+  'viewer.lowConfidence': 'Low confidence',
 
   'error.network': 'The server could not be reached.',
   'error.http': 'The server answered with an error it did not explain (HTTP {status}).',
@@ -412,6 +416,8 @@ const hi: Record<MessageKey, string> = {
   'quality.score': 'इंजन का विश्वास {percent}।',
   'quality.lowPages': 'पृष्ठ {pages} पर कम विश्वास।',
   'quality.noLowPages': 'किसी पृष्ठ पर कम विश्वास नहीं।',
+  'quality.lowSegments': 'ये अंश फिर से सुनें: {segments}।',
+  'quality.noLowSegments': 'किसी अंश पर कम विश्वास नहीं।',
 
   'history.heading': 'इतिहास',
   'history.tabs': 'कार्य का प्रकार',
@@ -437,6 +443,8 @@ const hi: Record<MessageKey, string> = {
   'viewer.copy': 'पाठ कॉपी करें',
   'viewer.copied': 'क्लिपबोर्ड पर कॉपी हो गया।',
   'viewer.copyFailed': 'कॉपी नहीं हो सका। पाठ चुनकर स्वयं कॉपी करें।',
+  'viewer.page': 'पृष्ठ {page}',
+  'viewer.lowConfidence': 'कम विश्वास',
   'viewer.close': 'बंद करें',
   'viewer.loading': 'पाठ लोड हो रहा है…',
 

@@ -7,6 +7,7 @@ import { runUpload } from './run-upload.js';
 import {
   DEFAULT_BATCH,
   newUploadItem,
+  precheckRequestOf,
   sendableItems,
   type UploadState,
   uploadReducer,
@@ -87,5 +88,54 @@ describe('precheck and engine choice in the upload queue', () => {
     const defaulted = newUploadItem(pdf, pdfKind, DEFAULT_BATCH, { key: 'd', idempotencyKey: 'kd' });
     await runUpload(defaulted, deps);
     expect(fields[3]).not.toHaveProperty('ocr_engine');
+  });
+
+  it('asks the precheck with the measured pages or duration and the engine chosen for the file', () => {
+    const wav = new File([new Uint8Array(44)], 'talk.wav', { type: 'audio/wav' });
+    let state: UploadState = {
+      batch: { ...DEFAULT_BATCH, ocrEngine: 'gemini' },
+      items: [
+        newUploadItem(
+          pdf,
+          pdfKind,
+          { ...DEFAULT_BATCH, ocrEngine: 'gemini' },
+          { key: 'a', idempotencyKey: 'ka' },
+        ),
+        newUploadItem(
+          wav,
+          wavKind,
+          { ...DEFAULT_BATCH, ocrEngine: 'gemini' },
+          { key: 'b', idempotencyKey: 'kb' },
+        ),
+      ],
+    };
+    expect(state.items.map((item) => item.measure)).toEqual([null, null]);
+    state = uploadReducer(state, { type: 'item/measured', key: 'a', measure: { page_count: 12 } });
+    state = uploadReducer(state, { type: 'item/measured', key: 'b', measure: { duration_sec: 95.5 } });
+    const [document, recording] = state.items.map(precheckRequestOf);
+    expect(document).toEqual({
+      filename: 'a.pdf',
+      size_bytes: 4,
+      mime: 'application/pdf',
+      page_count: 12,
+      content_subtype: 'general',
+      engine: 'gemini',
+    });
+    // A recording has no engine to choose: none is sent.
+    expect(recording).toEqual({
+      filename: 'talk.wav',
+      size_bytes: 44,
+      mime: 'audio/wav',
+      duration_sec: 95.5,
+      content_subtype: 'general',
+    });
+    // The file's own engine; the default sends none.
+    state = uploadReducer(state, { type: 'item/edited', key: 'a', ocrEngine: 'default' });
+    expect(precheckRequestOf(state.items[0] as (typeof state.items)[number])).not.toHaveProperty('engine');
+    // Unknown sizes are left out, not guessed.
+    state = uploadReducer(state, { type: 'item/measured', key: 'a', measure: {} });
+    expect(precheckRequestOf(state.items[0] as (typeof state.items)[number])).not.toHaveProperty(
+      'page_count',
+    );
   });
 });

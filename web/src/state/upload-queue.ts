@@ -1,5 +1,12 @@
 import type { ApiFailure } from '../api/api-failure.js';
-import type { ContentSubtype, JobType, OCR_ENGINES, PrecheckResult } from '../api/contract.js';
+import type {
+  ContentSubtype,
+  JobType,
+  OCR_ENGINES,
+  PrecheckRequest,
+  PrecheckResult,
+} from '../api/contract.js';
+import type { FileMeasure } from '../browser/measure-file.js';
 import type { DetectedKind } from '../format/detect-file-kind.js';
 
 /** An OCR engine to ask for, or `default`: the server's configured one (no `ocr_engine` sent). */
@@ -33,6 +40,8 @@ export interface UploadItem {
   contentSubtype: ContentSubtype;
   language: string;
   ocrEngine: OcrEngineChoice;
+  /** Pages or duration read in the browser; null while they are being measured. */
+  measure: FileMeasure | null;
   /** The server's verdict before sending (`POST /v1/intake/precheck`); null until it answers. */
   precheck: PrecheckResult | null;
   /** Made once per file and sent on every try, so a retried upload never makes a second job. */
@@ -56,7 +65,8 @@ export type UploadAction =
       language?: string;
       ocrEngine?: OcrEngineChoice;
     }
-  | { type: 'item/prechecked'; key: string; precheck: PrecheckResult }
+  | { type: 'item/measured'; key: string; measure: FileMeasure }
+  | { type: 'item/prechecked'; key: string; precheck: PrecheckResult | null }
   | { type: 'item/removed'; key: string }
   | { type: 'item/started'; key: string }
   | { type: 'item/progress'; key: string; sent: number }
@@ -90,6 +100,7 @@ export function newUploadItem(
     contentSubtype: batch.contentSubtype,
     language: languageFor(detected?.input.jobType, batch),
     ocrEngine: batch.ocrEngine ?? 'default',
+    measure: null,
     precheck: null,
     phase: 'ready',
     sent: 0,
@@ -136,6 +147,8 @@ export function uploadReducer(state: UploadState, action: UploadAction): UploadS
         language: action.language ?? item.language,
         ocrEngine: action.ocrEngine ?? item.ocrEngine,
       }));
+    case 'item/measured':
+      return update(state, action.key, (item) => ({ ...item, measure: action.measure }));
     case 'item/prechecked':
       return update(state, action.key, (item) => ({ ...item, precheck: action.precheck }));
     case 'item/removed':
@@ -180,6 +193,24 @@ export function sendableItems(state: UploadState): UploadItem[] {
       item.precheck?.decision !== 'block' &&
       (item.phase === 'ready' || item.phase === 'failed'),
   );
+}
+
+/**
+ * What the precheck is asked about a file (never its bytes): name, size, type, the pages or
+ * duration measured in the browser, and the choices it would be uploaded with.
+ */
+export function precheckRequestOf(item: UploadItem): PrecheckRequest {
+  const mime = item.detected?.input.mime ?? (item.file.type || undefined);
+  const isDocument = item.detected?.input.jobType === 'OCR';
+  return {
+    filename: item.file.name,
+    size_bytes: item.file.size,
+    ...(mime ? { mime } : {}),
+    ...(item.measure?.page_count !== undefined ? { page_count: item.measure.page_count } : {}),
+    ...(item.measure?.duration_sec !== undefined ? { duration_sec: item.measure.duration_sec } : {}),
+    content_subtype: item.contentSubtype,
+    ...(isDocument && item.ocrEngine !== 'default' ? { engine: item.ocrEngine } : {}),
+  };
 }
 
 /** Delay before the next automatic try of a retryable failure: 1 s, 2 s, … */

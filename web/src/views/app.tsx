@@ -7,6 +7,7 @@ import { JobPoller } from '../api/job-poller.js';
 import { LiveJobUpdates, type LiveMode } from '../api/live-job-updates.js';
 import { newIdempotencyKey, uploadFile } from '../api/upload-file.js';
 import { askNotificationPermissionOnce, notifyIfHidden } from '../browser/job-notifications.js';
+import { measureFile } from '../browser/measure-file.js';
 import { readFileHead } from '../browser/read-file-head.js';
 import { detectFileKind } from '../format/detect-file-kind.js';
 import { useI18n } from '../i18n/i18n-context.js';
@@ -15,6 +16,7 @@ import { runUpload } from '../state/run-upload.js';
 import {
   DEFAULT_BATCH,
   newUploadItem,
+  precheckRequestOf,
   sendableItems,
   type UploadItem,
   uploadReducer,
@@ -203,39 +205,53 @@ export function App({
 
   const onQuery = useCallback((next: HistoryQuery) => dispatch({ type: 'history/query', query: next }), []);
 
-  const addFiles = useCallback(
-    async (files: File[]) => {
-      const items: UploadItem[] = [];
-      for (const file of files) {
-        const detected = detectFileKind(await readFileHead(file), file.name);
-        items.push(
-          newUploadItem(file, detected, latest.current.uploads.batch, {
-            key: newIdempotencyKey(),
-            idempotencyKey: newIdempotencyKey(),
-          }),
-        );
+  const addFiles = useCallback(async (files: File[]) => {
+    const items: UploadItem[] = [];
+    for (const file of files) {
+      const detected = detectFileKind(await readFileHead(file), file.name);
+      items.push(
+        newUploadItem(file, detected, latest.current.uploads.batch, {
+          key: newIdempotencyKey(),
+          idempotencyKey: newIdempotencyKey(),
+        }),
+      );
+    }
+    dispatchUpload({ type: 'files/added', items });
+    // Pages and durations are measured locally, two files at a time (a PDF's read is bounded);
+    // the precheck below asks the server once a file is measured.
+    const queue = [...items];
+    const measureNext = async (): Promise<void> => {
+      for (let item = queue.shift(); item; item = queue.shift()) {
+        const measure = await measureFile(item.file, item.detected?.input).catch(() => ({}));
+        dispatchUpload({ type: 'item/measured', key: item.key, measure });
       }
-      dispatchUpload({ type: 'files/added', items });
-      // Ask before sending: a refusal blocks only that file; a failed precheck leaves it to the upload.
-      for (const item of items) {
-        api
-          .precheck({
-            filename: item.file.name,
-            size_bytes: item.file.size,
-            ...(item.detected
-              ? { mime: item.detected.input.mime }
-              : item.file.type
-                ? { mime: item.file.type }
-                : {}),
-          })
-          .then(
-            (precheck) => dispatchUpload({ type: 'item/prechecked', key: item.key, precheck }),
-            () => undefined,
-          );
-      }
-    },
-    [api],
-  );
+    };
+    void Promise.all([measureNext(), measureNext()]);
+  }, []);
+
+  // Ask before sending, and again when a choice the verdict depends on (engine, subtype) changes:
+  // a refusal blocks only that file; a failed precheck leaves it to the upload.
+  const prechecksAsked = useRef(new Map<string, string>());
+  useEffect(() => {
+    for (const item of uploads.items) {
+      if (item.measure === null || (item.phase !== 'ready' && item.phase !== 'failed')) continue;
+      const request = precheckRequestOf(item);
+      const body = JSON.stringify(request);
+      const previous = prechecksAsked.current.get(item.key);
+      if (previous === body) continue;
+      prechecksAsked.current.set(item.key, body);
+      if (previous !== undefined) dispatchUpload({ type: 'item/prechecked', key: item.key, precheck: null });
+      api.precheck(request).then(
+        (precheck) => {
+          // Only the answer to the latest question counts.
+          if (prechecksAsked.current.get(item.key) === body) {
+            dispatchUpload({ type: 'item/prechecked', key: item.key, precheck });
+          }
+        },
+        () => undefined,
+      );
+    }
+  }, [uploads.items, api]);
 
   const sendUploads = useCallback(() => {
     // The press of "Upload" is the user gesture the notification permission prompt needs.

@@ -2,15 +2,20 @@ import { useEffect, useRef, useState } from 'react';
 import { CONTENT_SUBTYPES, type ContentSubtype, type WebJob } from '../api/contract.js';
 import { useI18n } from '../i18n/i18n-context.js';
 import type { MessageKey } from '../i18n/messages.js';
-import { OCR_LANGUAGES, SPEECH_LANGUAGES } from '../state/upload-queue.js';
-import { Select } from './upload-panel.js';
+import { OCR_LANGUAGES, type OcrEngineChoice, SPEECH_LANGUAGES } from '../state/upload-queue.js';
+import { ENGINE_CHOICES, Select } from './upload-panel.js';
 
 export interface RetryOptions {
   language: string;
   content_subtype: ContentSubtype;
+  /** Documents, when changed: an engine by name, or null for the server's default. */
+  ocr_engine?: Exclude<OcrEngineChoice, 'default'> | null;
 }
 
-/** Retry with other options: the language and the content subtype, the same choices as an upload. */
+/**
+ * Retry with other options: the content subtype, the language and, for a document, the OCR
+ * engine, the same choices as an upload. The engine is sent only when it was changed.
+ */
 export function RetryDialog(props: {
   job: WebJob | null;
   onRetry(job: WebJob, options: RetryOptions): void;
@@ -21,12 +26,15 @@ export function RetryDialog(props: {
   const { job } = props;
   const [language, setLanguage] = useState('');
   const [subtype, setSubtype] = useState<ContentSubtype>('general');
+  const originalEngine: OcrEngineChoice = job?.ocr_options?.engine ?? 'default';
+  const [engine, setEngine] = useState<OcrEngineChoice>('default');
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
     if (job) {
       setLanguage(job.language);
       setSubtype(job.content_subtype);
+      setEngine(job.ocr_options?.engine ?? 'default');
       if (!dialog.open) dialog.showModal();
     } else if (dialog.open) dialog.close();
   }, [job]);
@@ -55,6 +63,15 @@ export function RetryDialog(props: {
             }
             onChange={setLanguage}
           />
+          {job.job_type === 'OCR' ? (
+            <Select<OcrEngineChoice>
+              label={t('field.ocrEngine')}
+              value={engine}
+              options={ENGINE_CHOICES}
+              optionLabel={(option) => t(`engine.${option}`)}
+              onChange={setEngine}
+            />
+          ) : null}
           <div className="dialog-actions">
             <button type="submit" value="cancel">
               {t('confirm.keep')}
@@ -62,7 +79,13 @@ export function RetryDialog(props: {
             <button
               type="button"
               onClick={() => {
-                props.onRetry(job, { language, content_subtype: subtype });
+                props.onRetry(job, {
+                  language,
+                  content_subtype: subtype,
+                  ...(job.job_type === 'OCR' && engine !== originalEngine
+                    ? { ocr_engine: engine === 'default' ? null : engine }
+                    : {}),
+                });
                 props.onClose();
               }}
             >

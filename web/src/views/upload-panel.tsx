@@ -63,7 +63,8 @@ export function Select<T extends string>({
   );
 }
 
-const ENGINE_CHOICES: readonly OcrEngineChoice[] = ['default', ...OCR_ENGINES];
+/** The OCR engines offered, upload and retry alike: the server's default, then each by name. */
+export const ENGINE_CHOICES: readonly OcrEngineChoice[] = ['default', ...OCR_ENGINES];
 
 /** The server's verdict before sending: what it sees, how long and how costly, warnings, refusals. */
 function PrecheckHints({ precheck }: { precheck: PrecheckResult | null }) {
