@@ -106,9 +106,11 @@ async function transcribeRecording(
     throw tooLong(probe.durationSec, deps.maxDurationSec);
   }
 
-  const progress = new ProgressReporter(context.reportProgress, (error) =>
-    logger.warn({ event: 'transcription.progress_failed', ...errorFields(error) }, 'progress not saved'),
-  );
+  const progress = new ProgressReporter(context.reportProgress, (error) => {
+    // A job being stopped (cancel, a quota or cost refusal of its measured size) says why elsewhere.
+    if (signal.aborted) return;
+    logger.warn({ event: 'transcription.progress_failed', ...errorFields(error) }, 'progress not saved');
+  });
   progress.report({
     stage: 'decoding audio',
     progress: DECODE_START,
