@@ -29,16 +29,9 @@ import { watchRedisConnection } from '../observability/watch-redis-connection.js
 import { createStorage } from '../storage/create-storage.js';
 import { WebhookQueue } from '../webhooks/webhook-queue.js';
 import { WebhookStore } from '../webhooks/webhook-store.js';
-import { type RunningWorker, startWorker } from '../worker/start-worker.js';
-import { WebhookWorker } from '../worker/webhook-worker.js';
-import { buildPipelines } from './build-pipelines.js';
-import {
-  consumersCheck,
-  engineChecks,
-  redisCheck,
-  scratchDirCheck,
-  storageCheck,
-} from './readiness-checks.js';
+import type { RunningWorker } from '../worker/start-worker.js';
+import type { WebhookWorker } from '../worker/webhook-worker.js';
+import { consumersCheck, redisCheck, scratchDirCheck, storageCheck } from './readiness-checks.js';
 
 export interface RunningService {
   /** Base URL of the API, when this role serves one. */
@@ -119,7 +112,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       return flags.isEnabled('webhooks') ? queueWebhooks(record) : true;
     },
   });
-  const storage = createStorage(config.storage);
+  const storage = await createStorage(config.storage);
   const queues = new JobQueues(queueRedis, keys);
   const metrics = new PrometheusMetrics(config.role);
   const heartbeats = new WorkerHeartbeats(redis, keys);
@@ -141,6 +134,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let webhookWorker: WebhookWorker | null = null;
 
   if (config.role === 'worker' || config.role === 'all') {
+    // Loaded only where jobs run: the engines' SDKs (tesseract.js, OpenAI, Gemini) and the
+    // pipelines would otherwise sit in every API process's memory unused.
+    const [{ buildPipelines, engineChecks }, { startWorker }, { WebhookWorker }] = await Promise.all([
+      import('./build-pipelines.js'),
+      import('../worker/start-worker.js'),
+      import('../worker/webhook-worker.js'),
+    ]);
     worker = await startWorker({
       connection: redis,
       store,
