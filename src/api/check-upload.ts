@@ -127,16 +127,29 @@ export function checkHeadForPolyglot(head: Buffer): void {
  * record must end the file exactly, which random data almost never does.
  */
 export class UploadTail extends Transform {
-  private tail = Buffer.alloc(0);
+  // The last chunks themselves, not a copy: copying each chunk into a joined tail doubled the
+  // buffers an upload allocates (and the API's memory while it streams).
+  private chunks: Buffer[] = [];
+  private held = 0;
 
   override _transform(
     chunk: Buffer,
     _encoding: BufferEncoding,
     callback: (error?: Error | null, data?: Buffer) => void,
   ) {
-    const joined = Buffer.concat([this.tail, chunk]);
-    this.tail = joined.length > ZIP_TAIL_BYTES ? joined.subarray(joined.length - ZIP_TAIL_BYTES) : joined;
+    this.chunks.push(chunk);
+    this.held += chunk.length;
+    // Drop the oldest chunks while the rest still cover the tail.
+    while (this.chunks.length > 1 && this.held - (this.chunks[0]?.length ?? 0) >= ZIP_TAIL_BYTES) {
+      this.held -= this.chunks.shift()?.length ?? 0;
+    }
     callback(null, chunk);
+  }
+
+  /** The last ZIP_TAIL_BYTES of the stream (all of it when shorter). */
+  get tail(): Buffer {
+    const joined = Buffer.concat(this.chunks);
+    return joined.length > ZIP_TAIL_BYTES ? joined.subarray(joined.length - ZIP_TAIL_BYTES) : joined;
   }
 
   /** Throws `FILE_POLYGLOT` when the stored bytes end with a ZIP archive's directory. */

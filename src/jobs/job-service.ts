@@ -5,6 +5,7 @@ import {
   AppError,
   CONTRACT_VERSION,
   type ContentSubtype,
+  JOB_TYPES,
   type Job,
   type JobList,
   type JobStatus,
@@ -189,9 +190,24 @@ export class JobService {
 
   /** The job as clients see it: the record plus queue position and time left, computed now. */
   async view(record: JobRecord): Promise<Job> {
-    const queuePosition =
-      record.status === 'QUEUED' ? await this.queues.positionOf(record.job_type, record.job_id) : null;
-    return { ...toPublicJob(record), queue_position: queuePosition, eta_sec: estimateSecondsLeft(record) };
+    return (await this.viewAll([record]))[0] as Job;
+  }
+
+  /** `view` for many records, with the queue positions of the queued ones read in one call per queue. */
+  async viewAll(records: readonly JobRecord[]): Promise<Job[]> {
+    const positions = new Map<string, number | null>();
+    await Promise.all(
+      JOB_TYPES.map(async (type) => {
+        const ids = records.filter((r) => r.status === 'QUEUED' && r.job_type === type).map((r) => r.job_id);
+        const found = await this.queues.positionsOf(type, ids);
+        for (const [i, id] of ids.entries()) positions.set(id, found[i] ?? null);
+      }),
+    );
+    return records.map((record) => ({
+      ...toPublicJob(record),
+      queue_position: positions.get(record.job_id) ?? null,
+      eta_sec: estimateSecondsLeft(record),
+    }));
   }
 
   async list(ownerId: string, query: ListJobsQuery): Promise<JobList> {
@@ -205,7 +221,7 @@ export class JobService {
       limit: query.limit,
     });
     return {
-      items: await Promise.all(page.records.map((record) => this.view(record))),
+      items: await this.viewAll(page.records),
       next_cursor: page.after ? encodeHistoryCursor(page.after, scope) : null,
       total: page.total,
       counts: page.counts,

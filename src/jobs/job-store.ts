@@ -80,6 +80,12 @@ const IDENTITY_CACHE_SIZE = 10_000;
 
 const nowIso = () => new Date().toISOString();
 
+/** The `count` newest ids of several newest-first lists of disjoint indexes. */
+function mergeNewest(lists: readonly string[][], count: number): string[] {
+  const merged = lists.length === 1 ? (lists[0] ?? []) : lists.flat().sort().reverse();
+  return merged.slice(0, count);
+}
+
 export function normaliseFilename(name: string): string {
   return name.normalize('NFC').toLocaleLowerCase('en');
 }
@@ -142,29 +148,37 @@ export class JobStore {
       ? statuses.map((status) => this.keys.userJobs(ownerId, { jobType: query.jobType, status }))
       : [this.keys.userJobs(ownerId, { jobType: query.jobType })];
 
-    const [counts, total] = await this.countHistory(ownerId, query.jobType, sources);
+    // The counts and (without a search) the page's ids in one round trip, the records in a second.
+    const pipeline = this.redis.pipeline();
+    for (const type of JOB_TYPES) pipeline.zcard(this.keys.userJobs(ownerId, { jobType: type }));
+    for (const status of JOB_STATUSES)
+      pipeline.zcard(this.keys.userJobs(ownerId, { jobType: query.jobType, status }));
+    for (const source of sources) pipeline.zcard(source);
+    const countsQueued = JOB_TYPES.length + JOB_STATUSES.length + sources.length;
+    if (!query.q) {
+      const start = query.after ? `(${query.after}` : '+';
+      for (const key of sources) {
+        pipeline.call('ZRANGE', key, start, '-', 'BYLEX', 'REV', 'LIMIT', '0', String(query.limit + 1));
+      }
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    const [counts, total] = this.countsOf(replies.slice(0, countsQueued).map(([, value]) => Number(value)));
     let ids: string[];
     let after: string | null;
     if (query.q) {
       ({ ids, after } = await this.searchByFilename(ownerId, sources, query));
     } else {
-      const batch = await this.newestAfter(sources, query.after, query.limit + 1);
+      const lists = replies.slice(countsQueued).map(([, value]) => value as string[]);
+      const batch = mergeNewest(lists, query.limit + 1);
       ids = batch.slice(0, query.limit);
       after = batch.length > query.limit ? (ids.at(-1) ?? null) : null;
     }
     return { records: await this.getMany(ids), after, total, counts };
   }
 
-  private async countHistory(
-    ownerId: string,
-    jobType: JobType | undefined,
-    sources: readonly string[],
-  ): Promise<[HistoryCounts, number]> {
-    const pipeline = this.redis.pipeline();
-    for (const type of JOB_TYPES) pipeline.zcard(this.keys.userJobs(ownerId, { jobType: type }));
-    for (const status of JOB_STATUSES) pipeline.zcard(this.keys.userJobs(ownerId, { jobType, status }));
-    for (const source of sources) pipeline.zcard(source);
-    const values = ((await pipeline.exec()) ?? []).map(([, value]) => Number(value));
+  /** ZCARD replies in the order listByOwner queues them: per type, per status, then each source. */
+  private countsOf(values: readonly number[]): [HistoryCounts, number] {
     const byType = Object.fromEntries(JOB_TYPES.map((type, i) => [type, values[i] ?? 0]));
     const byStatus = Object.fromEntries(
       JOB_STATUSES.map((status, i) => [status, values[JOB_TYPES.length + i] ?? 0]),
@@ -187,8 +201,7 @@ export class JobStore {
           >,
       ),
     );
-    const merged = lists.length === 1 ? (lists[0] ?? []) : lists.flat().sort().reverse();
-    return merged.slice(0, count);
+    return mergeNewest(lists, count);
   }
 
   /**

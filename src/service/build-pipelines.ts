@@ -9,6 +9,7 @@ import { OpenAiSpeechEngine } from '../engines/speech/openai-engine.js';
 import { PocketsphinxEngine } from '../engines/speech/pocketsphinx-engine.js';
 import type { SpeechEngine } from '../engines/speech/speech-engine.js';
 import { WhisperEngine } from '../engines/speech/whisper-engine.js';
+import type { ReadinessChecks } from '../observability/readiness.js';
 import { createOcrPipeline } from '../pipelines/ocr/run-ocr-pipeline.js';
 import { tesseractHintProbe } from '../pipelines/ocr/tesseract-hint-probe.js';
 import type { Pipeline } from '../pipelines/pipeline.js';
@@ -95,5 +96,38 @@ export function buildPipelines(
       repetitionMaxRepeats: transcription.repetitionMaxRepeats,
       ...(deps.storage ? { checkpointStorage: deps.storage } : {}),
     }),
+  };
+}
+
+/**
+ * The engines this worker's queues use, with the languages and models they are configured for:
+ * tesseract must have every default OCR language installed, a speech engine must say it is ready.
+ * Success is remembered: installed languages and models do not vanish while the process runs.
+ */
+export function engineChecks(config: Config): ReadinessChecks {
+  const checks: ReadinessChecks = {};
+  if (config.worker.queues.includes('ocr')) {
+    const tesseract = chooseTesseract(config.ocr.tesseractRuntime);
+    checks.ocr_engine = onceOk(async () => {
+      await tesseract.version();
+      await tesseract.assertLanguages(config.ocr.languages);
+    });
+  }
+  if (config.worker.queues.includes('transcription')) {
+    const speech = createSpeechEngine(config);
+    checks.speech_engine = onceOk(async () => {
+      if (speech.checkReady) await speech.checkReady();
+      else await speech.version();
+    });
+  }
+  return checks;
+}
+
+function onceOk(check: () => Promise<void>): () => Promise<void> {
+  let passed = false;
+  return async () => {
+    if (passed) return;
+    await check();
+    passed = true;
   };
 }

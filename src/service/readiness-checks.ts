@@ -2,12 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import type { Config } from '../config/index.js';
 import { storageKeys } from '../jobs/storage-keys.js';
-import type { ReadinessChecks } from '../observability/readiness.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import type { RunningWorker } from '../worker/start-worker.js';
-import { chooseTesseract, createSpeechEngine } from './build-pipelines.js';
 
 /** Redis answers a PING. */
 export function redisCheck(redis: Redis): () => Promise<void> {
@@ -34,30 +31,6 @@ export function storageCheck(storage: ObjectStorage): () => Promise<void> {
   };
 }
 
-/**
- * The engines this worker's queues use, with the languages and models they are configured for:
- * tesseract must have every default OCR language installed, a speech engine must say it is ready.
- * Success is remembered: installed languages and models do not vanish while the process runs.
- */
-export function engineChecks(config: Config): ReadinessChecks {
-  const checks: ReadinessChecks = {};
-  if (config.worker.queues.includes('ocr')) {
-    const tesseract = chooseTesseract(config.ocr.tesseractRuntime);
-    checks.ocr_engine = onceOk(async () => {
-      await tesseract.version();
-      await tesseract.assertLanguages(config.ocr.languages);
-    });
-  }
-  if (config.worker.queues.includes('transcription')) {
-    const speech = createSpeechEngine(config);
-    checks.speech_engine = onceOk(async () => {
-      if (speech.checkReady) await speech.checkReady();
-      else await speech.version();
-    });
-  }
-  return checks;
-}
-
 /** The worker's scratch directory takes a file: jobs download their input and render pages there. */
 export function scratchDirCheck(tmpDir: string): () => Promise<void> {
   return async () => {
@@ -73,13 +46,4 @@ export function scratchDirCheck(tmpDir: string): () => Promise<void> {
 /** Every BullMQ consumer of this worker runs (not closed, not paused unexpectedly). */
 export function consumersCheck(worker: RunningWorker): () => Promise<void> {
   return () => worker.checkConsumers();
-}
-
-function onceOk(check: () => Promise<void>): () => Promise<void> {
-  let passed = false;
-  return async () => {
-    if (passed) return;
-    await check();
-    passed = true;
-  };
 }

@@ -31,16 +31,9 @@ import { watchRedisConnection } from '../observability/watch-redis-connection.js
 import { createStorage } from '../storage/create-storage.js';
 import { WebhookQueue } from '../webhooks/webhook-queue.js';
 import { WebhookStore } from '../webhooks/webhook-store.js';
-import { type RunningWorker, startWorker } from '../worker/start-worker.js';
-import { WebhookWorker } from '../worker/webhook-worker.js';
-import { buildPipelines, createSpeechEngine } from './build-pipelines.js';
-import {
-  consumersCheck,
-  engineChecks,
-  redisCheck,
-  scratchDirCheck,
-  storageCheck,
-} from './readiness-checks.js';
+import type { RunningWorker } from '../worker/start-worker.js';
+import type { WebhookWorker } from '../worker/webhook-worker.js';
+import { consumersCheck, redisCheck, scratchDirCheck, storageCheck } from './readiness-checks.js';
 
 export interface RunningService {
   /** Base URL of the API, when this role serves one. */
@@ -89,8 +82,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
 
   const keys = new RedisKeys(config.redis.keyPrefix);
+  // BullMQ defines its ~50 scripts as commands on the connection its queues are given, and ioredis
+  // copies every defined command into each pipeline and transaction it builds (~70 µs each): the
+  // queues get their own connection so the pipelines of the job store and the API stay cheap.
+  const queueRedis = watchRedisConnection(redis.duplicate(), logger, 'queues');
   const webhooks = new WebhookStore(redis, keys);
-  const webhookQueue = new WebhookQueue(redis, keys, webhooks, logger);
+  const webhookQueue = new WebhookQueue(queueRedis, keys, webhooks, logger);
   const flags = new FeatureFlags(
     redis,
     watchRedisConnection(redis.duplicate(), logger, 'flags'),
@@ -109,8 +106,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     // flag off there is nothing to queue, so the announcement is done (not retried later).
     onFinal: async (record) => (flags.isEnabled('webhooks') ? queueWebhooks(record) : true),
   });
-  const storage = createStorage(config.storage);
-  const queues = new JobQueues(redis, keys);
+  const storage = await createStorage(config.storage);
+  const queues = new JobQueues(queueRedis, keys);
   const metrics = new PrometheusMetrics(config.role);
   const heartbeats = new WorkerHeartbeats(redis, keys);
   registerQueueGauges(metrics.registry, {
@@ -132,6 +129,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let speechEngine: SpeechEngine | null = null;
 
   if (config.role === 'worker' || config.role === 'all') {
+    // Loaded only where jobs run: the engines' SDKs (tesseract.js, OpenAI, Gemini) and the
+    // pipelines would otherwise sit in every API process's memory unused.
+    const [{ buildPipelines, createSpeechEngine, engineChecks }, { startWorker }, { WebhookWorker }] =
+      await Promise.all([
+        import('./build-pipelines.js'),
+        import('../worker/start-worker.js'),
+        import('../worker/webhook-worker.js'),
+      ]);
     // Kept to be closed at shutdown: whisper keeps its model-holding children between chunks.
     speechEngine = createSpeechEngine(config);
     worker = await startWorker({
@@ -268,6 +273,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await webhookQueue.close();
       await flags.close();
       await queues.close();
+      await queueRedis.quit();
       await redis.quit();
       logger.info({ event: 'service.stopped' }, 'stopped');
     },
