@@ -6,8 +6,7 @@ import { AccessListStore } from '../api/auth/access-list-store.js';
 import { ApiKeyStore } from '../api/auth/api-key-store.js';
 import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
-import { type Config, ConfigError } from '../config/index.js';
-import type { SpeechEngine } from '../engines/speech/speech-engine.js';
+import { type Config, ConfigError, offeredEngines } from '../config/index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import { FeatureFlags } from '../jobs/feature-flags.js';
 import { IdempotencyStore } from '../jobs/idempotency-store.js';
@@ -33,7 +32,7 @@ import { WebhookQueue } from '../webhooks/webhook-queue.js';
 import { WebhookStore } from '../webhooks/webhook-store.js';
 import { type RunningWorker, startWorker } from '../worker/start-worker.js';
 import { WebhookWorker } from '../worker/webhook-worker.js';
-import { buildPipelines, createSpeechEngine } from './build-pipelines.js';
+import { buildPipelines, SpeechEngines } from './build-pipelines.js';
 import {
   consumersCheck,
   engineChecks,
@@ -121,6 +120,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger,
   });
   const checks: ReadinessChecks = { redis: redisCheck(redis), storage: storageCheck(storage) };
+  /** What jobs may name: validated by the API, built by the worker, shown in GET /v1/config. */
+  const engines = offeredEngines(config);
   const readiness = new Readiness(checks, logger);
 
   let app: FastifyInstance | null = null;
@@ -129,16 +130,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let feed: JobEventFeed | null = null;
   let metricsServer: MetricsServer | null = null;
   let webhookWorker: WebhookWorker | null = null;
-  let speechEngine: SpeechEngine | null = null;
+  let speechEngines: SpeechEngines | null = null;
 
   if (config.role === 'worker' || config.role === 'all') {
     // Kept to be closed at shutdown: whisper keeps its model-holding children between chunks.
-    speechEngine = createSpeechEngine(config);
+    speechEngines = new SpeechEngines(config);
     worker = await startWorker({
       connection: redis,
       store,
       storage,
-      pipelines: buildPipelines(config, { storage, speechEngine }),
+      pipelines: buildPipelines(config, { storage, speechEngines }),
       queues,
       workerQueues: config.worker.queues,
       concurrency: config.worker.concurrency,
@@ -203,6 +204,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         ocrEngine: config.ocr.engine,
         ocrEngineBySubtype: config.ocr.engineBySubtype,
         speechEngine: config.transcription.engine,
+        speechEnginesOffered: engines.speech,
         ocrPagesInFlight: config.ocr.pagesInFlight,
         chunksInFlight: config.transcription.chunksInFlight,
         activeJobsLimit: config.quota.activeJobs,
@@ -215,6 +217,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       isRedisReady: () => redis.status === 'ready',
       storage,
       flags,
+      engines,
       maxUploadBytes: config.uploads.maxBytes,
       maxUploadBytesByType: config.uploads.byType,
       trustProxy: config.http.trustProxy,
@@ -263,7 +266,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       }
       if (feed) await feed.close();
       if (worker) await worker.close(config.shutdownTimeoutMs);
-      await speechEngine?.close?.();
+      await speechEngines?.close();
       if (webhookWorker) await webhookWorker.close();
       await webhookQueue.close();
       await flags.close();
