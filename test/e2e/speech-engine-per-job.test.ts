@@ -22,7 +22,11 @@ let dir: string;
 let audio: Buffer;
 
 const submit = (fields: Record<string, string>) =>
-  submitFile(svc.url, { name: 'talk.wav', bytes: audio }, { job_type: 'TRANSCRIPTION', language: 'en', ...fields });
+  submitFile(
+    svc.url,
+    { name: 'talk.wav', bytes: audio },
+    { job_type: 'TRANSCRIPTION', language: 'en', ...fields },
+  );
 
 async function submitAndWait(fields: Record<string, string>): Promise<Job> {
   const response = await submit(fields);
