@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
@@ -11,7 +12,7 @@ import {
   startOpenAiLoopbackServer,
   verboseJson,
 } from '../helpers/openai-loopback-server.js';
-import { startTestService, type TestService, waitForJob } from '../helpers/test-service.js';
+import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
 
 // The upload form offers a recording the speech engines the server lists in GET /v1/config
 // (here pocketsphinx, the default, and openai on a loopback server), for the batch and per file.
@@ -94,6 +95,43 @@ describe('speech engine choice for recordings in the upload form', () => {
     expect(byName.get('second.wav')?.transcription_options?.engine).toBeUndefined();
     const done = await waitForJob(svc.url, byName.get('first.wav')?.job_id ?? '');
     expect(done.engine).toMatch(/^openai /);
+  });
+
+  it('retries a cancelled recording with another speech engine chosen in the retry dialog', async () => {
+    // A recording on openai, cancelled while the loopback server holds its answer.
+    server.requests.length = 0;
+    server.answer({ status: 200, delayMs: 60_000, body: verboseJson([{ start: 0, end: 1, text: 'late' }]) });
+    const response = await submitFile(
+      svc.url,
+      { name: 'third.wav', bytes: await readFile(first) },
+      { job_type: 'TRANSCRIPTION', language: 'en', transcription_engine: 'openai' },
+    );
+    const submitted = (await response.json()) as Job;
+    while (server.requests.length === 0) await sleep(50);
+    await fetch(`${svc.url}/v1/jobs/${submitted.job_id}/cancel`, { method: 'POST' });
+    await waitForJob(svc.url, submitted.job_id);
+
+    const card = page
+      .locator(`article.job-card[data-job-id="${submitted.job_id}"][data-status="CANCELLED"]`)
+      .first();
+    await card.getByRole('button', { name: 'Retry with other options…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Retry third.wav' });
+    await dialog.waitFor();
+    const engine = dialog.getByLabel('Speech engine');
+    expect(await engine.inputValue()).toBe('openai');
+    await engine.selectOption('pocketsphinx');
+    await dialog.getByRole('button', { name: 'Retry with these options' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    let retried: Job | undefined;
+    await expect
+      .poll(async () => {
+        const listed = (await (await fetch(`${svc.url}/v1/jobs?limit=100`)).json()) as { items: Job[] };
+        retried = listed.items.find((job) => job.retry_of_job_id === submitted.job_id);
+        return retried?.transcription_options?.engine;
+      })
+      .toBe('pocketsphinx');
+    const done = await waitForJob(svc.url, retried?.job_id ?? '');
+    expect(done.engine).toMatch(/^pocketsphinx /);
     expect(consoleErrors).toEqual([]);
   });
 });
