@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -156,5 +157,50 @@ describe('a speech engine chosen per job', () => {
     const refused = await precheck('whisper');
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as Problem).error_code).toBe('ENGINE_NOT_OFFERED');
+  });
+
+  it('lets the CLI name the speech engine: submit --speech-engine, retry --speech-engine default', async () => {
+    // The built CLI (npm run build) against this service.
+    const cli = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [path.resolve('dist/cli/main.js'), '--server', svc.url, ...args],
+          {
+            env: { ...process.env, DT_SERVER: '', DT_API_KEY: '' },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        let stdout = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString('utf8');
+        });
+        child.on('close', (code) => resolve({ code, stdout }));
+      });
+    const file = path.join(dir, 'cli-talk.wav');
+    await writeFile(file, audio);
+    server.requests.length = 0;
+    server.answer({ status: 200, body: verboseJson([{ start: 0.1, end: 2.4, text: OPENAI_TEXT }]) });
+    const submitted = await cli(['--json', 'submit', file, '--speech-engine', 'openai', '--wait']);
+    expect(submitted.code).toBe(0);
+    const report = JSON.parse(submitted.stdout) as { files: Array<{ job_id: string }> };
+    const job = await waitForJob(svc.url, report.files[0]?.job_id ?? '');
+    expect(job).toMatchObject({ status: 'COMPLETED', transcription_options: { engine: 'openai' } });
+    expect(server.requests).toHaveLength(1);
+
+    const refused = await cli(['submit', file, '--speech-engine', 'whisper']);
+    expect(refused.code).not.toBe(0);
+
+    server.answer({ status: 200, delayMs: 60_000, body: verboseJson([{ start: 0, end: 1, text: 'late' }]) });
+    const pending = (await (await submit({ transcription_engine: 'openai' })).json()) as Job;
+    while (server.requests.length < 2) await sleep(50);
+    await fetch(`${svc.url}/v1/jobs/${pending.job_id}/cancel`, { method: 'POST' });
+    await waitForJob(svc.url, pending.job_id);
+    const retried = await cli(['--json', 'retry', pending.job_id, '--speech-engine', 'default']);
+    expect(retried.code).toBe(0);
+    const again = await waitForJob(svc.url, (JSON.parse(retried.stdout) as Job).job_id);
+    expect(again).toMatchObject({ status: 'COMPLETED', retry_of_job_id: pending.job_id });
+    expect(again.engine).toMatch(/^pocketsphinx /);
+    expect(again.transcription_options?.engine).toBeUndefined();
   });
 });
