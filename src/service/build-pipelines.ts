@@ -82,11 +82,6 @@ export class SpeechEngines {
     return engine;
   }
 
-  /** Names of the engines created so far. */
-  names(): string[] {
-    return [...this.created.keys()];
-  }
-
   async close(): Promise<void> {
     const engines = [...this.created.values()];
     this.created.clear();
