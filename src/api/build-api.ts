@@ -1,6 +1,6 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import type { AuthConfig } from '../config/index.js';
+import type { AuthConfig, OfferedEngines } from '../config/index.js';
 import { AppError, buildOpenApiDocument, type JobType, toOpenApiPath } from '../contract/index.js';
 import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import type { FeatureFlags } from '../jobs/feature-flags.js';
@@ -57,6 +57,8 @@ export interface ApiDeps {
   storage: ObjectStorage;
   /** Feature flags of this process (runtime overrides through the admin API). */
   flags: FeatureFlags;
+  /** Engines jobs may name (`ocr_engine`, `transcription_engine`), from offeredEngines(config). */
+  engines: OfferedEngines;
   readiness: Readiness;
   /** Served at `/metrics`; HTTP requests are counted into it. */
   metrics: PrometheusMetrics;

@@ -14,6 +14,8 @@ export interface SubmitFields {
   content_subtype?: string | undefined;
   language?: string | undefined;
   ocr_engine?: string | undefined;
+  /** Recordings only; one of the engines the server offers. */
+  transcription_engine?: string | undefined;
 }
 
 /** JSON body of `POST /v1/jobs/:id/retry` the CLI sends; absent fields keep the original's. */
@@ -21,6 +23,8 @@ export interface RetryJobOverrides {
   content_subtype?: string | undefined;
   language?: string | undefined;
   ocr_engine?: string | undefined;
+  /** null: back to the server's configured engine. */
+  transcription_engine?: string | null | undefined;
 }
 
 export interface ListQuery {

@@ -9,6 +9,8 @@ import {
   OCR_POLICIES,
   OCR_PSM_MODES,
   type OcrEngineName,
+  SPEECH_ENGINES,
+  type SpeechEngineName,
 } from '../contract/index.js';
 import {
   FEATURE_FLAG_NAMES,
@@ -20,9 +22,10 @@ import {
 const SERVICE_ROLES = ['all', 'api', 'worker'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const QUEUE_CHOICES = ['ocr', 'transcription'] as const;
-/** Speech engines this build has. */
-export const SPEECH_ENGINES = ['pocketsphinx', 'whisper', 'openai', 'gemini'] as const;
-export type SpeechEngineName = (typeof SPEECH_ENGINES)[number];
+
+/** Speech engines this build has (named in the contract, with the job options). */
+export { SPEECH_ENGINES, type SpeechEngineName };
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

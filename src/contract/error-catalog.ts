@@ -84,6 +84,13 @@ export const ERROR_CATALOG = {
     'The requested job type does not match the content of the file.',
     'चुना गया कार्य प्रकार फ़ाइल की सामग्री से मेल नहीं खाता।',
   ),
+  ENGINE_NOT_OFFERED: entry(
+    400,
+    'input',
+    'Engine not offered',
+    'The engine asked for is not offered by this server; choose one of those it offers or leave the choice to the server.',
+    'माँगा गया इंजन यह सर्वर उपलब्ध नहीं कराता; उपलब्ध इंजनों में से कोई चुनें या चुनाव सर्वर पर छोड़ दें।',
+  ),
   REQUEST_BODY_INVALID: entry(
     400,
     'input',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ERROR_CODES } from './error-catalog.js';
 import { CONTENT_SUBTYPES, JOB_TYPES } from './job-kinds.js';
 import { OCR_ENGINES } from './ocr-options.js';
+import { SPEECH_ENGINES } from './transcription-options.js';
 
 /** `POST /v1/intake/precheck`: what a client knows about a file before uploading it. */
 export const precheckRequestSchema = z.object({
@@ -18,10 +19,10 @@ export const precheckRequestSchema = z.object({
       'The subtype it would be submitted with (picks the engine when OCR_ENGINE_BY_SUBTYPE names one)',
     ),
   engine: z
-    .enum(OCR_ENGINES)
+    .enum([...new Set([...OCR_ENGINES, ...SPEECH_ENGINES])] as [string, ...string[]])
     .optional()
     .describe(
-      'Documents: the engine the upload would ask for (`ocr_engine`); absent: the configured one. Recordings take the configured speech engine and refuse this field',
+      'The engine the upload would ask for: documents `ocr_engine`, recordings `transcription_engine` (one the server offers, GET /v1/config); absent: the configured one',
     ),
 });
 export type PrecheckRequest = z.infer<typeof precheckRequestSchema>;

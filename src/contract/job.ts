@@ -184,6 +184,7 @@ export type SubmitJobFields = z.infer<typeof submitJobFieldsSchema>;
 /** The submit options that only a document (OCR) or only a recording (transcription) takes. */
 export const OCR_ONLY_FIELDS = ['ocr_policy', 'ocr_engine', 'ocr_dpi', 'ocr_psm', 'ocr_batch_pages'] as const;
 export const TRANSCRIPTION_ONLY_FIELDS = [
+  'transcription_engine',
   'chunk_sec',
   'chunk_overlap_sec',
   'chunks_in_flight',
@@ -205,6 +206,11 @@ export const retryJobBodySchema = z.object({
     .optional()
     .describe('null: back to the configured engine'),
   ...transcriptionSubmitFieldsShape,
+  transcription_engine: transcriptionSubmitFieldsShape.transcription_engine
+    .unwrap()
+    .nullable()
+    .optional()
+    .describe('null: back to the configured engine'),
   txt_timestamps: z.boolean().optional(),
 });
 export type RetryJobBody = z.infer<typeof retryJobBodySchema>;

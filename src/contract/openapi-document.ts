@@ -23,6 +23,7 @@ import {
 import { SSE_EVENTS } from './job-events.js';
 import { JOB_TYPES, OUTPUT_FORMATS, QUEUE_NAMES } from './job-kinds.js';
 import { JOB_STATUSES } from './job-status.js';
+import { OCR_ENGINES } from './ocr-options.js';
 import {
   OPENAI_RESPONSE_FORMATS,
   openAiErrorSchema,
@@ -32,6 +33,7 @@ import {
 } from './openai-transcription.js';
 import { adminOverviewSchema, adminQueuesSchema, setConcurrencyBodySchema } from './queue-admin.js';
 import { authConfigSchema, tokenRequestSchema, tokenSetSchema, whoAmISchema } from './session.js';
+import { SPEECH_ENGINES } from './transcription-options.js';
 import {
   putWebhookBodySchema,
   savedWebhookSchema,
@@ -817,13 +819,28 @@ export function buildOpenApiDocument() {
       '/v1/config': {
         get: {
           tags: ['operations'],
-          summary: 'What the web page may know of the configuration: its public feature flags',
+          summary:
+            'What the web page may know of the configuration: its public feature flags and the engines jobs may name',
           responses: {
             '200': {
-              description: 'Public flags',
+              description: 'Public flags and offered engines',
               content: json({
                 type: 'object',
-                properties: { flags: { type: 'object', additionalProperties: { type: 'boolean' } } },
+                properties: {
+                  flags: { type: 'object', additionalProperties: { type: 'boolean' } },
+                  engines: {
+                    type: 'object',
+                    description:
+                      'Engines `ocr_engine` and `transcription_engine` may name here (the default plus every configured one)',
+                    properties: {
+                      ocr: { type: 'array', items: { type: 'string', enum: [...OCR_ENGINES] } },
+                      transcription: { type: 'array', items: { type: 'string', enum: [...SPEECH_ENGINES] } },
+                      default_ocr: { type: 'string', enum: [...OCR_ENGINES] },
+                      default_transcription: { type: 'string', enum: [...SPEECH_ENGINES] },
+                    },
+                    required: ['ocr', 'transcription', 'default_ocr', 'default_transcription'],
+                  },
+                },
               }),
             },
             ...problems(401, 503),

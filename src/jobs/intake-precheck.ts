@@ -1,9 +1,10 @@
 import path from 'node:path';
-import type { CostConfig } from '../config/index.js';
+import { assertSpeechEngineOffered, type CostConfig } from '../config/index.js';
 import {
   AppError,
   inputByFilenameExt,
   type JobType,
+  OCR_ENGINES,
   type PrecheckRequest,
   type PrecheckResult,
   SUPPORTED_INPUTS,
@@ -22,7 +23,10 @@ export interface IntakeLimits {
   ocrEngine: string;
   /** OCR_ENGINE_BY_SUBTYPE: the default engine of some content subtypes. */
   ocrEngineBySubtype?: Readonly<Partial<Record<string, string>>>;
+  /** TRANSCRIPTION_ENGINE: the engine of a recording whose upload names none. */
   speechEngine: string;
+  /** The speech engines a recording may name (offeredEngines); absent: only speechEngine. */
+  speechEnginesOffered?: readonly string[];
   ocrPagesInFlight: number;
   chunksInFlight: number;
   activeJobsLimit: number;
@@ -116,10 +120,18 @@ export function precheckIntake(
   const jobType = input?.jobType ?? request.job_type;
   const quotaBlock = dailyQuotaBlock(jobType, request, state.usageLeft);
   if (quotaBlock) blocks.push(quotaBlock);
-  if (jobType === 'TRANSCRIPTION' && request.engine !== undefined) {
-    // The same rule as submit: only documents name their engine (`ocr_engine`).
-    throw new AppError('VALIDATION_FAILED', 'engine: recordings take the configured speech engine', {
-      details: { errors: [{ field: 'engine', message: 'recordings take the configured speech engine' }] },
+  if (jobType === 'TRANSCRIPTION') {
+    // The same rule as submit's `transcription_engine`.
+    assertSpeechEngineOffered(
+      { speech: limits.speechEnginesOffered ?? [limits.speechEngine] },
+      request.engine,
+      'engine',
+    );
+  }
+  if (jobType === 'OCR' && request.engine !== undefined && !isOcrEngine(request.engine)) {
+    const message = `documents take an OCR engine (${OCR_ENGINES.join(', ')})`;
+    throw new AppError('VALIDATION_FAILED', `engine: ${message}`, {
+      details: { errors: [{ field: 'engine', message }] },
     });
   }
   if (jobType === 'OCR') {
@@ -140,7 +152,7 @@ export function precheckIntake(
       );
     }
   } else if (jobType === 'TRANSCRIPTION') {
-    engine = limits.speechEngine;
+    engine = request.engine ?? limits.speechEngine;
     if (request.duration_sec !== undefined) {
       if (request.duration_sec > limits.transcriptionMaxDurationSec) {
         blocks.push({
@@ -185,6 +197,8 @@ export function precheckIntake(
     },
   };
 }
+
+const isOcrEngine = (name: string): boolean => (OCR_ENGINES as readonly string[]).includes(name);
 
 /** The engine the OCR pipeline would pick: the upload's own, else the subtype's, else OCR_ENGINE. */
 function ocrEngineOf(request: PrecheckRequest, limits: IntakeLimits): string {

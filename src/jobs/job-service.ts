@@ -78,8 +78,10 @@ export interface RetryOverrides {
   language?: string | undefined;
   /** Laid over the original's OCR options; `engine: null` drops its engine (the configured one runs). */
   ocrOptions?: (Omit<OcrOptions, 'engine'> & { engine?: OcrOptions['engine'] | null }) | undefined;
-  /** Laid over the original's transcription options. */
-  transcriptionOptions?: TranscriptionOptions | undefined;
+  /** Laid over the original's transcription options; `engine: null` drops its engine (the configured one runs). */
+  transcriptionOptions?:
+    | (Omit<TranscriptionOptions, 'engine'> & { engine?: TranscriptionOptions['engine'] | null })
+    | undefined;
 }
 
 /** `base` with `changes` laid over it (a null change removes the key); undefined when nothing is left. */
@@ -99,7 +101,9 @@ function layOver<T extends object>(
 function refuseOptionsOfOtherType(jobType: JobType, overrides: RetryOverrides): void {
   const foreign =
     jobType === 'OCR'
-      ? Object.keys(overrides.transcriptionOptions ?? {})
+      ? Object.keys(overrides.transcriptionOptions ?? {}).map((key) =>
+          key === 'engine' ? 'transcription_engine' : key,
+        )
       : Object.keys(overrides.ocrOptions ?? {}).map((key) => `ocr_${key}`);
   if (foreign.length === 0) return;
   const message = `applies to ${jobType === 'OCR' ? 'transcription' : 'OCR'} jobs only; this job is ${jobType}`;

@@ -25,6 +25,8 @@ export interface PipelineInput {
 
 /** Per-job transcription settings (multipart fields of POST /v1/jobs). */
 export interface TranscriptionJobOptions {
+  /** The speech engine the job named (`transcription_engine`); absent: the configured one. */
+  engine?: string;
   /** Wished chunk length in seconds; cuts land at the nearest silence. */
   chunkSec?: number;
   /** Seconds of audio added on each side of a chunk. */

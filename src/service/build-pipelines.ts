@@ -1,5 +1,5 @@
-import type { Config } from '../config/index.js';
-import { AppError, type JobType } from '../contract/index.js';
+import { type Config, offeredEngines } from '../config/index.js';
+import { AppError, type JobType, type SpeechEngineName } from '../contract/index.js';
 import { FaultInjectionOcrEngine } from '../engines/ocr/fault-injection-engine.js';
 import { GeminiEngine } from '../engines/ocr/gemini-engine.js';
 import { TesseractEngine } from '../engines/ocr/tesseract-engine.js';
@@ -17,22 +17,25 @@ import { createTranscriptionPipeline } from '../pipelines/transcription/run-tran
 import { isOnPath } from '../process/find-on-path.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 
-/** The speech engine `TRANSCRIPTION_ENGINE` names, with its settings. */
-export function createSpeechEngine(config: Config): SpeechEngine {
-  switch (config.transcription.engine) {
+/** The speech engine `name` (default: the one `TRANSCRIPTION_ENGINE` names), with its settings. */
+export function createSpeechEngine(
+  config: Config,
+  name: SpeechEngineName = config.transcription.engine,
+): SpeechEngine {
+  switch (name) {
     case 'pocketsphinx':
       return new PocketsphinxEngine();
     case 'whisper':
       return new WhisperEngine(config.transcription.whisper);
     case 'openai': {
       const settings = config.transcription.openai;
-      // loadConfig refuses TRANSCRIPTION_ENGINE=openai without a key; this only guards other callers.
+      // loadConfig refuses TRANSCRIPTION_ENGINE=openai without a key; offeredEngines leaves it out then.
       if (!settings) throw new AppError('ENGINE_NOT_CONFIGURED', 'OPENAI_API_KEY is not set.');
       return new OpenAiSpeechEngine(settings);
     }
     case 'gemini': {
       const settings = config.transcription.gemini;
-      // loadConfig refuses TRANSCRIPTION_ENGINE=gemini without a key; this only guards other callers.
+      // loadConfig refuses TRANSCRIPTION_ENGINE=gemini without a key; offeredEngines leaves it out then.
       if (!settings)
         throw new AppError(
           'ENGINE_NOT_CONFIGURED',
@@ -40,6 +43,50 @@ export function createSpeechEngine(config: Config): SpeechEngine {
         );
       return new GeminiSpeechEngine(settings);
     }
+  }
+}
+
+/**
+ * The speech engines of one worker: each offered engine is created on the first job that uses it
+ * (a worker whose jobs never name whisper never starts whisper's children) and kept for the next
+ * jobs; `close` ends every one created, at shutdown.
+ */
+export class SpeechEngines {
+  private readonly created = new Map<string, SpeechEngine>();
+  private readonly offered: readonly string[];
+
+  constructor(
+    private readonly config: Config,
+    private readonly create: (name: SpeechEngineName) => SpeechEngine = (name) =>
+      createSpeechEngine(config, name),
+  ) {
+    this.offered = offeredEngines(config).speech;
+  }
+
+  /** The engine of a job that names none. */
+  default(): SpeechEngine {
+    return this.get(this.config.transcription.engine);
+  }
+
+  /** The named engine; ENGINE_NOT_CONFIGURED for one this deployment does not offer. */
+  get(name: string): SpeechEngine {
+    const existing = this.created.get(name);
+    if (existing) return existing;
+    if (!this.offered.includes(name)) {
+      throw new AppError(
+        'ENGINE_NOT_CONFIGURED',
+        `The ${name} speech engine is not configured on this worker (it offers ${this.offered.join(', ')}).`,
+      );
+    }
+    const engine = this.create(name as SpeechEngineName);
+    this.created.set(name, engine);
+    return engine;
+  }
+
+  async close(): Promise<void> {
+    const engines = [...this.created.values()];
+    this.created.clear();
+    await Promise.all(engines.map((engine) => engine.close?.()));
   }
 }
 
@@ -55,7 +102,7 @@ export function chooseTesseract(
 /** The pipeline of each job type with the engines the config selects. */
 export function buildPipelines(
   config: Config,
-  deps: { storage?: ObjectStorage; speechEngine?: SpeechEngine } = {},
+  deps: { storage?: ObjectStorage; speechEngines?: SpeechEngines } = {},
 ): Record<JobType, Pipeline> {
   const faults = config.ocr.testFaultEngine;
   // TEST ONLY: the fault-injection engine takes tesseract's place (loadConfig refuses it in production).
@@ -63,6 +110,7 @@ export function buildPipelines(
     ? new FaultInjectionOcrEngine(faults)
     : chooseTesseract(config.ocr.tesseractRuntime);
   const transcription = config.transcription;
+  const speechEngines = deps.speechEngines ?? new SpeechEngines(config);
   return {
     OCR: createOcrPipeline({
       engines: { tesseract, ...(config.gemini ? { gemini: new GeminiEngine(config.gemini) } : {}) },
@@ -85,7 +133,8 @@ export function buildPipelines(
       ...(deps.storage ? { checkpointStorage: deps.storage } : {}),
     }),
     TRANSCRIPTION: createTranscriptionPipeline({
-      engine: deps.speechEngine ?? createSpeechEngine(config),
+      engine: speechEngines.default(),
+      engineFor: (name) => speechEngines.get(name),
       maxDurationSec: transcription.maxDurationSec,
       chunking: {
         targetSec: transcription.chunkSec,

@@ -6,8 +6,7 @@ import { AccessListStore } from '../api/auth/access-list-store.js';
 import { ApiKeyStore } from '../api/auth/api-key-store.js';
 import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
-import { type Config, ConfigError } from '../config/index.js';
-import type { SpeechEngine } from '../engines/speech/speech-engine.js';
+import { type Config, ConfigError, offeredEngines } from '../config/index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import { FeatureFlags } from '../jobs/feature-flags.js';
 import { IdempotencyStore } from '../jobs/idempotency-store.js';
@@ -33,6 +32,7 @@ import { WebhookQueue } from '../webhooks/webhook-queue.js';
 import { WebhookStore } from '../webhooks/webhook-store.js';
 import type { RunningWorker } from '../worker/start-worker.js';
 import type { WebhookWorker } from '../worker/webhook-worker.js';
+import type { SpeechEngines } from './build-pipelines.js';
 import { consumersCheck, redisCheck, scratchDirCheck, storageCheck } from './readiness-checks.js';
 
 export interface RunningService {
@@ -118,6 +118,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger,
   });
   const checks: ReadinessChecks = { redis: redisCheck(redis), storage: storageCheck(storage) };
+  /** What jobs may name: validated by the API, built by the worker, shown in GET /v1/config. */
+  const engines = offeredEngines(config);
   const readiness = new Readiness(checks, logger);
 
   let app: FastifyInstance | null = null;
@@ -126,24 +128,24 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let feed: JobEventFeed | null = null;
   let metricsServer: MetricsServer | null = null;
   let webhookWorker: WebhookWorker | null = null;
-  let speechEngine: SpeechEngine | null = null;
+  let speechEngines: SpeechEngines | null = null;
 
   if (config.role === 'worker' || config.role === 'all') {
     // Loaded only where jobs run: the engines' SDKs (tesseract.js, OpenAI, Gemini) and the
     // pipelines would otherwise sit in every API process's memory unused.
-    const [{ buildPipelines, createSpeechEngine, engineChecks }, { startWorker }, { WebhookWorker }] =
+    const [{ buildPipelines, SpeechEngines, engineChecks }, { startWorker }, { WebhookWorker }] =
       await Promise.all([
         import('./build-pipelines.js'),
         import('../worker/start-worker.js'),
         import('../worker/webhook-worker.js'),
       ]);
     // Kept to be closed at shutdown: whisper keeps its model-holding children between chunks.
-    speechEngine = createSpeechEngine(config);
+    speechEngines = new SpeechEngines(config);
     worker = await startWorker({
       connection: redis,
       store,
       storage,
-      pipelines: buildPipelines(config, { storage, speechEngine }),
+      pipelines: buildPipelines(config, { storage, speechEngines }),
       queues,
       workerQueues: config.worker.queues,
       concurrency: config.worker.concurrency,
@@ -208,6 +210,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         ocrEngine: config.ocr.engine,
         ocrEngineBySubtype: config.ocr.engineBySubtype,
         speechEngine: config.transcription.engine,
+        speechEnginesOffered: engines.speech,
         ocrPagesInFlight: config.ocr.pagesInFlight,
         chunksInFlight: config.transcription.chunksInFlight,
         activeJobsLimit: config.quota.activeJobs,
@@ -220,6 +223,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       isRedisReady: () => redis.status === 'ready',
       storage,
       flags,
+      engines,
       maxUploadBytes: config.uploads.maxBytes,
       maxUploadBytesByType: config.uploads.byType,
       trustProxy: config.http.trustProxy,
@@ -268,7 +272,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       }
       if (feed) await feed.close();
       if (worker) await worker.close(config.shutdownTimeoutMs);
-      await speechEngine?.close?.();
+      await speechEngines?.close();
       if (webhookWorker) await webhookWorker.close();
       await webhookQueue.close();
       await flags.close();

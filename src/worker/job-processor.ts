@@ -674,6 +674,7 @@ export class JobProcessor {
 /** The job's stored transcription options in the pipeline's terms. */
 function toPipelineTranscriptionOptions(options: TranscriptionOptions | undefined): TranscriptionJobOptions {
   return {
+    ...(options?.engine === undefined ? {} : { engine: options.engine }),
     ...(options?.chunk_sec === undefined ? {} : { chunkSec: options.chunk_sec }),
     ...(options?.chunk_overlap_sec === undefined ? {} : { chunkOverlapSec: options.chunk_overlap_sec }),
     ...(options?.chunks_in_flight === undefined ? {} : { chunksInFlight: options.chunks_in_flight }),

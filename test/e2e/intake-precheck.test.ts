@@ -113,11 +113,20 @@ describe('POST /v1/intake/precheck', () => {
     const unknown = await precheck({ filename: 'a.pdf', size_bytes: 10, engine: 'abbyy' });
     expect(unknown.status).toBe(400);
     expect(unknown.result.error_code).toBe('VALIDATION_FAILED');
+    const speechForDocument = await precheck({ filename: 'a.pdf', size_bytes: 10, engine: 'whisper' });
+    expect(speechForDocument.status).toBe(400);
+    expect(speechForDocument.result.error_code).toBe('VALIDATION_FAILED');
+  });
+
+  it('judges a recording by the speech engine it would name, refusing one not offered here', async () => {
+    const named = await precheck({ filename: 'talk.mp3', size_bytes: 10, engine: 'pocketsphinx' });
+    expect(named.result.estimate.engine).toBe('pocketsphinx');
+    // No Gemini key in this deployment: gemini is not offered.
     const recording = await precheck({ filename: 'talk.mp3', size_bytes: 10, engine: 'gemini' });
     expect(recording.status).toBe(400);
     expect(recording.result).toMatchObject({
-      error_code: 'VALIDATION_FAILED',
-      errors: [{ field: 'engine', message: 'recordings take the configured speech engine' }],
+      error_code: 'ENGINE_NOT_OFFERED',
+      errors: [{ field: 'engine', message: 'gemini is not offered here; this server offers pocketsphinx' }],
     });
   });
 

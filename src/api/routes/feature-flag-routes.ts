@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { isFeatureFlagName } from '../../config/feature-flag-registry.js';
+import type { OfferedEngines } from '../../config/index.js';
 import { AppError } from '../../contract/index.js';
 import type { FeatureFlags } from '../../jobs/feature-flags.js';
 import { principalOf, requireAdmin } from '../principal.js';
@@ -8,6 +9,7 @@ import { parseOrThrow } from './route-params.js';
 
 export interface FeatureFlagRoutesDeps {
   flags: FeatureFlags;
+  engines: OfferedEngines;
 }
 
 const flagParamsSchema = z.object({ name: z.string().max(100) });
@@ -20,7 +22,7 @@ function flagNameOf(params: unknown) {
   return name;
 }
 
-/** Administrators switch flags at runtime; everyone signed in reads the page's public ones. */
+/** Administrators switch flags at runtime; everyone signed in reads the page's public ones and the offered engines. */
 export function registerFeatureFlagRoutes(app: FastifyInstance, deps: FeatureFlagRoutesDeps): void {
   app.get('/v1/admin/flags', async (request) => {
     requireAdmin(request);
@@ -52,6 +54,15 @@ export function registerFeatureFlagRoutes(app: FastifyInstance, deps: FeatureFla
 
   app.get('/v1/config', async (request) => {
     principalOf(request);
-    return { flags: deps.flags.publicValues() };
+    const { ocr, speech, defaults } = deps.engines;
+    return {
+      flags: deps.flags.publicValues(),
+      engines: {
+        ocr,
+        transcription: speech,
+        default_ocr: defaults.ocr,
+        default_transcription: defaults.speech,
+      },
+    };
   });
 }

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { assertSpeechEngineOffered, type OfferedEngines } from '../../config/index.js';
 import {
   AppError,
   type JobType,
@@ -25,6 +26,8 @@ import { jobIdOf, parseOrThrow } from './route-params.js';
 
 export interface JobsRoutesDeps {
   jobs: JobService;
+  /** `transcription_engine` must name one of these (offeredEngines). */
+  engines: Pick<OfferedEngines, 'speech'>;
   storage: ObjectStorage;
   maxUploadBytes: number;
   /** UPLOAD_MAX_BYTES_OCR / _TRANSCRIPTION: each at most maxUploadBytes. */
@@ -53,17 +56,24 @@ export async function checkJobCallback(
 const resultQuerySchema = z.object({ format: z.enum(OUTPUT_FORMATS).default('txt') });
 /** The retry body as the job service takes it: the options grouped as they are stored on the job. */
 export function retryOverridesOf(body: RetryJobBody): RetryOverrides {
-  const { content_subtype, language, ocr_engine, txt_timestamps, ...numbers } = body;
+  const { content_subtype, language, ocr_engine, transcription_engine, txt_timestamps, ...numbers } = body;
   const ocr = {
     ...ocrOptionsFromFields({ ...body, ocr_engine: ocr_engine ?? undefined }),
     ...(ocr_engine === null ? { engine: null } : {}),
   };
-  const transcription = transcriptionOptionsFromFields({ ...numbers, txt_timestamps });
+  const transcription = {
+    ...transcriptionOptionsFromFields({
+      ...numbers,
+      transcription_engine: transcription_engine ?? undefined,
+      txt_timestamps,
+    }),
+    ...(transcription_engine === null ? { engine: null } : {}),
+  };
   return {
     content_subtype,
     language,
     ocrOptions: Object.keys(ocr).length > 0 ? ocr : undefined,
-    transcriptionOptions: transcription,
+    transcriptionOptions: Object.keys(transcription).length > 0 ? transcription : undefined,
   };
 }
 
@@ -116,6 +126,9 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
               `job_type ${fields.job_type} was requested but the file is ${upload.file.input.mime} (${upload.file.input.jobType}).`,
             );
           }
+          if (upload.file.input.jobType === 'TRANSCRIPTION') {
+            assertSpeechEngineOffered(deps.engines, fields.transcription_engine);
+          }
           const callbackUrl = await checkJobCallback(deps, principal.userId, fields.callback_url);
           return {
             callbackUrl,
@@ -165,7 +178,9 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
   });
 
   app.post('/v1/jobs/:id/retry', async (request, reply) => {
-    const overrides = retryOverridesOf(parseOrThrow(retryJobBodySchema, request.body ?? {}));
+    const body = parseOrThrow(retryJobBodySchema, request.body ?? {});
+    assertSpeechEngineOffered(deps.engines, body.transcription_engine);
+    const overrides = retryOverridesOf(body);
     const ownerId = principalOf(request).userId;
     // A retry is a new job: it counts against the quotas like any submit.
     const release = await deps.quota.reserve(ownerId);

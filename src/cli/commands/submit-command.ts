@@ -1,6 +1,12 @@
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import { CONTENT_SUBTYPES, JOB_TYPES, OCR_ENGINES, type OutputFormat } from '../../contract/index.js';
+import {
+  CONTENT_SUBTYPES,
+  JOB_TYPES,
+  OCR_ENGINES,
+  type OutputFormat,
+  SPEECH_ENGINES,
+} from '../../contract/index.js';
 import { collectList, parseFormats, parsePositiveInt } from '../cli-arguments.js';
 import { clientAction } from '../client-command.js';
 import { runFolderSubmit } from '../run-folder-submit.js';
@@ -14,6 +20,7 @@ interface SubmitOptions {
   subtype?: string;
   language?: string;
   engine?: string;
+  speechEngine?: string;
   wait?: boolean;
   out?: string;
   format: OutputFormat[];
@@ -40,6 +47,12 @@ export function registerSubmitCommand(program: Command): void {
     .addOption(new Option('--subtype <content_subtype>', 'content subtype').choices(CONTENT_SUBTYPES))
     .option('--language <language>', 'OCR: tesseract languages such as hin+eng; transcription: en')
     .addOption(new Option('--engine <engine>', 'OCR engine for documents').choices(OCR_ENGINES))
+    .addOption(
+      new Option(
+        '--speech-engine <engine>',
+        'speech engine for recordings (one the server offers: GET /v1/config)',
+      ).choices(SPEECH_ENGINES),
+    )
     .option('--wait', 'follow every job until it ends, with progress (implied by --out)')
     .option('--out <dir>', 'write results here, at each file’s relative name (implies --wait)')
     .option('--format <formats>', 'results to write with --out, comma-separated', parseFormats, ['txt'])
@@ -71,6 +84,7 @@ export function registerSubmitCommand(program: Command): void {
               content_subtype: options.subtype,
               language: options.language,
               ocr_engine: options.engine,
+              transcription_engine: options.speechEngine,
             },
             wait: options.wait === true,
             outDir,

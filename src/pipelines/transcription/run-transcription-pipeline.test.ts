@@ -11,7 +11,7 @@ import { createTranscriptionPipeline } from './run-transcription-pipeline.js';
 
 /** A speech engine that "hears" fixed segments, so the pipeline's own rules can be checked exactly. */
 class ScriptedEngine implements SpeechEngine {
-  readonly name = 'scripted';
+  readonly name: string = 'scripted';
   readonly languages = ['en'];
   calls: TranscribeOptions[] = [];
 
@@ -114,5 +114,69 @@ describe('transcription pipeline rules (scripted engine, real ffmpeg)', () => {
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('JOB_CANCELLED');
     expect(engine.calls).toHaveLength(0);
+  });
+});
+
+describe('the engine a job names (transcription_engine)', () => {
+  /** Answers one segment per chunk; a 1.5-second request limit like a cloud API's. */
+  class ShortChunkEngine extends ScriptedEngine {
+    override readonly name = 'short';
+    readonly maxChunkSec = 1.5;
+  }
+
+  it('runs the named engine with its own chunk limit and records it; the default engine is not called', async () => {
+    const fallback = new ScriptedEngine([{ start: 0, end: 0.5, text: 'default' }]);
+    const named = new ShortChunkEngine([{ start: 0, end: 0.5, text: 'named' }]);
+    const asked: string[] = [];
+    const pipeline = createTranscriptionPipeline({
+      engine: fallback,
+      engineFor: (name) => {
+        asked.push(name);
+        return named;
+      },
+      maxDurationSec: 600,
+    });
+    const result = await pipeline(
+      {
+        jobId: 'job-named',
+        inputPath: wav,
+        inputMime: 'audio/wav',
+        language: 'en',
+        contentSubtype: 'general',
+        workDir: await mkdtemp(path.join(dir, 'work-')),
+        transcription: { engine: 'short', chunkSec: 60, chunkOverlapSec: 0 },
+      },
+      {
+        signal: new AbortController().signal,
+        logger: createLogger({ level: 'silent', role: 'test' }),
+        reportProgress: async () => {},
+      },
+    );
+    expect(asked).toEqual(['short']);
+    expect(result.engine).toBe('short 1.2.3');
+    expect(fallback.calls).toHaveLength(0);
+    // The recording lasts more than 1.5 s: the named engine's limit cut it, not the 60 s asked for.
+    expect(named.calls.length).toBeGreaterThan(1);
+  });
+
+  it('fails with ENGINE_NOT_CONFIGURED when the worker has no such engine', async () => {
+    const pipeline = createTranscriptionPipeline({ engine: new ScriptedEngine([]), maxDurationSec: 600 });
+    const outcome = pipeline(
+      {
+        jobId: 'job-missing',
+        inputPath: wav,
+        inputMime: 'audio/wav',
+        language: 'en',
+        contentSubtype: 'general',
+        workDir: await mkdtemp(path.join(dir, 'work-')),
+        transcription: { engine: 'whisper' },
+      },
+      {
+        signal: new AbortController().signal,
+        logger: createLogger({ level: 'silent', role: 'test' }),
+        reportProgress: async () => {},
+      },
+    );
+    await expect(outcome).rejects.toMatchObject({ code: 'ENGINE_NOT_CONFIGURED' });
   });
 });

@@ -31,7 +31,13 @@ export interface ChunkingSettings {
 }
 
 export interface TranscriptionPipelineDeps {
+  /** The engine of a job that names none (TRANSCRIPTION_ENGINE). */
   engine: SpeechEngine;
+  /**
+   * The engine a job names (`transcription_engine`), created on first use; throws a catalog error
+   * for one this worker does not have. Absent: a job may only name `engine`.
+   */
+  engineFor?: (name: string) => SpeechEngine;
   /** Longest recording accepted, measured by ffprobe/ffmpeg here, never taken from the client. */
   maxDurationSec: number;
   chunking?: ChunkingSettings;
@@ -91,14 +97,26 @@ function settingsFor(deps: TranscriptionPipelineDeps, input: PipelineInput): Chu
   };
 }
 
+/** The job's own engine when it names one, else the default; everything after uses only this one. */
+function engineOfJob(deps: TranscriptionPipelineDeps, input: PipelineInput): SpeechEngine {
+  const asked = input.transcription?.engine;
+  if (asked === undefined || asked === deps.engine.name) return deps.engine;
+  if (!deps.engineFor) {
+    throw new AppError('ENGINE_NOT_CONFIGURED', `This worker has no ${asked} speech engine.`);
+  }
+  return deps.engineFor(asked);
+}
+
 async function transcribeRecording(
-  deps: TranscriptionPipelineDeps,
+  sharedDeps: TranscriptionPipelineDeps,
   input: PipelineInput,
   context: PipelineContext,
 ): Promise<PipelineResult> {
   const { signal, logger } = context;
   const started = performance.now();
   throwIfCancelled(signal);
+  // Chunk limits (maxChunkSec), the recorded engine and the checkpoint fingerprint follow the job's engine.
+  const deps: TranscriptionPipelineDeps = { ...sharedDeps, engine: engineOfJob(sharedDeps, input) };
   await deps.engine.checkReady?.();
 
   const probe = await probeMedia(input.inputPath, { signal });

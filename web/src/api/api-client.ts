@@ -8,6 +8,7 @@ import type {
   OutputFormat,
   PrecheckRequest,
   PrecheckResult,
+  ServerConfig,
   TokenSet,
   WebJob,
   WhoAmI,
@@ -26,7 +27,12 @@ export interface ApiClient {
   /** The body of `POST /v1/jobs/:id/retry`: the options to change (`ocr_engine: null`: the default). */
   retryJob(
     jobId: string,
-    options?: { language?: string; content_subtype?: string; ocr_engine?: string | null },
+    options?: {
+      language?: string;
+      content_subtype?: string;
+      ocr_engine?: string | null;
+      transcription_engine?: string | null;
+    },
   ): Promise<WebJob>;
   deleteJob(jobId: string): Promise<void>;
   resultText(jobId: string, format: OutputFormat): Promise<string>;
@@ -45,6 +51,8 @@ export interface ApiClient {
       | { grant_type: 'refresh_token'; refresh_token: string },
   ): Promise<TokenSet>;
   me(): Promise<WhoAmI>;
+  /** `GET /v1/config`: public flags and the engines jobs may name. */
+  serverConfig(): Promise<ServerConfig>;
   /** Admin only: queues, throughput, failures by code, workers and dependencies in one read. */
   adminOverview(): Promise<AdminOverview>;
   /** Admin only: the newest dead letters. */
@@ -183,6 +191,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
         body: JSON.stringify(grant),
       }),
     me: () => json<WhoAmI>('/v1/me'),
+    serverConfig: () => json<ServerConfig>('/v1/config'),
     adminOverview: () => json<AdminOverview>('/v1/admin/overview', { cache: 'no-store' }),
     deadLetters: () => json<DeadLetterList>('/v1/admin/dead-letters?limit=50', { cache: 'no-store' }),
     async replayDeadLetter(jobId) {

@@ -7,6 +7,7 @@ import type { Job, JobList } from '../../../src/contract/job.js';
 import type { JobType } from '../../../src/contract/job-kinds.js';
 import type { JobStatus } from '../../../src/contract/job-status.js';
 import type { OcrEngineName } from '../../../src/contract/ocr-options.js';
+import type { SpeechEngineName } from '../../../src/contract/transcription-options.js';
 
 export type { DeadLetter, DeadLetterList } from '../../../src/contract/dead-letter.js';
 export { ERROR_CATALOG, type ErrorCode, isErrorCode } from '../../../src/contract/error-catalog.js';
@@ -64,3 +65,26 @@ export interface SubmittedJob {
 export const OCR_ENGINES = ['tesseract', 'gemini'] as const satisfies readonly OcrEngineName[];
 /** Compile-time check: every engine the server accepts is offered. */
 export type ContractEnginesOffered = Assignable<OcrEngineName, (typeof OCR_ENGINES)[number]>;
+
+/** Speech engines a recording may ask for (`transcription_engine`); transcription-options.ts holds them with zod. */
+export const SPEECH_ENGINES = [
+  'pocketsphinx',
+  'whisper',
+  'openai',
+  'gemini',
+] as const satisfies readonly SpeechEngineName[];
+/** Compile-time check: every speech engine the server knows is listed. */
+export type ContractSpeechEnginesListed = Assignable<SpeechEngineName, (typeof SPEECH_ENGINES)[number]>;
+export type { SpeechEngineName };
+
+/** `GET /v1/config`: the public flags and the engines this server offers its jobs. */
+export interface ServerConfig {
+  flags: Record<string, boolean>;
+  /** Absent on an older server: the page then offers only the server's default. */
+  engines?: {
+    ocr: OcrEngineName[];
+    transcription: SpeechEngineName[];
+    default_ocr: OcrEngineName;
+    default_transcription: SpeechEngineName;
+  };
+}

@@ -14,6 +14,7 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   FILE_POLYGLOT: 'next.chooseOtherFile',
   FILENAME_INVALID: 'next.chooseOtherFile',
   JOB_TYPE_MISMATCH: 'next.fixFields',
+  ENGINE_NOT_OFFERED: 'next.fixFields',
   REQUEST_BODY_INVALID: 'next.reload',
   ROUTE_NOT_FOUND: 'next.reload',
   JOB_NOT_FOUND: 'next.reload',

@@ -121,7 +121,7 @@ describe('precheck and engine choice in the upload queue', () => {
       content_subtype: 'general',
       engine: 'gemini',
     });
-    // A recording has no engine to choose: none is sent.
+    // The recording keeps the server's speech engine: none is sent.
     expect(recording).toEqual({
       filename: 'talk.wav',
       size_bytes: 44,
@@ -137,5 +137,45 @@ describe('precheck and engine choice in the upload queue', () => {
     expect(precheckRequestOf(state.items[0] as (typeof state.items)[number])).not.toHaveProperty(
       'page_count',
     );
+  });
+
+  it('follows the batch speech engine unless a recording chose its own; sends transcription_engine and the precheck engine for recordings only', async () => {
+    const wav = new File([new Uint8Array(44)], 'talk.wav', { type: 'audio/wav' });
+    let state: UploadState = { batch: DEFAULT_BATCH, items: [] };
+    state = uploadReducer(state, {
+      type: 'files/added',
+      items: [
+        newUploadItem(wav, wavKind, DEFAULT_BATCH, { key: 'a', idempotencyKey: 'ka' }),
+        newUploadItem(wav, wavKind, DEFAULT_BATCH, { key: 'b', idempotencyKey: 'kb' }),
+        newUploadItem(pdf, pdfKind, DEFAULT_BATCH, { key: 'p', idempotencyKey: 'kp' }),
+      ],
+    });
+    expect(state.items.map((item) => item.speechEngine)).toEqual(['default', 'default', 'default']);
+    state = uploadReducer(state, { type: 'item/edited', key: 'a', speechEngine: 'whisper' });
+    state = uploadReducer(state, {
+      type: 'batch/changed',
+      settings: { ...DEFAULT_BATCH, speechEngine: 'openai' },
+    });
+    expect(state.items.map((item) => item.speechEngine)).toEqual(['whisper', 'openai', 'openai']);
+    expect(state.items.map((item) => precheckRequestOf(item).engine)).toEqual([
+      'whisper',
+      'openai',
+      undefined,
+    ]);
+
+    const fields: Array<Record<string, string>> = [];
+    const deps = {
+      url: '/v1/jobs',
+      dispatch: () => undefined,
+      sleep: async () => undefined,
+      upload: async (options: UploadOptions) => {
+        fields.push(options.fields);
+        return { job: fakeJob(), reused: false };
+      },
+    };
+    for (const item of state.items) await runUpload(item, deps);
+    expect(fields.map((f) => f.transcription_engine)).toEqual(['whisper', 'openai', undefined]);
+    await runUpload(newUploadItem(wav, wavKind, DEFAULT_BATCH, { key: 'd', idempotencyKey: 'kd' }), deps);
+    expect(fields[3]).not.toHaveProperty('transcription_engine');
   });
 });

@@ -22,6 +22,9 @@ export async function runUpload(item: UploadItem, deps: RunUploadDeps): Promise<
   const fields: Record<string, string> = { content_subtype: item.contentSubtype, language: item.language };
   if (jobType) fields.job_type = jobType;
   if (jobType === 'OCR' && item.ocrEngine !== 'default') fields.ocr_engine = item.ocrEngine;
+  if (jobType === 'TRANSCRIPTION' && item.speechEngine !== 'default') {
+    fields.transcription_engine = item.speechEngine;
+  }
   for (let tries = item.tries; ; ) {
     deps.dispatch({ type: 'item/started', key: item.key });
     tries += 1;

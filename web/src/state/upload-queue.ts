@@ -5,12 +5,16 @@ import type {
   OCR_ENGINES,
   PrecheckRequest,
   PrecheckResult,
+  SPEECH_ENGINES,
 } from '../api/contract.js';
 import type { FileMeasure } from '../browser/measure-file.js';
 import type { DetectedKind } from '../format/detect-file-kind.js';
 
 /** An OCR engine to ask for, or `default`: the server's configured one (no `ocr_engine` sent). */
 export type OcrEngineChoice = 'default' | (typeof OCR_ENGINES)[number];
+
+/** A speech engine to ask for, or `default`: the server's configured one (no `transcription_engine` sent). */
+export type SpeechEngineChoice = 'default' | (typeof SPEECH_ENGINES)[number];
 
 /** Choices made before upload: once for the batch, then editable per file. */
 export interface BatchSettings {
@@ -19,6 +23,8 @@ export interface BatchSettings {
   speechLanguage: string;
   /** Absent: `default`. */
   ocrEngine?: OcrEngineChoice;
+  /** Recordings; absent: `default`. */
+  speechEngine?: SpeechEngineChoice;
 }
 
 export const OCR_LANGUAGES = ['hin+eng', 'hin', 'eng'] as const;
@@ -29,6 +35,7 @@ export const DEFAULT_BATCH: BatchSettings = {
   ocrLanguage: 'hin+eng',
   speechLanguage: 'en',
   ocrEngine: 'default',
+  speechEngine: 'default',
 };
 
 export type UploadPhase = 'ready' | 'uploading' | 'waiting-to-retry' | 'done' | 'failed';
@@ -40,6 +47,7 @@ export interface UploadItem {
   contentSubtype: ContentSubtype;
   language: string;
   ocrEngine: OcrEngineChoice;
+  speechEngine: SpeechEngineChoice;
   /** Pages or duration read in the browser; null while they are being measured. */
   measure: FileMeasure | null;
   /** The server's verdict before sending (`POST /v1/intake/precheck`); null until it answers. */
@@ -64,6 +72,7 @@ export type UploadAction =
       contentSubtype?: ContentSubtype;
       language?: string;
       ocrEngine?: OcrEngineChoice;
+      speechEngine?: SpeechEngineChoice;
     }
   | { type: 'item/measured'; key: string; measure: FileMeasure }
   | { type: 'item/prechecked'; key: string; precheck: PrecheckResult | null }
@@ -100,6 +109,7 @@ export function newUploadItem(
     contentSubtype: batch.contentSubtype,
     language: languageFor(detected?.input.jobType, batch),
     ocrEngine: batch.ocrEngine ?? 'default',
+    speechEngine: batch.speechEngine ?? 'default',
     measure: null,
     precheck: null,
     phase: 'ready',
@@ -136,6 +146,10 @@ export function uploadReducer(state: UploadState, action: UploadAction): UploadS
             item.ocrEngine === (previous.ocrEngine ?? 'default')
               ? (batch.ocrEngine ?? 'default')
               : item.ocrEngine,
+          speechEngine:
+            item.speechEngine === (previous.speechEngine ?? 'default')
+              ? (batch.speechEngine ?? 'default')
+              : item.speechEngine,
         };
       });
       return { batch, items };
@@ -146,6 +160,7 @@ export function uploadReducer(state: UploadState, action: UploadAction): UploadS
         contentSubtype: action.contentSubtype ?? item.contentSubtype,
         language: action.language ?? item.language,
         ocrEngine: action.ocrEngine ?? item.ocrEngine,
+        speechEngine: action.speechEngine ?? item.speechEngine,
       }));
     case 'item/measured':
       return update(state, action.key, (item) => ({ ...item, measure: action.measure }));
@@ -202,6 +217,7 @@ export function sendableItems(state: UploadState): UploadItem[] {
 export function precheckRequestOf(item: UploadItem): PrecheckRequest {
   const mime = item.detected?.input.mime ?? (item.file.type || undefined);
   const isDocument = item.detected?.input.jobType === 'OCR';
+  const isRecording = item.detected?.input.jobType === 'TRANSCRIPTION';
   return {
     filename: item.file.name,
     size_bytes: item.file.size,
@@ -210,6 +226,7 @@ export function precheckRequestOf(item: UploadItem): PrecheckRequest {
     ...(item.measure?.duration_sec !== undefined ? { duration_sec: item.measure.duration_sec } : {}),
     content_subtype: item.contentSubtype,
     ...(isDocument && item.ocrEngine !== 'default' ? { engine: item.ocrEngine } : {}),
+    ...(isRecording && item.speechEngine !== 'default' ? { engine: item.speechEngine } : {}),
   };
 }
 

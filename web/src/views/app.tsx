@@ -17,6 +17,7 @@ import {
   DEFAULT_BATCH,
   newUploadItem,
   precheckRequestOf,
+  type SpeechEngineChoice,
   sendableItems,
   type UploadItem,
   uploadReducer,
@@ -28,7 +29,7 @@ import { type JobActions, JobCard } from './job-card.js';
 import { OperationsPanel } from './operations-panel.js';
 import { ResultViewer } from './result-viewer.js';
 import { RetryDialog } from './retry-dialog.js';
-import { UploadPanel } from './upload-panel.js';
+import { DEFAULT_SPEECH_CHOICES, UploadPanel } from './upload-panel.js';
 
 /** Uploads at once: enough to keep the line busy without starving the page's other requests. */
 const PARALLEL_UPLOADS = 2;
@@ -81,6 +82,22 @@ export function App({
     };
   }, [api, user]);
   const shownView = isAdmin ? view : 'jobs';
+
+  // The speech engines a recording may name: the server's default, then each it offers.
+  const [speechEngines, setSpeechEngines] = useState<readonly SpeechEngineChoice[]>(DEFAULT_SPEECH_CHOICES);
+  useEffect(() => {
+    let stale = false;
+    api.serverConfig().then(
+      (config) => {
+        if (!stale && config.engines) setSpeechEngines(['default', ...config.engines.transcription]);
+      },
+      // Without the list only the default is offered; uploads still work.
+      () => undefined,
+    );
+    return () => {
+      stale = true;
+    };
+  }, [api]);
 
   // Long-lived objects (stream, poller) call back into the latest render through these.
   const latest = useRef({ state, uploads, t });
@@ -400,6 +417,7 @@ export function App({
             <UploadPanel
               state={uploads}
               sendableCount={sendableItems(uploads).length}
+              speechEngines={speechEngines}
               onFiles={(files) => void addFiles(files)}
               onBatch={(settings) => dispatchUpload({ type: 'batch/changed', settings })}
               onEdit={(key, change) => dispatchUpload({ type: 'item/edited', key, ...change })}
@@ -434,6 +452,7 @@ export function App({
       <ConfirmDialog request={confirm} onClose={() => setConfirm(null)} />
       <RetryDialog
         job={retrying}
+        speechEngines={speechEngines}
         onClose={() => setRetrying(null)}
         onRetry={(job, options) =>
           api.retryJob(job.job_id, options).then((created) => receiveJob(created, true), showFailure)

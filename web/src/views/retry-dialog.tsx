@@ -2,22 +2,32 @@ import { useEffect, useRef, useState } from 'react';
 import { CONTENT_SUBTYPES, type ContentSubtype, type WebJob } from '../api/contract.js';
 import { useI18n } from '../i18n/i18n-context.js';
 import type { MessageKey } from '../i18n/messages.js';
-import { OCR_LANGUAGES, type OcrEngineChoice, SPEECH_LANGUAGES } from '../state/upload-queue.js';
-import { ENGINE_CHOICES, Select } from './upload-panel.js';
+import {
+  OCR_LANGUAGES,
+  type OcrEngineChoice,
+  SPEECH_LANGUAGES,
+  type SpeechEngineChoice,
+} from '../state/upload-queue.js';
+import { ENGINE_CHOICES, Select, withChosen } from './upload-panel.js';
 
 export interface RetryOptions {
   language: string;
   content_subtype: ContentSubtype;
   /** Documents, when changed: an engine by name, or null for the server's default. */
   ocr_engine?: Exclude<OcrEngineChoice, 'default'> | null;
+  /** Recordings, when changed: a speech engine by name, or null for the server's default. */
+  transcription_engine?: Exclude<SpeechEngineChoice, 'default'> | null;
 }
 
 /**
- * Retry with other options: the content subtype, the language and, for a document, the OCR
- * engine, the same choices as an upload. The engine is sent only when it was changed.
+ * Retry with other options: the content subtype, the language and the engine (OCR for a
+ * document, speech for a recording), the same choices as an upload. The engine is sent only
+ * when it was changed.
  */
 export function RetryDialog(props: {
   job: WebJob | null;
+  /** `default`, then the speech engines the server offers (GET /v1/config). */
+  speechEngines: readonly SpeechEngineChoice[];
   onRetry(job: WebJob, options: RetryOptions): void;
   onClose(): void;
 }) {
@@ -28,6 +38,8 @@ export function RetryDialog(props: {
   const [subtype, setSubtype] = useState<ContentSubtype>('general');
   const originalEngine: OcrEngineChoice = job?.ocr_options?.engine ?? 'default';
   const [engine, setEngine] = useState<OcrEngineChoice>('default');
+  const originalSpeechEngine: SpeechEngineChoice = job?.transcription_options?.engine ?? 'default';
+  const [speechEngine, setSpeechEngine] = useState<SpeechEngineChoice>('default');
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -35,6 +47,7 @@ export function RetryDialog(props: {
       setLanguage(job.language);
       setSubtype(job.content_subtype);
       setEngine(job.ocr_options?.engine ?? 'default');
+      setSpeechEngine(job.transcription_options?.engine ?? 'default');
       if (!dialog.open) dialog.showModal();
     } else if (dialog.open) dialog.close();
   }, [job]);
@@ -72,6 +85,15 @@ export function RetryDialog(props: {
               onChange={setEngine}
             />
           ) : null}
+          {job.job_type === 'TRANSCRIPTION' ? (
+            <Select<SpeechEngineChoice>
+              label={t('field.speechEngine')}
+              value={speechEngine}
+              options={withChosen(props.speechEngines, speechEngine)}
+              optionLabel={(option) => t(`engine.${option}`)}
+              onChange={setSpeechEngine}
+            />
+          ) : null}
           <div className="dialog-actions">
             <button type="submit" value="cancel">
               {t('confirm.keep')}
@@ -84,6 +106,9 @@ export function RetryDialog(props: {
                   content_subtype: subtype,
                   ...(job.job_type === 'OCR' && engine !== originalEngine
                     ? { ocr_engine: engine === 'default' ? null : engine }
+                    : {}),
+                  ...(job.job_type === 'TRANSCRIPTION' && speechEngine !== originalSpeechEngine
+                    ? { transcription_engine: speechEngine === 'default' ? null : speechEngine }
                     : {}),
                 });
                 props.onClose();

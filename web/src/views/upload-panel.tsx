@@ -8,6 +8,7 @@ import {
   OCR_LANGUAGES,
   type OcrEngineChoice,
   SPEECH_LANGUAGES,
+  type SpeechEngineChoice,
   type UploadItem,
   type UploadState,
 } from '../state/upload-queue.js';
@@ -17,11 +18,18 @@ import { ProgressBar } from './progress-bar.js';
 export interface UploadPanelProps {
   state: UploadState;
   sendableCount: number;
+  /** The speech engines to offer a recording: `default`, then those the server offers (GET /v1/config). */
+  speechEngines: readonly SpeechEngineChoice[];
   onFiles(files: File[]): void;
   onBatch(settings: BatchSettings): void;
   onEdit(
     key: string,
-    change: { contentSubtype?: ContentSubtype; language?: string; ocrEngine?: OcrEngineChoice },
+    change: {
+      contentSubtype?: ContentSubtype;
+      language?: string;
+      ocrEngine?: OcrEngineChoice;
+      speechEngine?: SpeechEngineChoice;
+    },
   ): void;
   onRemove(key: string): void;
   onSend(): void;
@@ -65,6 +73,14 @@ export function Select<T extends string>({
 
 /** The OCR engines offered, upload and retry alike: the server's default, then each by name. */
 export const ENGINE_CHOICES: readonly OcrEngineChoice[] = ['default', ...OCR_ENGINES];
+
+/** The speech choices before the server's list is known: only its default. */
+export const DEFAULT_SPEECH_CHOICES: readonly SpeechEngineChoice[] = ['default'];
+
+/** The offered choices, plus the current one if the server no longer offers it (so it stays shown). */
+export function withChosen<T extends string>(offered: readonly T[], chosen: T): readonly T[] {
+  return offered.includes(chosen) ? offered : [...offered, chosen];
+}
 
 /** The server's verdict before sending: what it sees, how long and how costly, warnings, refusals. */
 function PrecheckHints({ precheck }: { precheck: PrecheckResult | null }) {
@@ -124,7 +140,8 @@ function UploadRow({
   item,
   onEdit,
   onRemove,
-}: Pick<UploadPanelProps, 'onEdit' | 'onRemove'> & { item: UploadItem }) {
+  speechEngines,
+}: Pick<UploadPanelProps, 'onEdit' | 'onRemove' | 'speechEngines'> & { item: UploadItem }) {
   const { t, locale } = useI18n();
   const jobType = item.detected?.input.jobType;
   const editable = item.phase === 'ready' || item.phase === 'failed';
@@ -165,6 +182,15 @@ function UploadRow({
               options={ENGINE_CHOICES}
               optionLabel={(option) => t(`engine.${option}`)}
               onChange={(ocrEngine) => onEdit(item.key, { ocrEngine })}
+            />
+          ) : null}
+          {jobType === 'TRANSCRIPTION' ? (
+            <Select
+              label={t('field.speechEngine')}
+              value={item.speechEngine}
+              options={withChosen(speechEngines, item.speechEngine)}
+              optionLabel={(option) => t(`engine.${option}`)}
+              onChange={(speechEngine) => onEdit(item.key, { speechEngine })}
             />
           ) : null}
         </fieldset>
@@ -242,6 +268,13 @@ export function UploadPanel(props: UploadPanelProps) {
           optionLabel={(option) => t(`engine.${option}`)}
           onChange={(ocrEngine) => props.onBatch({ ...batch, ocrEngine })}
         />
+        <Select
+          label={t('field.speechEngine')}
+          value={batch.speechEngine ?? 'default'}
+          options={withChosen(props.speechEngines, batch.speechEngine ?? 'default')}
+          optionLabel={(option) => t(`engine.${option}`)}
+          onChange={(speechEngine) => props.onBatch({ ...batch, speechEngine })}
+        />
       </fieldset>
       {/* biome-ignore lint/a11y/noStaticElementInteractions: dropping is the pointer shortcut; the button below is the keyboard path */}
       <div
@@ -283,7 +316,13 @@ export function UploadPanel(props: UploadPanelProps) {
           <h3 className="visually-hidden">{t('upload.files')}</h3>
           <ul className="upload-list">
             {items.map((item) => (
-              <UploadRow key={item.key} item={item} onEdit={props.onEdit} onRemove={props.onRemove} />
+              <UploadRow
+                key={item.key}
+                item={item}
+                onEdit={props.onEdit}
+                onRemove={props.onRemove}
+                speechEngines={props.speechEngines}
+              />
             ))}
           </ul>
           <div className="upload-actions">
