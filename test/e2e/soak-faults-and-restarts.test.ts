@@ -125,7 +125,10 @@ describe('soak: 500 jobs, random engine faults, workers restarted', () => {
     const storageRoot = path.join(fleet.svc.dataDir, 'storage', 'jobs');
     for (const record of completed) {
       expect(Object.keys(record.outputs)).toContain('txt');
-      const files = await readdir(path.join(storageRoot, record.job_id, 'output'));
+      // Each run writes under its own claim; the completing claim's folder holds the result once.
+      const claim = record.claim_token as string;
+      expect(claim).toBeTruthy();
+      const files = await readdir(path.join(storageRoot, record.job_id, 'output', claim));
       expect(files.filter((f) => f.startsWith('result.txt'))).toEqual(['result.txt']);
     }
     for (const record of failed) {
