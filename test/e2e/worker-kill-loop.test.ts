@@ -58,10 +58,17 @@ describe('worker processes killed with SIGKILL at random pages, 20 times', () =>
       while ((await unfinished()) < IN_FLIGHT) await submit();
       const slot = kill % 2;
       const victim = workers[slot] as WorkerProcess;
-      // Killed after 1 to 4 more pages of its own, so always with a job in hand. Jobs are always
-      // waiting, so it gets one; the wait is long because a loaded machine starts a worker slowly.
+      // Killed after 1 to 4 more pages of its own, so always with a job in hand; the wait is long
+      // because a loaded machine starts a worker slowly.
+      // While it waits, jobs are topped up: the other worker may finish everything open before a
+      // slow-starting victim takes one, and the victim must still have work to be killed in.
       const target = pagesDone(victim) + 1 + Math.floor(Math.random() * 4);
-      await waitUntil(() => pagesDone(victim) >= target, 'pages', 30_000).catch(async (error) => {
+      const victimReached = async () => {
+        if (pagesDone(victim) >= target) return true;
+        if ((await unfinished()) < IN_FLIGHT) await submit();
+        return false;
+      };
+      await waitUntil(victimReached, 'pages', 30_000).catch(async (error) => {
         // Says where the jobs were, so a stuck job is told apart from a slow machine.
         const open = (await fleet.svc.service.store.getMany(ids)).filter((r) => r.status !== 'COMPLETED');
         const where = open.map((r) => `${r.job_id} ${r.status} "${r.stage}" attempts=${r.attempts}`);
