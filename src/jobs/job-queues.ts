@@ -15,16 +15,28 @@ export const queuePayloadSchema = z.object({
 });
 export type QueuePayload = z.infer<typeof queuePayloadSchema>;
 
-/** Each id's place in the wait list (length − index, as `positionOf`), 0 when it is not waiting. */
+/**
+ * Each id's place in the wait list (length − index, as `positionOf`), 0 when it is not waiting. A
+ * waiting job's position (1 = next to run) in BullMQ's wait list, where new jobs are pushed at
+ * the head and workers take from the tail. LPOS scans, so the near end is tried first: a job close
+ * to running (the one people watch) is found from the tail in a few steps, one just submitted from
+ * the head; only a job in the middle of a long queue costs a scan of its length. LPOS answers the
+ * index from the head whichever end it starts from.
+ */
 const POSITIONS_SCRIPT = `
 local length = redis.call('LLEN', KEYS[1])
+local near = tonumber(ARGV[1])
 local positions = {}
-for i, id in ipairs(ARGV) do
-  local index = redis.call('LPOS', KEYS[1], id)
-  positions[i] = index and (length - index) or 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local index = redis.call('LPOS', KEYS[1], id, 'RANK', -1, 'MAXLEN', near)
+  if not index then index = redis.call('LPOS', KEYS[1], id) end
+  positions[i - 1] = index and (length - index) or 0
 end
 return positions
 `;
+/** How far from the tail a position is looked for before the whole wait list is scanned from the head. */
+const NEAR_TAIL = 256;
 
 /** The BullMQ queues, one per workload (`ocr`, `transcription`), so each scales on its own. */
 export class JobQueues {
@@ -115,6 +127,7 @@ export class JobQueues {
       POSITIONS_SCRIPT,
       1,
       this.queueFor(type).toKey('wait'),
+      NEAR_TAIL,
       ...jobIds,
     )) as Array<number | false | null>;
     return jobIds.map((_, i) => {
