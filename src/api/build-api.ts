@@ -9,6 +9,7 @@ import type { JobEventFeed } from '../jobs/job-event-feed.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { QueueAdmin } from '../jobs/queue-admin.js';
 import type { SubmitQuota } from '../jobs/submit-quota.js';
+import type { UploadSessionStore } from '../jobs/upload-sessions.js';
 import type { Logger } from '../observability/logger.js';
 import { type PrometheusMetrics, UNMATCHED_ROUTE } from '../observability/prometheus-metrics.js';
 import type { Readiness } from '../observability/readiness.js';
@@ -38,6 +39,7 @@ import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerOpenAiTranscriptionRoutes } from './routes/openai-transcription-routes.js';
 import { registerOpenApiRoutes } from './routes/openapi-routes.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
+import { registerUploadsRoutes } from './routes/uploads-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 import { DEFAULT_WEB_ROOT, serveWebApp, WEB_APP_ROUTE } from './serve-web-app.js';
 
@@ -69,6 +71,8 @@ export interface ApiDeps {
   /** HTTP_TRUST_PROXY: whose X-Forwarded-For gives `request.ip` (per-IP rate limits); default none. */
   trustProxy?: boolean | number | string[];
   quota: SubmitQuota;
+  /** Resumable upload sessions (`/v1/uploads`). */
+  uploads: UploadSessionStore;
   /** Built web page to serve at `/` (default `web/dist`). */
   webRoot?: string;
   auth: AuthConfig;
@@ -162,6 +166,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   registerContractRoutes(app);
   registerJobsRoutes(app, deps);
+  registerUploadsRoutes(app, deps);
   registerEventsRoutes(app, deps);
   registerIntakeRoutes(app, deps);
   registerDeadLettersRoutes(app, deps);

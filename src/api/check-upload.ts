@@ -1,6 +1,12 @@
 import path from 'node:path';
 import { Transform } from 'node:stream';
-import { AppError, INPUT_EXTENSIONS, inputByFilenameExt, type SupportedInput } from '../contract/index.js';
+import {
+  AppError,
+  INPUT_EXTENSIONS,
+  inputByFilenameExt,
+  type JobType,
+  type SupportedInput,
+} from '../contract/index.js';
 
 /** Longest display name kept, in characters; longer names are shortened, their extension kept. */
 const MAX_FILENAME_CHARS = 255;
@@ -45,6 +51,26 @@ export function cleanFilename(raw: string | undefined): string {
 /** The extension of a (cleaned) file name, lower case, without the dot; '' when there is none. */
 export function filenameExt(filename: string): string {
   return path.extname(filename).slice(1).toLowerCase();
+}
+
+/** The size limits of uploads: every upload, and tighter ones per job type (UPLOAD_MAX_BYTES_*). */
+export interface UploadLimits {
+  maxBytes: number;
+  maxBytesByType?: Readonly<Record<JobType, number>> | undefined;
+}
+
+/** The largest upload accepted for a job type (unknown: the limit of every upload). */
+export function maxBytesFor(limits: UploadLimits, jobType: JobType | undefined): number {
+  return Math.min(limits.maxBytes, (jobType && limits.maxBytesByType?.[jobType]) || Infinity);
+}
+
+/**
+ * The largest file a resumable upload may declare before any byte is seen: the limit of the job
+ * type its name's extension names (the content, judged when the job is made, decides in the end).
+ */
+export function declaredSizeLimit(limits: UploadLimits, filename: string): number {
+  const ext = filenameExt(filename);
+  return maxBytesFor(limits, ext ? inputByFilenameExt(ext)?.jobType : undefined);
 }
 
 export interface ContentVerdict {

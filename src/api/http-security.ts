@@ -9,6 +9,8 @@ const ALLOWED_HEADERS = [
   'x-api-key',
   'content-type',
   'idempotency-key',
+  'upload-offset',
+  'tus-resumable',
   'if-none-match',
   'last-event-id',
   'x-request-id',
@@ -16,6 +18,9 @@ const ALLOWED_HEADERS = [
 const EXPOSED_HEADERS = [
   'x-request-id',
   'location',
+  'upload-offset',
+  'upload-length',
+  'upload-expires',
   'etag',
   'retry-after',
   'ratelimit',
@@ -88,7 +93,7 @@ export async function registerHttpSecurity(
   await app.register(cors, {
     origin: options.corsOrigins.length === 0 ? false : wildcard ? '*' : options.corsOrigins,
     credentials: options.corsAllowCredentials,
-    methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
     allowedHeaders: ALLOWED_HEADERS,
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: 600,

@@ -1,18 +1,19 @@
-import { pipeline } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import type {} from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
-import {
-  AppError,
-  type JobType,
-  type JobWarning,
-  type SupportedInput,
-  supportedInputByExt,
-} from '../contract/index.js';
+import { AppError, type JobWarning, type SupportedInput, supportedInputByExt } from '../contract/index.js';
 import { storageKeys } from '../jobs/storage-keys.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { ObjectTooLargeError } from '../storage/object-storage.js';
-import { checkHeadForPolyglot, cleanFilename, judgeContent, UploadTail } from './check-upload.js';
+import {
+  checkHeadForPolyglot,
+  cleanFilename,
+  judgeContent,
+  maxBytesFor,
+  type UploadLimits,
+  UploadTail,
+} from './check-upload.js';
 import { readStreamHead } from './read-stream-head.js';
 
 export { cleanFilename } from './check-upload.js';
@@ -40,22 +41,82 @@ export function uploadWarnings(file: ReceivedUpload['file']): { warnings?: JobWa
 const SNIFF_BYTES = 4100;
 
 /**
+ * Stores one file's bytes under the job's input key through the one path every upload takes
+ * (multipart or a resumable upload's parts): the first bytes are sniffed, name and content must
+ * agree, the size limit of the sniffed type is applied while streaming, and a ZIP appended at the
+ * end is refused. On any failure the job's stored bytes are removed.
+ */
+export async function storeUploadStream(
+  source: Readable,
+  options: UploadLimits & {
+    storage: ObjectStorage;
+    jobId: string;
+    /** Already cleaned (cleanFilename). */
+    filename: string;
+    /** What to do with a refused stream: drain it (a multipart part must be read to its end) or stop it. */
+    onRefused?: 'drain' | 'destroy';
+    /** Whether the source was cut at the transport's own size limit (multipart `truncated`). */
+    truncated?: () => boolean;
+  },
+): Promise<ReceivedUpload['file']> {
+  let maxBytes = options.maxBytes;
+  try {
+    const { head, whole } = await readStreamHead(source, SNIFF_BYTES);
+    let verdict: ReturnType<typeof judgeContent>;
+    try {
+      if (head.length === 0) throw new AppError('UPLOAD_EMPTY');
+      checkHeadForPolyglot(head);
+      const fileType = await fileTypeFromBuffer(head);
+      verdict = judgeContent(
+        options.filename,
+        fileType,
+        fileType ? supportedInputByExt(fileType.ext) : undefined,
+      );
+    } catch (error) {
+      if (options.onRefused === 'destroy') {
+        whole.destroy();
+        source.destroy();
+      } else whole.resume();
+      throw error;
+    }
+    maxBytes = maxBytesFor(options, verdict.input.jobType);
+    const tail = new UploadTail();
+    const stored = await options.storage.put(
+      storageKeys.input(options.jobId),
+      pipeline(whole, tail, () => {}),
+      { maxBytes },
+    );
+    if (options.truncated?.()) throw new AppError('UPLOAD_TOO_LARGE');
+    tail.checkForAppendedArchive();
+    if (stored.sizeBytes === 0) throw new AppError('UPLOAD_EMPTY');
+    return {
+      filename: options.filename,
+      input: verdict.input,
+      sizeBytes: stored.sizeBytes,
+      sha256: stored.sha256,
+      ...(verdict.extensionWarning ? { extensionWarning: verdict.extensionWarning } : {}),
+    };
+  } catch (error) {
+    await options.storage.deletePrefix(storageKeys.jobPrefix(options.jobId));
+    if (error instanceof ObjectTooLargeError) {
+      throw new AppError('UPLOAD_TOO_LARGE', `Files of this type up to ${maxBytes} bytes are accepted.`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/**
  * Streams the multipart `file` part straight to storage under the job's key while recognising its
  * type from the first bytes; other parts are form fields. Nothing is held in memory whole. On any
  * failure the stored bytes are removed, so a rejected upload leaves nothing behind.
  */
 export async function receiveUpload(
   request: FastifyRequest,
-  options: {
-    storage: ObjectStorage;
-    jobId: string;
-    maxBytes: number;
-    /** Tighter limits per job type (UPLOAD_MAX_BYTES_OCR / _TRANSCRIPTION), applied once sniffed. */
-    maxBytesByType?: Readonly<Record<JobType, number>>;
-  },
+  options: UploadLimits & { storage: ObjectStorage; jobId: string },
 ): Promise<ReceivedUpload> {
   const fields: Record<string, string> = {};
-  let maxBytes = options.maxBytes;
   let file: ReceivedUpload['file'] | undefined;
   try {
     for await (const part of request.parts()) {
@@ -74,46 +135,30 @@ export async function receiveUpload(
         part.file.resume();
         throw error;
       }
-      const { head, whole } = await readStreamHead(part.file, SNIFF_BYTES);
-      let verdict: ReturnType<typeof judgeContent>;
-      try {
-        if (head.length === 0) throw new AppError('UPLOAD_EMPTY');
-        checkHeadForPolyglot(head);
-        const fileType = await fileTypeFromBuffer(head);
-        verdict = judgeContent(filename, fileType, fileType ? supportedInputByExt(fileType.ext) : undefined);
-      } catch (error) {
-        whole.resume();
-        throw error;
-      }
-      maxBytes = Math.min(options.maxBytes, options.maxBytesByType?.[verdict.input.jobType] ?? Infinity);
-      const tail = new UploadTail();
-      const stored = await options.storage.put(
-        storageKeys.input(options.jobId),
-        pipeline(whole, tail, () => {}),
-        {
-          maxBytes,
-        },
-      );
-      if (part.file.truncated) throw new AppError('UPLOAD_TOO_LARGE');
-      tail.checkForAppendedArchive();
-      file = {
+      file = await storeUploadStream(part.file, {
+        ...options,
         filename,
-        input: verdict.input,
-        sizeBytes: stored.sizeBytes,
-        sha256: stored.sha256,
-        ...(verdict.extensionWarning ? { extensionWarning: verdict.extensionWarning } : {}),
-      };
+        truncated: () => part.file.truncated,
+      });
     }
     if (!file) throw new AppError('FILE_MISSING');
-    if (file.sizeBytes === 0) throw new AppError('UPLOAD_EMPTY');
     return { fields, file };
   } catch (error) {
     await options.storage.deletePrefix(storageKeys.jobPrefix(options.jobId));
-    if (error instanceof ObjectTooLargeError) {
-      throw new AppError('UPLOAD_TOO_LARGE', `Files of this type up to ${maxBytes} bytes are accepted.`, {
-        cause: error,
-      });
-    }
     throw error;
   }
+}
+
+/**
+ * The parts of a complete resumable upload, read one after the other from storage as one stream
+ * (never more than a read buffer in memory).
+ */
+export function concatenateParts(storage: ObjectStorage, partKeys: readonly string[]): Readable {
+  return Readable.from(
+    (async function* () {
+      for (const key of partKeys) {
+        for await (const chunk of await storage.get(key)) yield chunk as Buffer;
+      }
+    })(),
+  );
 }

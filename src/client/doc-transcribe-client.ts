@@ -1,11 +1,20 @@
 import { createWriteStream, openAsBlob } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientConfig } from '../config/index.js';
-import type { Job, JobList, OutputFormat } from '../contract/index.js';
-import { apiErrorFrom, ServerUnreachableError } from './api-error.js';
+import {
+  type Job,
+  type JobList,
+  type OutputFormat,
+  RESUMABLE_UPLOAD_THRESHOLD_BYTES,
+  UPLOAD_CHUNK_BYTES,
+  UPLOAD_OFFSET_HEADER,
+  UPLOAD_PATCH_CONTENT_TYPE,
+  type UploadSessionView,
+} from '../contract/index.js';
+import { ApiError, apiErrorFrom, ServerUnreachableError } from './api-error.js';
 import { readServerSentEvents, type ServerSentEvent } from './read-server-sent-events.js';
 
 /** Multipart fields of `POST /v1/jobs` the CLI sends (docs/api.md). */
@@ -40,11 +49,18 @@ export interface ClientOptions {
   onResponse?: (info: { method: string; path: string; status: number; requestId: string | null }) => void;
   /** Attempts for requests that are safe to repeat (GETs, submits with an Idempotency-Key). */
   attempts?: number;
+  /** Files larger than this go through a resumable upload session (default: the page's threshold). */
+  resumableAboveBytes?: number;
+  /** Bytes per PATCH of a resumable upload. */
+  chunkBytes?: number;
 }
+
+/** Failed PATCHes in a row before a resumable upload gives up (each followed by an offset question). */
+const MAX_RESUME_TRIES = 5;
 
 interface RequestOptions {
   /** A function makes a fresh body for each attempt (a stream can be read once). */
-  body?: FormData | string | (() => Promise<FormData>);
+  body?: FormData | string | Blob | (() => Promise<FormData>);
   headers?: Record<string, string>;
   /** Repeat on network errors, 429 and retryable 5xx/409 answers. */
   repeatable?: boolean;
@@ -68,12 +84,20 @@ export class DocTranscribeClient {
     return this.config.server;
   }
 
-  /** Streams the file from disk; the Idempotency-Key makes a repeat after a lost answer harmless. */
+  /**
+   * Streams the file from disk; the Idempotency-Key makes a repeat after a lost answer harmless.
+   * A large file goes through a resumable upload session, so a dropped connection costs at most
+   * one chunk.
+   */
   async submit(
     file: { path: string; filename: string },
     fields: SubmitFields,
     idempotencyKey: string,
   ): Promise<Job & { reused: boolean }> {
+    const size = (await stat(file.path)).size;
+    if (size > (this.options.resumableAboveBytes ?? RESUMABLE_UPLOAD_THRESHOLD_BYTES)) {
+      return this.submitResumable(file, size, fields, idempotencyKey);
+    }
     const response = await this.request('POST', '/v1/jobs', {
       repeatable: true,
       headers: { 'idempotency-key': idempotencyKey },
@@ -84,6 +108,57 @@ export class DocTranscribeClient {
         form.append('file', await openAsBlob(file.path), file.filename);
         return form;
       },
+    });
+    return (await response.json()) as Job & { reused: boolean };
+  }
+
+  /**
+   * `POST /v1/uploads`, PATCHes of `chunkBytes` read from disk; after a network error, a 5xx or an
+   * offset mismatch it asks the server's offset and goes on from there (at most MAX_RESUME_TRIES
+   * failures in a row); then `POST /v1/jobs {upload_id, …fields}` with the Idempotency-Key.
+   */
+  private async submitResumable(
+    file: { path: string; filename: string },
+    size: number,
+    fields: SubmitFields,
+    idempotencyKey: string,
+  ): Promise<Job & { reused: boolean }> {
+    const json = { 'content-type': 'application/json' };
+    const created = await this.request('POST', '/v1/uploads', {
+      headers: json,
+      body: JSON.stringify({ filename: file.filename, size }),
+    });
+    const session = (await created.json()) as UploadSessionView;
+    const path = `/v1/uploads/${encodeURIComponent(session.upload_id)}`;
+    const blob = await openAsBlob(file.path);
+    const chunkBytes = this.options.chunkBytes ?? UPLOAD_CHUNK_BYTES;
+    let offset = session.offset;
+    for (let failures = 0; offset < size; ) {
+      try {
+        const response = await this.request('PATCH', path, {
+          headers: { 'content-type': UPLOAD_PATCH_CONTENT_TYPE, [UPLOAD_OFFSET_HEADER]: String(offset) },
+          body: blob.slice(offset, Math.min(size, offset + chunkBytes)),
+        });
+        offset = Number(response.headers.get(UPLOAD_OFFSET_HEADER));
+        failures = 0;
+      } catch (error) {
+        const resumable =
+          error instanceof ServerUnreachableError ||
+          (error instanceof ApiError && (error.status >= 500 || error.code === 'UPLOAD_OFFSET_MISMATCH'));
+        failures += 1;
+        if (!resumable || failures > MAX_RESUME_TRIES) throw error;
+        await sleep(backoffMs(failures, null));
+        const asked = await this.request('GET', path, { repeatable: true });
+        offset = ((await asked.json()) as UploadSessionView).offset;
+      }
+    }
+    const response = await this.request('POST', '/v1/jobs', {
+      repeatable: true,
+      headers: { ...json, 'idempotency-key': idempotencyKey },
+      body: JSON.stringify({
+        ...Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)),
+        upload_id: session.upload_id,
+      }),
     });
     return (await response.json()) as Job & { reused: boolean };
   }

@@ -234,6 +234,9 @@ export const envSchema = z.object({
   UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
   UPLOAD_MAX_BYTES_OCR: int(1, Number.MAX_SAFE_INTEGER).optional(),
   UPLOAD_MAX_BYTES_TRANSCRIPTION: int(1, Number.MAX_SAFE_INTEGER).optional(),
+  UPLOAD_SESSION_TTL_SEC: int(1, 30 * 24 * 3600).default(24 * 3600),
+  UPLOAD_SESSION_SWEEP_SEC: int(1, 24 * 3600).default(60),
+  UPLOAD_SESSIONS_PER_USER: int(0, 100_000).default(20),
   OCR_LANGUAGES: z
     .string()
     .regex(/^[A-Za-z_]+(\+[A-Za-z_]+)*$/, 'tesseract languages joined by "+", e.g. hin+eng')
@@ -462,7 +465,12 @@ export interface Config {
   redis: { url: string; keyPrefix: string };
   storage: StorageConfig;
   /** maxBytes for every upload; byType at most maxBytes, applied once the content is sniffed. */
-  uploads: { maxBytes: number; byType: Record<JobType, number> };
+  uploads: {
+    maxBytes: number;
+    byType: Record<JobType, number>;
+    /** Resumable upload sessions: lifetime, how often expired ones are swept, open ones per user (0: no cap). */
+    sessions: { ttlSec: number; sweepMs: number; maxOpenPerUser: number };
+  };
   idempotency: { ttlSec: number; lockSec: number };
   events: { heartbeatMs: number };
   ocr: {
@@ -640,6 +648,11 @@ export function configFromEnv(env: Env): Config {
           env.UPLOAD_MAX_BYTES,
           env.UPLOAD_MAX_BYTES_TRANSCRIPTION ?? env.UPLOAD_MAX_BYTES,
         ),
+      },
+      sessions: {
+        ttlSec: env.UPLOAD_SESSION_TTL_SEC,
+        sweepMs: env.UPLOAD_SESSION_SWEEP_SEC * 1000,
+        maxOpenPerUser: env.UPLOAD_SESSIONS_PER_USER,
       },
     },
     idempotency: { ttlSec: env.IDEMPOTENCY_TTL_SEC, lockSec: env.IDEMPOTENCY_LOCK_SEC },

@@ -189,6 +189,49 @@ export const ERROR_CATALOG = {
     'The cursor is not valid for this list. Start again from the first page.',
     'यह कर्सर इस सूची के लिए मान्य नहीं है। पहले पृष्ठ से फिर शुरू करें।',
   ),
+  // Resumable uploads (POST /v1/uploads, docs/api.md)
+  UPLOAD_NOT_FOUND: entry(
+    404,
+    'input',
+    'Upload not found',
+    'No open upload with this id exists for your account: it expired, was removed or already made its job. Start the upload again.',
+    'आपके खाते में इस आईडी का कोई खुला अपलोड नहीं है: वह समाप्त हो गया, हटा दिया गया या उससे कार्य बन चुका है। अपलोड फिर से शुरू करें।',
+  ),
+  UPLOAD_OFFSET_MISMATCH: entry(
+    409,
+    'input',
+    'Upload offset does not match',
+    'The bytes were sent for another position than the server has reached. Ask the upload for its offset (HEAD) and continue from there.',
+    'बाइट्स उस स्थान के लिए भेजे गए जहाँ तक सर्वर नहीं पहुँचा है। अपलोड से उसका ऑफ़सेट (HEAD) पूछें और वहीं से जारी रखें।',
+  ),
+  UPLOAD_LENGTH_EXCEEDED: entry(
+    413,
+    'input',
+    'More bytes than declared',
+    'More bytes were sent than the size declared when the upload was created. Start a new upload with the real size.',
+    'अपलोड बनाते समय बताए गए आकार से अधिक बाइट्स भेजे गए। सही आकार के साथ नया अपलोड शुरू करें।',
+  ),
+  UPLOAD_INCOMPLETE: entry(
+    409,
+    'input',
+    'Upload not complete',
+    'The upload has not received all its bytes yet. Send the rest, then create the job.',
+    'अपलोड को अभी सभी बाइट्स नहीं मिले हैं। शेष भेजें, फिर कार्य बनाएँ।',
+  ),
+  UPLOAD_BUSY: entry(
+    409,
+    'transient',
+    'Upload in use',
+    'A job is being created from this upload right now; wait for that request to finish, then try again.',
+    'इस अपलोड से अभी एक कार्य बनाया जा रहा है; उस अनुरोध के पूरा होने तक रुकें, फिर पुनः प्रयास करें।',
+  ),
+  QUOTA_UPLOAD_SESSIONS: entry(
+    429,
+    'rate_limit',
+    'Too many open uploads',
+    'You have as many unfinished uploads as this service keeps per user. Finish or remove one (DELETE /v1/uploads/{id}) before starting another.',
+    'आपके उतने अधूरे अपलोड हैं जितने यह सेवा प्रति उपयोगकर्ता रखती है। नया शुरू करने से पहले किसी एक को पूरा करें या हटाएँ।',
+  ),
   // Inputs found bad while processing
   INPUT_UNREADABLE: entry(
     422,

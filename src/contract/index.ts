@@ -15,4 +15,5 @@ export * from './openapi-document.js';
 export * from './queue-admin.js';
 export * from './session.js';
 export * from './transcription-options.js';
+export * from './uploads.js';
 export * from './webhooks.js';

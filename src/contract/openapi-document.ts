@@ -35,6 +35,12 @@ import { adminOverviewSchema, adminQueuesSchema, setConcurrencyBodySchema } from
 import { authConfigSchema, tokenRequestSchema, tokenSetSchema, whoAmISchema } from './session.js';
 import { SPEECH_ENGINES } from './transcription-options.js';
 import {
+  createUploadBodySchema,
+  submitFromUploadBodySchema,
+  UPLOAD_PATCH_CONTENT_TYPE,
+  uploadSessionSchema,
+} from './uploads.js';
+import {
   putWebhookBodySchema,
   savedWebhookSchema,
   webhookDeliveryListSchema,
@@ -95,6 +101,20 @@ const jobIdParameter = {
   required: true,
   description: 'The job id (a UUIDv7)',
   schema: { type: 'string' },
+};
+
+const uploadIdParameter = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'The upload id (`upload_id`)',
+  schema: { type: 'string' },
+};
+
+const uploadHeaders = {
+  'Upload-Offset': { description: 'Bytes stored so far', schema: { type: 'integer' } },
+  'Upload-Length': { description: 'The declared size', schema: { type: 'integer' } },
+  'Upload-Expires': { description: 'When the session and its bytes are removed', schema: { type: 'string' } },
 };
 
 const queueParameter = {
@@ -235,6 +255,10 @@ export function buildOpenApiDocument() {
     },
     tags: [
       { name: 'jobs' },
+      {
+        name: 'uploads',
+        description: 'Resumable uploads (tus 1.0 in spirit), then POST /v1/jobs with `upload_id`',
+      },
       { name: 'events' },
       { name: 'api-keys' },
       { name: 'webhooks' },
@@ -467,7 +491,8 @@ export function buildOpenApiDocument() {
       '/v1/jobs': {
         post: {
           tags: ['jobs'],
-          summary: 'Upload a file and create a job',
+          summary:
+            'Upload a file and create a job (multipart), or create it from a complete resumable upload (JSON `upload_id`)',
           parameters: [
             {
               name: 'Idempotency-Key',
@@ -493,6 +518,7 @@ export function buildOpenApiDocument() {
                   ],
                 },
               },
+              'application/json': { schema: ref('SubmitFromUpload') },
             },
           },
           responses: {
@@ -501,7 +527,7 @@ export function buildOpenApiDocument() {
               description: 'Replayed: the job an earlier request with this key created',
               content: json(ref('SubmittedJob')),
             },
-            ...problems(400, 409, 413, 415, 422, 503),
+            ...problems(400, 404, 409, 413, 415, 422, 503),
           },
         },
         get: {
@@ -537,6 +563,66 @@ export function buildOpenApiDocument() {
             '200': { description: 'A page', content: json(ref('JobList')) },
             ...problems(400, 503),
           },
+        },
+      },
+      '/v1/uploads': {
+        post: {
+          tags: ['uploads'],
+          summary:
+            'Start a resumable upload: declare the file name and exact size (checked against the upload size limits)',
+          requestBody: { required: true, content: json(ref('CreateUpload')) },
+          responses: {
+            '201': {
+              description: 'The session, at offset 0; `Location` is its URL',
+              headers: uploadHeaders,
+              content: json(ref('UploadSession')),
+            },
+            ...problems(400, 413, 503),
+          },
+        },
+      },
+      '/v1/uploads/{id}': {
+        get: {
+          tags: ['uploads'],
+          summary: 'The offset reached, size and expiry (HEAD answers the same headers without a body)',
+          parameters: [uploadIdParameter],
+          responses: {
+            '200': {
+              description: 'The session',
+              headers: uploadHeaders,
+              content: json(ref('UploadSession')),
+            },
+            ...problems(404, 503),
+          },
+        },
+        patch: {
+          tags: ['uploads'],
+          summary:
+            'Append bytes at `Upload-Offset`; they count only once the whole body arrived (a cut PATCH leaves nothing)',
+          parameters: [
+            uploadIdParameter,
+            {
+              name: 'Upload-Offset',
+              in: 'header',
+              required: true,
+              description: 'Where these bytes start: the offset the server answered last',
+              schema: { type: 'integer', minimum: 0 },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: { [UPLOAD_PATCH_CONTENT_TYPE]: { schema: { type: 'string', format: 'binary' } } },
+          },
+          responses: {
+            '204': { description: 'Stored; `Upload-Offset` is the new offset', headers: uploadHeaders },
+            ...problems(400, 404, 409, 413, 503),
+          },
+        },
+        delete: {
+          tags: ['uploads'],
+          summary: 'Terminate the upload and delete its bytes',
+          parameters: [uploadIdParameter],
+          responses: { '204': { description: 'Removed' }, ...problems(404, 503) },
         },
       },
       '/v1/jobs/{id}': {
@@ -943,6 +1029,9 @@ export function buildOpenApiDocument() {
         SubmittedJob: componentOf(submittedJobSchema),
         JobList: componentOf(jobListSchema),
         SubmitFields: componentOf(submitJobFieldsSchema, 'input'),
+        SubmitFromUpload: componentOf(submitFromUploadBodySchema, 'input'),
+        CreateUpload: componentOf(createUploadBodySchema, 'input'),
+        UploadSession: componentOf(uploadSessionSchema),
         QueuesOverview: componentOf(queuesOverviewSchema),
         PrecheckRequest: componentOf(precheckRequestSchema, 'input'),
         PrecheckResult: componentOf(precheckResultSchema),

@@ -62,6 +62,11 @@ export interface StoredUpload extends InputAndOptions {
 export interface Submission extends InputAndOptions {
   /** Every parsed request field: part of the payload an Idempotency-Key is bound to. */
   fields: Record<string, unknown>;
+  /**
+   * False when nothing was stored because only a replay was to be judged (a resumable upload that
+   * already made its job): such a submission can answer a replay but never make a job.
+   */
+  inputStored?: boolean;
 }
 
 export interface SubmitContext {
@@ -70,8 +75,11 @@ export interface SubmitContext {
   idempotencyKey?: string | undefined;
 }
 
-/** Stores the request's file under the given job id and reads its fields. */
-export type ReceiveSubmission = (jobId: string) => Promise<Submission>;
+/**
+ * Stores the request's file under the given job id and reads its fields. `replay`: the key already
+ * made a job, and the submission is only compared with it.
+ */
+export type ReceiveSubmission = (jobId: string, replay: boolean) => Promise<Submission>;
 
 export interface RetryOverrides {
   content_subtype?: ContentSubtype | undefined;
@@ -152,7 +160,7 @@ export class JobService {
     const claim = await this.idempotency.claim(ownerId, key, requestId);
     if (claim.kind === 'in_progress') throw new AppError('IDEMPOTENCY_KEY_IN_USE');
     if (claim.kind === 'completed') {
-      const submission = await this.receiveOrClean(jobId, receive);
+      const submission = await this.receiveOrClean(jobId, receive, true);
       await this.storage.deletePrefix(storageKeys.jobPrefix(jobId));
       if (fingerprintOf(submission) !== claim.fingerprint) throw new AppError('IDEMPOTENCY_KEY_MISMATCH');
       const existing = await this.store.getOwned(claim.jobId, ownerId);
@@ -165,6 +173,8 @@ export class JobService {
       }
       // The job was deleted since: the key starts afresh with this request.
       await this.idempotency.forget(ownerId, key);
+      // A resumable upload's bytes went with that job: there is nothing left to make a job from.
+      if (submission.inputStored === false) throw new AppError('UPLOAD_NOT_FOUND');
       return this.submitOnce(context, async () => submission);
     }
     try {
@@ -178,9 +188,13 @@ export class JobService {
     }
   }
 
-  private async receiveOrClean(jobId: string, receive: ReceiveSubmission): Promise<Submission> {
+  private async receiveOrClean(
+    jobId: string,
+    receive: ReceiveSubmission,
+    replay = false,
+  ): Promise<Submission> {
     try {
-      return await receive(jobId);
+      return await receive(jobId, replay);
     } catch (error) {
       await this.storage.deletePrefix(storageKeys.jobPrefix(jobId));
       throw error;

@@ -106,6 +106,29 @@ export class RedisKeys {
     return `${this.prefix}:idempotency:${ownerId}:${keyHash}`;
   }
 
+  /**
+   * Hash: a resumable upload session (`POST /v1/uploads`): owner, file name, declared size, the
+   * offset of its stored parts, expiry, state; expires with the session (a consumed one later).
+   */
+  uploadSession(uploadId: string): string {
+    return `${this.prefix}:upload:${uploadId}`;
+  }
+
+  /** List of the storage keys of a session's fully received parts, in offset order. */
+  uploadSessionParts(uploadId: string): string {
+    return `${this.prefix}:upload:${uploadId}:parts`;
+  }
+
+  /** Sorted set upload id → expiry (ms) of every open session: the sweep removes the expired ones' parts. */
+  uploadSessionsExpiring(): string {
+    return `${this.prefix}:uploads:expiring`;
+  }
+
+  /** Sorted set upload id → expiry (ms) of the user's open sessions: the per-user cap counts it. */
+  userUploadSessions(ownerId: string): string {
+    return `${this.prefix}:user:${ownerId}:uploads`;
+  }
+
   /** JSON of the access lists an administrator set with `PUT /v1/admin/access` (merged with the config). */
   accessLists(): string {
     return `${this.prefix}:admin:access`;

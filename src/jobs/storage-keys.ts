@@ -16,6 +16,14 @@ export const storageKeys = {
   /** Every output of a job (all claims), or of one claim. */
   outputPrefix: (jobId: string, claimToken?: string) =>
     claimToken ? `jobs/${jobId}/output/${claimToken}/` : `jobs/${jobId}/output/`,
+  /** Everything of a resumable upload session: its parts. */
+  uploadPrefix: (uploadId: string) => `uploads/${uploadId}/`,
+  /**
+   * One fully received PATCH of a session, named by its offset and a random token of the request
+   * that wrote it: two PATCHes racing for the same offset never write the same key.
+   */
+  uploadPart: (uploadId: string, offset: number, token: string) =>
+    `uploads/${uploadId}/part-${offset}-${token}`,
   /** A readiness probe's object: written, read back and deleted by `/readyz`. */
   readinessProbe: (id: string) => `readiness/${id}/probe`,
   readinessPrefix: (id: string) => `readiness/${id}/`,

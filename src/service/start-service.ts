@@ -19,6 +19,7 @@ import { registerQueueGauges } from '../jobs/queue-gauges.js';
 import { QueueThroughput } from '../jobs/queue-throughput.js';
 import { isHashTagged, RedisKeys } from '../jobs/redis-keys.js';
 import { SubmitQuota } from '../jobs/submit-quota.js';
+import { UploadSessionStore } from '../jobs/upload-sessions.js';
 import { UsageQuota } from '../jobs/usage-quota.js';
 import { WorkerHeartbeats } from '../jobs/worker-heartbeats.js';
 import { type Logger, redactUrl } from '../observability/logger.js';
@@ -129,6 +130,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let metricsServer: MetricsServer | null = null;
   let webhookWorker: WebhookWorker | null = null;
   let speechEngines: SpeechEngines | null = null;
+  let uploadSweep: NodeJS.Timeout | null = null;
 
   if (config.role === 'worker' || config.role === 'all') {
     // Loaded only where jobs run: the engines' SDKs (tesseract.js, OpenAI, Gemini) and the
@@ -195,6 +197,27 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       metrics,
       new UsageQuota(redis, keys, config.quota),
     );
+    const uploads = new UploadSessionStore(redis, keys, {
+      ttlSec: config.uploads.sessions.ttlSec,
+      consumedTtlSec: config.idempotency.ttlSec,
+      maxOpenPerUser: config.uploads.sessions.maxOpenPerUser,
+      consumeLeaseMs: 3_600_000,
+    });
+    // Every API process sweeps (idempotent: each removal is logged once, by whoever took the id).
+    let sweeping = false;
+    uploadSweep = setInterval(() => {
+      if (sweeping || redis.status !== 'ready') return;
+      sweeping = true;
+      uploads
+        .sweepExpired(storage, logger)
+        .catch((error: unknown) =>
+          logger.warn({ event: 'upload.sweep_failed', err: error }, 'expired upload sessions not swept'),
+        )
+        .finally(() => {
+          sweeping = false;
+        });
+    }, config.uploads.sessions.sweepMs);
+    uploadSweep.unref();
     feed = new JobEventFeed(watchRedisConnection(redis.duplicate(), logger, 'events'), redis, keys, logger);
     await feed.start();
     app = await buildApi({
@@ -228,6 +251,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       maxUploadBytesByType: config.uploads.byType,
       trustProxy: config.http.trustProxy,
       quota: new SubmitQuota(redis, keys, config.quota),
+      uploads,
       webhooks,
       webhookTargets: { allowPrivate: config.webhooks.allowPrivateTargets },
       openaiCompat: { waitMs: config.openaiCompat.waitMs, speechEngine: config.transcription.engine },
@@ -261,6 +285,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     async close() {
       logger.info({ event: 'service.stopping' }, 'shutting down');
       await readiness.stop();
+      if (uploadSweep) clearInterval(uploadSweep);
       if (metricsServer) await metricsServer.close();
       if (app) {
         // In-flight requests may finish within the grace period; then their connections are cut.

@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job } from '../../src/contract/index.js';
+import type { Job, UploadSessionView } from '../../src/contract/index.js';
 import { LATIN_FONT, writePdf } from '../helpers/make-ocr-fixtures.js';
 import { type S3LoopbackServer, startS3LoopbackServer } from '../helpers/s3-loopback-server.js';
 import {
@@ -18,6 +20,8 @@ let s3: S3LoopbackServer;
 let child: ChildProcess;
 let dir: string;
 let url = '';
+/** The service's stdout and stderr (JSON log lines). */
+let output = '';
 const prefix = testKeyPrefix('s3-service');
 
 beforeAll(async () => {
@@ -43,7 +47,6 @@ beforeAll(async () => {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
   url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 40_000);
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -101,6 +104,62 @@ describe('the whole service on S3-compatible storage', () => {
     const download = await fetch(location);
     expect(download.headers.get('content-disposition')).toContain('letter.txt');
     expect(await download.text()).toContain('Shared storage lets many machines work.');
+    expect(s3.openUploads()).toBe(0);
+  });
+  it('takes a resumable upload through the bucket: a cut PATCH leaves nothing, the job reads the parts in order', async () => {
+    const pdfPath = path.join(dir, 'memo.pdf');
+    await writePdf(pdfPath, [{ text: 'Parts travel through the bucket in order.', font: LATIN_FONT }]);
+    const bytes = await readFile(pdfPath);
+    const created = await fetch(`${url}/v1/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ filename: 'memo.pdf', size: bytes.length }),
+    });
+    expect(created.status).toBe(201);
+    const session = (await created.json()) as UploadSessionView;
+    const sessionUrl = `${url}/v1/uploads/${session.upload_id}`;
+    const partKeys = () =>
+      [...s3.objects.keys()].filter((k) => k.startsWith(`e2e/uploads/${session.upload_id}/`));
+    const patch = (offset: number, body: Uint8Array) =>
+      fetch(sessionUrl, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset) },
+        body,
+      });
+    const half = Math.ceil(bytes.length / 2);
+    expect((await patch(0, bytes.subarray(0, half))).status).toBe(204);
+
+    // The second half, cut after a few bytes: the store's upload is aborted, no part counts.
+    const cut = http.request(sessionUrl, {
+      method: 'PATCH',
+      headers: {
+        'content-type': 'application/offset+octet-stream',
+        'content-length': String(bytes.length - half),
+        'upload-offset': String(half),
+      },
+    });
+    cut.on('error', () => undefined);
+    await new Promise<void>((resolve) => cut.write(bytes.subarray(half, half + 10), () => resolve()));
+    cut.destroy();
+    const deadline = Date.now() + 20_000;
+    while (!output.includes('"event":"upload.part_aborted"') && Date.now() < deadline) await sleep(50);
+    const asked = await fetch(sessionUrl, { method: 'HEAD' });
+    expect(asked.headers.get('upload-offset')).toBe(String(half));
+    expect(partKeys()).toHaveLength(1);
+
+    expect((await patch(half, bytes.subarray(half))).status).toBe(204);
+    expect(partKeys()).toHaveLength(2);
+    const submitted = await fetch(`${url}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ upload_id: session.upload_id }),
+    });
+    expect(submitted.status).toBe(201);
+    const { job_id: jobId } = (await submitted.json()) as Job;
+    expect(partKeys()).toEqual([]);
+    expect(s3.objects.get(`e2e/jobs/${jobId}/input`)?.equals(bytes)).toBe(true);
+    const job = await waitForJob(url, jobId, undefined, 45_000);
+    expect(job.status).toBe('COMPLETED');
     expect(s3.openUploads()).toBe(0);
   });
 });

@@ -251,3 +251,25 @@ export async function makeRandomBytes(dir: string, size = 64 * 1024): Promise<st
   await writeFile(out, randomBytes(size));
   return out;
 }
+
+/**
+ * `text` spoken, then silence up to `seconds`, as 48 kHz stereo 16-bit PCM: about 188 KiB per
+ * second, so a minute of it is a large file (resumable upload tests) that transcribes quickly.
+ */
+export async function makeLongQuietWav(dir: string, text: string, seconds: number): Promise<string> {
+  const out = path.join(dir, uniqueName('long-quiet', 'wav'));
+  await ffmpeg([
+    '-i',
+    await makeSpokenWav(dir, text),
+    '-af',
+    `apad=whole_dur=${seconds}`,
+    '-ar',
+    '48000',
+    '-ac',
+    '2',
+    '-c:a',
+    'pcm_s16le',
+    out,
+  ]);
+  return out;
+}

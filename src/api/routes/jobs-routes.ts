@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { assertSpeechEngineOffered, type OfferedEngines } from '../../config/index.js';
 import {
@@ -14,14 +14,16 @@ import {
   submitJobFieldsSchema,
   transcriptionOptionsFromFields,
 } from '../../contract/index.js';
-import type { JobService, RetryOverrides } from '../../jobs/job-service.js';
+import type { JobService, RetryOverrides, Submission } from '../../jobs/job-service.js';
 import type { SubmitQuota } from '../../jobs/submit-quota.js';
+import type { UploadSessionStore } from '../../jobs/upload-sessions.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import { checkWebhookTarget } from '../../webhooks/check-webhook-target.js';
 import type { WebhookStore } from '../../webhooks/webhook-store.js';
 import { contentDisposition, resultFilename } from '../content-disposition.js';
 import { principalOf, requireAdmin } from '../principal.js';
-import { receiveUpload, uploadWarnings } from '../receive-upload.js';
+import { UploadSessionConsumption } from '../receive-from-upload-session.js';
+import { type ReceivedUpload, receiveUpload, uploadWarnings } from '../receive-upload.js';
 import { jobIdOf, parseOrThrow } from './route-params.js';
 
 export interface JobsRoutesDeps {
@@ -36,6 +38,8 @@ export interface JobsRoutesDeps {
   quota: SubmitQuota;
   webhooks: WebhookStore;
   webhookTargets: { allowPrivate: boolean };
+  /** Resumable upload sessions a JSON submit names by `upload_id`. */
+  uploads: UploadSessionStore;
 }
 
 /**
@@ -97,62 +101,161 @@ function ifNoneMatchIncludes(header: string | undefined, etag: string): boolean 
   });
 }
 
+/**
+ * The JSON form of `POST /v1/jobs`: `upload_id` and the job fields of the multipart form. JSON
+ * numbers and booleans are read as the form's strings, so both forms validate (and fingerprint
+ * for Idempotency-Key) alike; the fields are checked before the upload is touched.
+ */
+function uploadRequestOf(body: unknown): { uploadId: string; fields: Record<string, string> } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new AppError(
+      'REQUEST_BODY_INVALID',
+      'Send multipart/form-data with a "file" field, or JSON naming a complete upload in "upload_id".',
+    );
+  }
+  const { upload_id: uploadId, ...rest } = body as Record<string, unknown>;
+  const fields: Record<string, string> = {};
+  const errors: Array<{ field: string; message: string }> = [];
+  if (typeof uploadId !== 'string' || uploadId === '') {
+    errors.push({ field: 'upload_id', message: 'the id of a complete upload (POST /v1/uploads)' });
+  }
+  for (const [name, value] of Object.entries(rest)) {
+    if (typeof value === 'string') fields[name] = value;
+    else if (typeof value === 'number' || typeof value === 'boolean') fields[name] = String(value);
+    else if (value !== null && value !== undefined)
+      errors.push({ field: name, message: 'a string, number or boolean' });
+  }
+  if (errors.length > 0) {
+    throw new AppError('VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
+      details: { errors },
+    });
+  }
+  parseOrThrow(submitJobFieldsSchema, fields);
+  return { uploadId: uploadId as string, fields };
+}
+
+/** What a stored upload and its request fields make: the job's input and options. */
+async function submissionOf(
+  deps: JobsRoutesDeps,
+  request: FastifyRequest,
+  ownerId: string,
+  jobId: string,
+  file: ReceivedUpload['file'],
+  rawFields: Record<string, string>,
+): Promise<Submission> {
+  if (file.extensionWarning) {
+    request.log.warn(
+      { event: 'upload.extension_differs', job_id: jobId, mime: file.input.mime },
+      file.extensionWarning,
+    );
+  }
+  const fields = parseOrThrow(submitJobFieldsSchema, rawFields);
+  if (fields.job_type && fields.job_type !== file.input.jobType) {
+    throw new AppError(
+      'JOB_TYPE_MISMATCH',
+      `job_type ${fields.job_type} was requested but the file is ${file.input.mime} (${file.input.jobType}).`,
+    );
+  }
+  if (file.input.jobType === 'TRANSCRIPTION') {
+    assertSpeechEngineOffered(deps.engines, fields.transcription_engine);
+  }
+  const callbackUrl = await checkJobCallback(deps, ownerId, fields.callback_url);
+  return {
+    callbackUrl,
+    ...uploadWarnings(file),
+    filename: file.filename,
+    mime: file.input.mime,
+    jobType: file.input.jobType,
+    sizeBytes: file.sizeBytes,
+    sha256: file.sha256,
+    contentSubtype: fields.content_subtype,
+    language: fields.language,
+    ocrOptions: ocrOptionsFromFields(fields),
+    transcriptionOptions: transcriptionOptionsFromFields(fields),
+    fields,
+  };
+}
+
+/** Judged against the job an Idempotency-Key already made; never made into a job (inputStored false). */
+function replayOnlySubmission(sha256: string, rawFields: Record<string, string>): Submission {
+  const fields = parseOrThrow(submitJobFieldsSchema, rawFields);
+  return {
+    filename: '',
+    mime: '',
+    jobType: 'OCR',
+    sizeBytes: 0,
+    sha256,
+    contentSubtype: fields.content_subtype,
+    language: fields.language,
+    fields,
+    inputStored: false,
+  };
+}
+
 export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): void {
   app.post('/v1/jobs', async (request, reply) => {
     const principal = principalOf(request);
     const idempotencyKey = idempotencyKeyOf(request.headers['idempotency-key']);
+    // JSON names a complete resumable upload (POST /v1/uploads); otherwise the file comes in the form.
+    const isJson = /^application\/(.+\+)?json\b/i.test(request.headers['content-type'] ?? '');
+    const fromUpload = request.isMultipart() ? null : uploadRequestOf(isJson ? request.body : undefined);
+    const consumption = fromUpload
+      ? new UploadSessionConsumption(
+          {
+            uploads: deps.uploads,
+            storage: deps.storage,
+            limits: { maxBytes: deps.maxUploadBytes, maxBytesByType: deps.maxUploadBytesByType },
+            log: request.log,
+          },
+          fromUpload.uploadId,
+          principal.userId,
+        )
+      : null;
     const release = await deps.quota.reserve(principal.userId);
     let created = false;
+    let made = false;
     try {
       const { record, reused } = await deps.jobs.submitOnce(
         { ownerId: principal.userId, requestId: request.id, idempotencyKey },
-        async (jobId) => {
-          const upload = await receiveUpload(request, {
-            storage: deps.storage,
-            jobId,
-            maxBytes: deps.maxUploadBytes,
-            maxBytesByType: deps.maxUploadBytesByType,
-          });
-          if (upload.file.extensionWarning) {
-            request.log.warn(
-              { event: 'upload.extension_differs', job_id: jobId, mime: upload.file.input.mime },
-              upload.file.extensionWarning,
-            );
+        async (jobId, replay) => {
+          if (!consumption || !fromUpload) {
+            const upload = await receiveUpload(request, {
+              storage: deps.storage,
+              jobId,
+              maxBytes: deps.maxUploadBytes,
+              maxBytesByType: deps.maxUploadBytesByType,
+            });
+            return submissionOf(deps, request, principal.userId, jobId, upload.file, upload.fields);
           }
-          const fields = parseOrThrow(submitJobFieldsSchema, upload.fields);
-          if (fields.job_type && fields.job_type !== upload.file.input.jobType) {
-            throw new AppError(
-              'JOB_TYPE_MISMATCH',
-              `job_type ${fields.job_type} was requested but the file is ${upload.file.input.mime} (${upload.file.input.jobType}).`,
-            );
-          }
-          if (upload.file.input.jobType === 'TRANSCRIPTION') {
-            assertSpeechEngineOffered(deps.engines, fields.transcription_engine);
-          }
-          const callbackUrl = await checkJobCallback(deps, principal.userId, fields.callback_url);
-          return {
-            callbackUrl,
-            ...uploadWarnings(upload.file),
-            filename: upload.file.filename,
-            mime: upload.file.input.mime,
-            jobType: upload.file.input.jobType,
-            sizeBytes: upload.file.sizeBytes,
-            sha256: upload.file.sha256,
-            contentSubtype: fields.content_subtype,
-            language: fields.language,
-            ocrOptions: ocrOptionsFromFields(fields),
-            transcriptionOptions: transcriptionOptionsFromFields(fields),
-            fields,
-          };
+          const received = await consumption.receive(jobId, replay);
+          if (!received.stored) return replayOnlySubmission(received.sha256, fromUpload.fields);
+          return submissionOf(deps, request, principal.userId, jobId, received.file, fromUpload.fields);
         },
       );
+      made = true;
       created = !reused;
+      await consumption?.succeeded(record.job_id).catch((error: unknown) =>
+        // The job exists and is answered; the parts go with the session's expiry at the latest.
+        request.log.warn(
+          {
+            event: 'upload.session_finish_failed',
+            upload_id: consumption.uploadId,
+            job_id: record.job_id,
+            err: error,
+          },
+          'job made, but its upload session could not be closed',
+        ),
+      );
       const job = await deps.jobs.view(record);
       if (reused) reply.header('idempotent-replayed', 'true');
       return reply
         .code(reused ? 200 : 201)
         .header('location', `/v1/jobs/${record.job_id}`)
         .send({ ...job, reused });
+    } catch (error) {
+      // Once the job exists the session is its input: never handed back for a second job.
+      if (!made) await consumption?.failed(error);
+      throw error;
     } finally {
       // A replay or a refused upload made no job: its daily unit is given back.
       await release(created);

@@ -26,6 +26,12 @@ export {
 } from '../../../src/contract/job-kinds.js';
 export { isTerminal, JOB_STATUSES, type JobStatus } from '../../../src/contract/job-status.js';
 export type { AdminOverview, WorkerOnline } from '../../../src/contract/queue-admin.js';
+export {
+  RESUMABLE_UPLOAD_THRESHOLD_BYTES,
+  UPLOAD_CHUNK_BYTES,
+  UPLOAD_OFFSET_HEADER,
+  UPLOAD_PATCH_CONTENT_TYPE,
+} from '../../../src/contract/resumable-upload-protocol.js';
 export type { AuthConfigView, TokenSet, WhoAmI } from '../../../src/contract/session.js';
 
 /** A job as the page holds it: exactly the contract's. */

@@ -6,7 +6,7 @@ export interface UploadRequest {
   open(method: string, url: string): void;
   setRequestHeader(name: string, value: string): void;
   getResponseHeader(name: string): string | null;
-  send(body: FormData): void;
+  send(body: FormData | Blob): void;
   abort(): void;
   readonly status: number;
   readonly responseText: string;

@@ -218,6 +218,8 @@ const en = {
   'next.askAccess': 'Ask the person who runs this server for access.',
   'next.waitSomeFinish': 'Wait until some of your jobs have finished, then add the file again.',
   'next.tryTomorrow': 'Submit the rest tomorrow, or ask the person who runs this server for a larger quota.',
+  'next.retryUpload': 'Press Upload again: it continues from where it stopped.',
+  'next.finishUploads': 'Let your other uploads finish, or remove them, then try again.',
 
   'notify.COMPLETED': '{name} is ready',
   'notify.FAILED': '{name} failed',
@@ -482,6 +484,8 @@ const hi: Record<MessageKey, string> = {
   'next.askAccess': 'इस सर्वर को चलाने वाले व्यक्ति से अनुमति माँगें।',
   'next.waitSomeFinish': 'अपने कुछ कार्य पूरे होने तक रुकें, फिर फ़ाइल दोबारा जोड़ें।',
   'next.tryTomorrow': 'बाकी कल भेजें, या सर्वर चलाने वाले व्यक्ति से बड़ा कोटा माँगें।',
+  'next.retryUpload': 'फिर से "अपलोड" दबाएँ: अपलोड वहीं से जारी रहेगा जहाँ रुका था।',
+  'next.finishUploads': 'अपने दूसरे अपलोड पूरे होने दें या उन्हें हटाएँ, फिर पुनः प्रयास करें।',
 
   'notify.COMPLETED': '{name} तैयार है',
   'notify.FAILED': '{name} विफल रहा',

@@ -5,7 +5,8 @@ import { type HistoryQuery, isTerminal, type JobStatus, type WebJob, type WhoAmI
 import { FetchEventSource } from '../api/fetch-event-source.js';
 import { JobPoller } from '../api/job-poller.js';
 import { LiveJobUpdates, type LiveMode } from '../api/live-job-updates.js';
-import { newIdempotencyKey, uploadFile } from '../api/upload-file.js';
+import { sendFile } from '../api/resumable-upload.js';
+import { newIdempotencyKey } from '../api/upload-file.js';
 import { askNotificationPermissionOnce, notifyIfHidden } from '../browser/job-notifications.js';
 import { measureFile } from '../browser/measure-file.js';
 import { readFileHead } from '../browser/read-file-head.js';
@@ -276,7 +277,7 @@ export function App({
     const queue = sendableItems(latest.current.uploads);
     const deps = {
       url: api.uploadUrl(),
-      upload: uploadFile,
+      upload: sendFile,
       dispatch: dispatchUpload,
       sleep,
       authorization: api.authorization,
