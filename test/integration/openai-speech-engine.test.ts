@@ -134,7 +134,10 @@ describe('OpenAI-compatible speech engine', () => {
     expect(server.requests.slice(before).map((r) => r.fields.max_context)).toEqual(['0']);
 
     server.answer(
-      { status: 400, body: JSON.stringify({ error: { message: 'Unrecognized request argument: max_context' } }) },
+      {
+        status: 400,
+        body: JSON.stringify({ error: { message: 'Unrecognized request argument: max_context' } }),
+      },
       answer,
     );
     const again = server.requests.length;

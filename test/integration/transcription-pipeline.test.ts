@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +10,11 @@ import type { PipelineResult, ProgressUpdate } from '../../src/pipelines/pipelin
 import { createTranscriptionPipeline } from '../../src/pipelines/transcription/run-transcription-pipeline.js';
 import { runChildProcess } from '../../src/process/run-child-process.js';
 import {
+  encodeSpeech,
   makeCorruptAudio,
   makeRandomBytes,
   makeRepeatedSpeechWav,
+  makeRiverTalkWav,
   makeSilentVideoWithoutAudio,
   makeSpokenM4a,
   makeSpokenMp4Video,
@@ -97,13 +99,15 @@ async function wavSeconds(file: string): Promise<number> {
   return (bytes.length - offset) / (sampleRate * blockAlign);
 }
 
-async function pocketsphinxProcessesUsing(workDir: string): Promise<string[]> {
+async function processesUsing(program: string, workDir: string): Promise<string[]> {
   const { stdout } = await runChildProcess('ps', ['-eo', 'pid=,args=']);
   return stdout
     .toString('utf8')
     .split('\n')
-    .filter((line) => line.includes('pocketsphinx_continuous') && line.includes(workDir));
+    .filter((line) => line.includes(program) && line.includes(workDir));
 }
+
+const pocketsphinxProcessesUsing = (workDir: string) => processesUsing('pocketsphinx_continuous', workDir);
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'dt-transcription-'));
@@ -239,5 +243,44 @@ describe('transcription pipeline with pocketsphinx', () => {
     expect(runningWhenCancelled).toHaveLength(1);
     expect(await pocketsphinxProcessesUsing(run.workDir)).toEqual([]);
     expect(run.logs.some((entry) => entry.event === 'transcription.done')).toBe(false);
+    // The decoded audio and the chunk files are gone too.
+    expect(await readdir(run.workDir)).toEqual([]);
+  });
+
+  it('kills ffmpeg at once when the job is cancelled while the recording is being decoded', async () => {
+    // Half an hour of MP3 (the talk's frames copied ten times, no re-encoding): seconds of decoding.
+    const talkMp3 = await encodeSpeech(await makeRiverTalkWav(), 'mp3');
+    const long = path.join(dir, 'half-hour.mp3');
+    await runChildProcess(
+      'ffmpeg',
+      ['-nostdin', '-v', 'error', '-y', '-stream_loop', '9', '-i', talkMp3, '-c', 'copy', long],
+      { timeoutMs: 60_000 },
+    );
+    const controller = new AbortController();
+    let decodingWhenCancelled: string[] = [];
+    let watching = false;
+    const run = await startRun(long, {
+      controller,
+      maxDurationSec: 7200,
+      onProgress: async (update, current) => {
+        if (watching || update.stage !== 'decoding audio') return;
+        watching = true;
+        // Not awaited: the pipeline starts ffmpeg once this first update is saved.
+        void (async () => {
+          while (!controller.signal.aborted) {
+            decodingWhenCancelled = await processesUsing('ffmpeg', current.workDir);
+            if (decodingWhenCancelled.length > 0) controller.abort();
+            else await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        })();
+      },
+    });
+    await expectAppError(run.done, 'JOB_CANCELLED');
+    expect(decodingWhenCancelled).toHaveLength(1);
+    expect(decodingWhenCancelled[0]).toContain(path.join(run.workDir, 'audio.wav'));
+    // Gone by the time the pipeline gave up, before decoding could finish, and its output removed.
+    expect(await processesUsing('ffmpeg', run.workDir)).toEqual([]);
+    expect(run.logs.some((entry) => entry.event === 'transcription.decoded')).toBe(false);
+    expect(await readdir(run.workDir)).toEqual([]);
   });
 });

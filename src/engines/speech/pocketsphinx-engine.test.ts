@@ -51,10 +51,7 @@ describe('PocketsphinxEngine', () => {
     // A wrapper that writes down its arguments, then runs the real pocketsphinx with them.
     const argsLog = path.join(dir, 'arguments.log');
     const wrapper = path.join(dir, 'pocketsphinx-wrapper.sh');
-    await writeFile(
-      wrapper,
-      `#!/bin/sh\necho "$*" >> '${argsLog}'\nexec pocketsphinx_continuous "$@"\n`,
-    );
+    await writeFile(wrapper, `#!/bin/sh\necho "$*" >> '${argsLog}'\nexec pocketsphinx_continuous "$@"\n`);
     await chmod(wrapper, 0o755);
     const engine = new PocketsphinxEngine({ command: wrapper });
     const wav = await makeSpokenWav(dir, 'the river carries the old songs to the sea');

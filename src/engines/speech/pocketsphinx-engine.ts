@@ -128,15 +128,11 @@ export class PocketsphinxEngine implements SpeechEngine {
         }
         throw error;
       });
-      await runChildProcess(
-        this.command,
-        pocketsphinxArguments(padded, options.strict === true),
-        {
-          signal: options.signal,
-          timeoutMs: options.timeoutMs,
-          onStdoutLine: (line) => emit(parser.push(line)),
-        },
-      );
+      await runChildProcess(this.command, pocketsphinxArguments(padded, options.strict === true), {
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+        onStdoutLine: (line) => emit(parser.push(line)),
+      });
     } catch (error) {
       throw toolFailure(error, 'TRANSCRIPTION_ENGINE_FAILED');
     } finally {
