@@ -60,7 +60,9 @@ export function parseVtt(text: string): ParsedCue[] {
     return {
       index: i + 1,
       ...times,
-      lines: cueText.map((line) => line.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&')),
+      lines: cueText.map((line) =>
+        line.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&'),
+      ),
     };
   });
 }
@@ -76,15 +78,21 @@ export interface CueLimits {
  * Every rule a cue list must keep; returns the broken ones (empty when all hold), each naming
  * its cue, so a failing test says which cue and why.
  */
-export function cueProblems(cues: readonly ParsedCue[], limits: CueLimits, mediaDurationSec: number): string[] {
+export function cueProblems(
+  cues: readonly ParsedCue[],
+  limits: CueLimits,
+  mediaDurationSec: number,
+): string[] {
   const problems: string[] = [];
   let previousEnd = 0;
   for (const [i, cue] of cues.entries()) {
     const at = `cue ${cue.index} (${cue.start}–${cue.end})`;
     if (!(cue.end > cue.start)) problems.push(`${at}: ends before it starts`);
-    if (cue.start < previousEnd) problems.push(`${at}: overlaps the previous cue, which ends at ${previousEnd}`);
+    if (cue.start < previousEnd)
+      problems.push(`${at}: overlaps the previous cue, which ends at ${previousEnd}`);
     if (cue.end > mediaDurationSec + 0.05) problems.push(`${at}: ends after the recording`);
-    if (cue.end - cue.start > limits.maxCueSec + 0.0005) problems.push(`${at}: shown longer than ${limits.maxCueSec} s`);
+    if (cue.end - cue.start > limits.maxCueSec + 0.0005)
+      problems.push(`${at}: shown longer than ${limits.maxCueSec} s`);
     // Held for the minimum unless the next cue starts first.
     const nextStart = cues[i + 1]?.start ?? Number.POSITIVE_INFINITY;
     if (cue.end - cue.start < limits.minCueSec - 0.0005 && cue.end < nextStart) {
@@ -95,7 +103,8 @@ export function cueProblems(cues: readonly ParsedCue[], limits: CueLimits, media
     }
     for (const line of cue.lines) {
       if (line.trim() === '' || line !== line.trim()) problems.push(`${at}: blank or padded line`);
-      if ([...line].length > limits.maxLineChars) problems.push(`${at}: line of ${[...line].length} characters`);
+      if ([...line].length > limits.maxLineChars)
+        problems.push(`${at}: line of ${[...line].length} characters`);
     }
     previousEnd = cue.end;
   }

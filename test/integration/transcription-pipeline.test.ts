@@ -283,4 +283,30 @@ describe('transcription pipeline with pocketsphinx', () => {
     expect(run.logs.some((entry) => entry.event === 'transcription.decoded')).toBe(false);
     expect(await readdir(run.workDir)).toEqual([]);
   });
+
+  it.each([
+    ['pink noise', 'anoisesrc=d=12:c=pink:a=0.3:seed=7'],
+    [
+      'a melody of tones',
+      "aevalsrc='0.3*sin(2*PI*(220+110*floor(mod(t*2,4)))*t)+0.2*sin(2*PI*330*t)':d=12:s=16000",
+    ],
+  ])('hints at noise or music for 12 s of %s, which has sound but no speech', async (_label, source) => {
+    const file = path.join(dir, `sound-${_label.replaceAll(' ', '-')}.wav`);
+    await runChildProcess(
+      'ffmpeg',
+      ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', source, '-ar', '16000', '-ac', '1', file],
+      { timeoutMs: 30_000 },
+    );
+    const run = await startRun(file);
+    const result = await run.done;
+    expect(result.quality?.hints).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Noise or music suspected at 00:00–00:12/)]),
+    );
+    expect(result.quality?.low_confidence_segments).toEqual(
+      expect.arrayContaining([{ start_sec: 0, end_sec: 12, score: 0.2, reasons: ['noise_or_music'] }]),
+    );
+    expect(run.logs.find((entry) => entry.event === 'transcription.noise_suspected')).toMatchObject({
+      chunks: [0],
+    });
+  });
 });
