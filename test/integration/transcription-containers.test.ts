@@ -133,8 +133,8 @@ describe('a 3-minute English talk in WAV, MP3, M4A, MP4 and WebM (pocketsphinx, 
     const duration = result.media_duration_sec ?? 0;
     const srt = parseSrt(String(result.outputs.srt));
     const vtt = parseVtt(String(result.outputs.vtt));
-    // A cue every few seconds over three minutes.
-    expect(srt.length).toBeGreaterThan(40);
+    // Two full lines are read in about 5 s: some 40 cues over three minutes.
+    expect(srt.length).toBeGreaterThan(25);
     expect(cueProblems(srt, SUBTITLE_LIMITS, duration)).toEqual([]);
     expect(cueProblems(vtt, SUBTITLE_LIMITS, duration)).toEqual([]);
     // The same cues in both, and together they say every word of the transcript, in order.
