@@ -65,10 +65,11 @@ describe('scratch files of a transcription job', () => {
     const jobId = await submit(await makeCorruptAudio(dir), 'corrupt.wav');
     const job = await waitForJob(svc.url, jobId);
     expect(job).toMatchObject({ status: 'FAILED', error_code: 'MEDIA_DECODE_FAILED' });
-    const failed = svc.logs.filter(
-      (l) => l.job_id === jobId && l.event === 'job.transition' && l.to === 'FAILED',
-    );
-    expect(failed).toHaveLength(1);
+    // The transition's log line is written just after the status others can already read.
+    const failed = () =>
+      svc.logs.filter((l) => l.job_id === jobId && l.event === 'job.transition' && l.to === 'FAILED');
+    await waitUntil(() => failed().length > 0, 'the FAILED transition logged', 10_000);
+    expect(failed()).toHaveLength(1);
     expect(await scratchOf(jobId)).toEqual([]);
   });
 

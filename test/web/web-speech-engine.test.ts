@@ -152,6 +152,8 @@ describe('OCR engine choice for documents', () => {
     await writeFile(broken, await readFile(await makeCorruptPdf(dir)));
     await page.locator('[data-testid="file-input"]').setInputFiles([broken]);
     const row = page.locator('[data-testid="upload-item"]', { hasText: 'broken scan.pdf' });
+    // The row's picker renders after the row itself: wait for it before reading its options.
+    await row.getByLabel('OCR engine').locator('option[value="tesseract"]').waitFor({ state: 'attached' });
     expect(await values(row.getByLabel('OCR engine'))).toEqual(['default', 'tesseract']);
     await row.locator('[data-testid="precheck"][data-decision]').waitFor();
     await page.getByRole('button', { name: 'Upload 1' }).click();
