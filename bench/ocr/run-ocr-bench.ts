@@ -7,7 +7,7 @@
  * - peak RSS (VmHWM) of the worker process and of each child program while it runs a long scanned
  *   PDF job (`--pages`, 500 by default; `--pages 0` skips it), sampled from /proc.
  *
- *   npx tsx bench/ocr/run-ocr-bench.ts [--compare-pages 16] [--pages 500] [--in-flight <cores>] [--dpi 300] [--text-pages 500] [--report-only]
+ *   npm run bench:ocr -- [--compare-pages 16] [--pages 500] [--in-flight <cores>] [--dpi 300] [--text-pages 500] [--report-only]
  *
  * Exits non-zero when the ratio service / bare is under 0.9, unless `--report-only`.
  */
@@ -231,7 +231,7 @@ try {
 }
 await recordResult(
   'OCR',
-  `npx tsx bench/ocr/run-ocr-bench.ts --compare-pages ${pages} --pages ${longPages} --in-flight ${inFlight} --dpi ${dpi} --text-pages ${textPages}`,
+  `npm run bench:ocr -- --compare-pages ${pages} --pages ${longPages} --in-flight ${inFlight} --dpi ${dpi} --text-pages ${textPages}`,
   lines,
 );
 if (ratio < 0.9 && !values['report-only']) process.exitCode = 1;

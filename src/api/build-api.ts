@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { AuthConfig, OfferedEngines } from '../config/index.js';
-import { AppError, buildOpenApiDocument, type JobType, toOpenApiPath } from '../contract/index.js';
+import { AppError, type buildOpenApiDocument, type JobType, toOpenApiPath } from '../contract/index.js';
 import type { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import type { FeatureFlags } from '../jobs/feature-flags.js';
 import type { IntakeLimits } from '../jobs/intake-precheck.js';
@@ -182,16 +182,18 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     verifier: deps.verifier,
     signIn: deps.auth.oidc && deps.verifier ? new OidcSignIn(deps.auth.oidc, deps.verifier) : null,
   });
-  await registerOpenApiRoutes(app);
-  assertRoutesDocumented(served);
+  assertRoutesDocumented(served, await registerOpenApiRoutes(app));
   // The page comes last: its fallback route is not part of the API.
   await serveWebApp(app, { root: deps.webRoot ?? DEFAULT_WEB_ROOT, logger: deps.logger });
   return app;
 }
 
 /** Every route the API serves must be in the OpenAPI document (Swagger UI's pages and CORS preflights aside). */
-function assertRoutesDocumented(served: ReadonlyArray<{ method: string; url: string }>): void {
-  const paths = buildOpenApiDocument().paths as Record<string, Record<string, unknown>>;
+function assertRoutesDocumented(
+  served: ReadonlyArray<{ method: string; url: string }>,
+  document: ReturnType<typeof buildOpenApiDocument>,
+): void {
+  const paths = document.paths as Record<string, Record<string, unknown>>;
   const missing = served
     .filter(({ method, url }) => method !== 'HEAD' && method !== 'OPTIONS' && !url.startsWith('/docs'))
     .filter(({ method, url }) => !paths[toOpenApiPath(url)]?.[method.toLowerCase()])

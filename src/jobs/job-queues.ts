@@ -37,15 +37,34 @@ return positions
 `;
 /** How far from the tail a position is looked for before the whole wait list is scanned from the head. */
 const NEAR_TAIL = 256;
+/**
+ * The script as an ioredis command: sent by its SHA1 (EVALSHA), its source only once per Redis
+ * server (ioredis falls back to EVAL on NOSCRIPT, after a restart or failover). EVAL with the
+ * source on every status poll cost the API a SHA1 of it per call on both sides.
+ */
+const POSITIONS_COMMAND = 'dtQueuePositions';
+type PositionsCommand = (
+  key: string,
+  near: number,
+  ...ids: string[]
+) => Promise<Array<number | false | null>>;
 
 /** The BullMQ queues, one per workload (`ocr`, `transcription`), so each scales on its own. */
 export class JobQueues {
   private readonly queues: Map<JobType, Queue>;
 
+  private readonly positionsScript: PositionsCommand;
+
   constructor(
     private readonly connection: Redis,
     private readonly keys: RedisKeys,
   ) {
+    if (!(POSITIONS_COMMAND in connection)) {
+      connection.defineCommand(POSITIONS_COMMAND, { numberOfKeys: 1, lua: POSITIONS_SCRIPT });
+    }
+    const command = (connection as unknown as Record<string, PositionsCommand>)[POSITIONS_COMMAND];
+    if (!command) throw new Error(`ioredis did not define ${POSITIONS_COMMAND}`);
+    this.positionsScript = command.bind(connection);
     this.queues = new Map(
       JOB_TYPES.map((type) => [
         type,
@@ -123,13 +142,7 @@ export class JobQueues {
    */
   async positionsOf(type: JobType, jobIds: readonly string[]): Promise<Array<number | null>> {
     if (jobIds.length === 0) return [];
-    const reply = (await this.connection.eval(
-      POSITIONS_SCRIPT,
-      1,
-      this.queueFor(type).toKey('wait'),
-      NEAR_TAIL,
-      ...jobIds,
-    )) as Array<number | false | null>;
+    const reply = await this.positionsScript(this.queueFor(type).toKey('wait'), NEAR_TAIL, ...jobIds);
     return jobIds.map((_, i) => {
       const position = reply[i];
       return typeof position === 'number' && position > 0 ? position : null;

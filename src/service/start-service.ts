@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { AccessListStore } from '../api/auth/access-list-store.js';
 import { ApiKeyStore } from '../api/auth/api-key-store.js';
-import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
 import { type Config, ConfigError, offeredEngines } from '../config/index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
@@ -258,7 +257,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       auth: config.auth,
       apiKeys: new ApiKeyStore(redis, keys),
       accessLists: new AccessListStore(redis, keys),
-      verifier: config.auth.oidc ? new OidcVerifier(config.auth.oidc) : null,
+      // jose is loaded only with an identity provider: a local-mode API never verifies a token.
+      verifier: config.auth.oidc
+        ? new (await import('../api/auth/oidc-verifier.js')).OidcVerifier(config.auth.oidc)
+        : null,
       cors: config.cors,
       rateLimit: { redis, nameSpace: keys.rateLimitNamespace(), ...config.rateLimit },
       readiness,

@@ -65,6 +65,20 @@ describe('the benchmarks, in a tiny configuration', () => {
     expect(run.output).toContain('| 2/2 | 0 | 0 |');
   });
 
+  it('scale-out with the I/O-bound engine reads each page once through the Gemini wire format', async () => {
+    const run = await runBench('bench/scale-out.ts', {
+      SCALE_BENCH_ENGINE: 'gemini',
+      SCALE_BENCH_WORKERS: '1,2',
+      SCALE_BENCH_JOBS: '2',
+      SCALE_BENCH_LATENCY_MS: '20',
+    });
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/loopback server answering each page after 20 ms/);
+    // started once each | Gemini requests | lost | attempts > 1, for both worker counts
+    expect(run.output.match(/^\| [12] \(jobs each: .*\| 2\/2 \| 2 \| 0 \| 0 \|$/gm)).toHaveLength(4);
+    expect(await readFile(resultsFile, 'utf8')).toContain('### Scale-out, I/O-bound engine');
+  });
+
   it('ocr compares the whole service with bare tesseract and samples the worker while it reads a long PDF', async () => {
     const run = await runBench('bench/ocr/run-ocr-bench.ts', {}, [
       '--compare-pages',

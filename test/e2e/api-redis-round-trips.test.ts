@@ -86,6 +86,20 @@ describe('Redis commands per request', () => {
     expect(commands.length).toBeLessThanOrEqual(3);
   });
 
+  it('looks the position up by the SHA of its script (EVALSHA), not by sending its source on every poll', async () => {
+    const job = jobs[0] as Job;
+    // The first call may load the script (EVAL after NOSCRIPT); every later poll sends only its SHA.
+    await fetch(`${svc.url}/v1/jobs/${job.job_id}`);
+    let body: Job | undefined;
+    const commands = await commandsOf(async () => {
+      body = (await (await fetch(`${svc.url}/v1/jobs/${job.job_id}`)).json()) as Job;
+    });
+    expect(body?.queue_position).toBe(1);
+    const lookups = commands.filter((command) => command.some((arg) => /:bull:ocr:wait$/.test(arg)));
+    expect(lookups.map(name)).toEqual(['evalsha']);
+    expect(commands.filter((command) => name(command) === 'eval')).toEqual([]);
+  });
+
   it('reads the queue positions of a whole history page in one command per queue', async () => {
     let page: JobList | undefined;
     const commands = await commandsOf(async () => {

@@ -3,8 +3,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { buildOpenApiDocument } from '../../contract/index.js';
 
-/** `/openapi.json` and an interactive reference at `/docs` (Swagger UI, served from npm, offline). */
-export async function registerOpenApiRoutes(app: FastifyInstance): Promise<void> {
+/**
+ * `/openapi.json` and an interactive reference at `/docs` (Swagger UI, served from npm, offline).
+ * Returns the document it serves, so the start-up check reads the same one instead of building
+ * (and leaving to the garbage collector) a second copy.
+ */
+export async function registerOpenApiRoutes(
+  app: FastifyInstance,
+): Promise<ReturnType<typeof buildOpenApiDocument>> {
   const document = buildOpenApiDocument();
   await app.register(swagger, {
     mode: 'static',
@@ -13,4 +19,5 @@ export async function registerOpenApiRoutes(app: FastifyInstance): Promise<void>
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => document);
+  return document;
 }

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { decodeJwt } from 'jose';
 import type { AuthConfig } from '../../config/index.js';
 import { AppError, type AuthConfigView, tokenRequestSchema, type WhoAmI } from '../../contract/index.js';
 import { AccessPolicy } from '../auth/access-policy.js';
@@ -45,6 +44,8 @@ export function registerSessionRoutes(
     const tokens = await signIn.exchange(grant);
     // Checked like any request's token, so a user the lists refuse is told now, not on first use.
     const principal = await principalFromToken(verifier, policy, tokens.idToken);
+    // jose is already loaded by the verifier (there is none in local mode, see above).
+    const { decodeJwt } = await import('jose');
     const exp = decodeJwt(tokens.idToken).exp ?? 0;
     request.log.info(
       { event: 'auth.signed_in', grant_type: grant.grant_type, user_id: principal.userId },
