@@ -260,7 +260,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       accessLists: new AccessListStore(redis, keys),
       verifier: config.auth.oidc ? new OidcVerifier(config.auth.oidc) : null,
       cors: config.cors,
-      rateLimit: { redis, nameSpace: keys.rateLimitNamespace(), ...config.rateLimit },
+      rateLimit: {
+        redis,
+        nameSpace: keys.rateLimitNamespace(),
+        ...config.rateLimit,
+        isRedisReady: () => redis.status === 'ready',
+      },
       readiness,
     });
     await app.listen({ host: config.http.host, port: config.http.port });
