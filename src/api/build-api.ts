@@ -26,6 +26,7 @@ import { type RateLimitOptions, registerRateLimit } from './auth/rate-limit-by-c
 import { registerHttpSecurity } from './http-security.js';
 import { registerProblemHandlers } from './problem-details.js';
 import { resolveRequestId } from './request-id.js';
+import { registerAdminJobsRoutes } from './routes/admin-jobs-routes.js';
 import { registerAdminQueuesRoutes } from './routes/admin-queues-routes.js';
 import { registerContractRoutes } from './routes/contract-routes.js';
 import { registerDeadLettersRoutes } from './routes/dead-letters-routes.js';
@@ -171,6 +172,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerIntakeRoutes(app, deps);
   registerDeadLettersRoutes(app, deps);
   registerAdminQueuesRoutes(app, deps);
+  registerAdminJobsRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   registerAccessRoutes(app, deps);
   registerWebhookRoutes(app, deps);

@@ -7,6 +7,7 @@ import { ApiKeyStore } from '../api/auth/api-key-store.js';
 import { OidcVerifier } from '../api/auth/oidc-verifier.js';
 import { buildApi } from '../api/build-api.js';
 import { type Config, ConfigError, offeredEngines } from '../config/index.js';
+import { backfillAllJobsIndex } from '../jobs/backfill-all-jobs-index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import { FeatureFlags } from '../jobs/feature-flags.js';
 import { IdempotencyStore } from '../jobs/idempotency-store.js';
@@ -186,6 +187,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     );
   }
 
+  let allJobsBackfill: Promise<unknown> = Promise.resolve();
   if (config.role === 'api' || config.role === 'all') {
     const jobs = new JobService(
       store,
@@ -220,6 +222,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     uploadSweep.unref();
     feed = new JobEventFeed(watchRedisConnection(redis.duplicate(), logger, 'events'), redis, keys, logger);
     await feed.start();
+    // Not awaited (a large deployment's walk must not delay the start); close waits for it.
+    allJobsBackfill = backfillAllJobsIndex(redis, store, logger);
     app = await buildApi({
       logger,
       jobs,
@@ -301,6 +305,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         clearTimeout(cut);
       }
       if (feed) await feed.close();
+      await allJobsBackfill;
       if (worker) await worker.close(config.shutdownTimeoutMs);
       await speechEngines?.close();
       if (webhookWorker) await webhookWorker.close();
