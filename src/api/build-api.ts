@@ -87,8 +87,8 @@ export interface ApiDeps {
   webhooks: WebhookStore;
   /** Whether webhooks may target loopback/private addresses (WEBHOOK_ALLOW_PRIVATE_TARGETS). */
   webhookTargets: { allowPrivate: boolean };
-  /** `POST /v1/audio/transcriptions`: how long to wait, and what `whisper-1` maps to. */
-  openaiCompat: { waitMs: number; speechEngine: string };
+  /** `POST /v1/audio/transcriptions`: how long to wait for the job (its `model` is judged against `engines`). */
+  openaiCompat: { waitMs: number };
 }
 
 /** The HTTP API: wiring only; the work happens in the job service. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../contract/index.js';
 import { loadConfig } from './load-config.js';
-import { assertSpeechEngineOffered, offeredEngines } from './offered-engines.js';
+import { assertEngineOffered, offeredEngines, speechEngineOfModel } from './offered-engines.js';
 
 describe('offeredEngines', () => {
   it('offers only the always-there engines when nothing else is configured', () => {
@@ -37,28 +37,66 @@ describe('offeredEngines', () => {
   });
 });
 
-describe('assertSpeechEngineOffered', () => {
-  const offered = { speech: ['pocketsphinx', 'openai'] };
+const caughtBy = (run: () => unknown): unknown => {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('nothing was thrown');
+};
 
-  it('passes an offered engine and no engine at all (null, absent: the default)', () => {
-    expect(() => assertSpeechEngineOffered(offered, 'openai')).not.toThrow();
-    expect(() => assertSpeechEngineOffered(offered, undefined)).not.toThrow();
-    expect(() => assertSpeechEngineOffered(offered, null)).not.toThrow();
+describe('assertEngineOffered', () => {
+  const offered = { ocr: ['tesseract'], speech: ['pocketsphinx', 'openai'] };
+
+  it('passes an offered engine and no engine at all (null, absent: the default), for both kinds', () => {
+    expect(() => assertEngineOffered(offered, 'speech', 'openai', 'transcription_engine')).not.toThrow();
+    expect(() => assertEngineOffered(offered, 'speech', undefined, 'transcription_engine')).not.toThrow();
+    expect(() => assertEngineOffered(offered, 'speech', null, 'transcription_engine')).not.toThrow();
+    expect(() => assertEngineOffered(offered, 'ocr', 'tesseract', 'ocr_engine')).not.toThrow();
+    expect(() => assertEngineOffered(offered, 'ocr', null, 'ocr_engine')).not.toThrow();
   });
 
   it('refuses another with ENGINE_NOT_OFFERED (400), naming the field and what is offered', () => {
-    let caught: unknown;
-    try {
-      assertSpeechEngineOffered(offered, 'whisper');
-    } catch (error) {
-      caught = error;
-    }
-    expect(isAppError(caught) && caught.code).toBe('ENGINE_NOT_OFFERED');
+    const caught = caughtBy(() => assertEngineOffered(offered, 'speech', 'whisper', 'transcription_engine'));
     if (!isAppError(caught)) throw new Error('not an AppError');
+    expect(caught.code).toBe('ENGINE_NOT_OFFERED');
     expect(caught.httpStatus).toBe(400);
     expect(caught.message).toContain('pocketsphinx, openai');
     expect(caught.details).toEqual({
       errors: [{ field: 'transcription_engine', message: expect.any(String) }],
     });
+  });
+
+  it('judges an OCR engine against the OCR engines only', () => {
+    const caught = caughtBy(() => assertEngineOffered(offered, 'ocr', 'gemini', 'ocr_engine'));
+    if (!isAppError(caught)) throw new Error('not an AppError');
+    expect(caught.code).toBe('ENGINE_NOT_OFFERED');
+    expect(caught.message).toBe('ocr_engine: gemini is not offered here; this server offers tesseract.');
+    expect(caught.details).toEqual({
+      errors: [{ field: 'ocr_engine', message: 'gemini is not offered here; this server offers tesseract' }],
+    });
+  });
+});
+
+describe('speechEngineOfModel', () => {
+  const offered = { ocr: ['tesseract'], speech: ['pocketsphinx', 'openai'] };
+
+  it("leaves OpenAI's model names to the configured engine and runs an offered engine named as the model", () => {
+    expect(speechEngineOfModel(offered, 'whisper-1')).toBeUndefined();
+    expect(speechEngineOfModel(offered, 'gpt-4o-transcribe')).toBeUndefined();
+    expect(speechEngineOfModel(offered, 'openai')).toBe('openai');
+    expect(speechEngineOfModel(offered, 'pocketsphinx')).toBe('pocketsphinx');
+  });
+
+  it('refuses an engine not offered, an unknown model and an OCR engine with ENGINE_NOT_OFFERED on `model`', () => {
+    for (const model of ['gemini', 'dall-e-3', 'tesseract']) {
+      const caught = caughtBy(() => speechEngineOfModel(offered, model));
+      if (!isAppError(caught)) throw new Error('not an AppError');
+      expect(caught.code).toBe('ENGINE_NOT_OFFERED');
+      expect(caught.message).toContain('whisper-1');
+      expect(caught.message).toContain('pocketsphinx, openai');
+      expect(caught.details).toEqual({ errors: [{ field: 'model', message: expect.any(String) }] });
+    }
   });
 });

@@ -2,6 +2,7 @@ import {
   AppError,
   OCR_ENGINES,
   type OcrEngineName,
+  OPENAI_TRANSCRIPTION_MODELS,
   SPEECH_ENGINES,
   type SpeechEngineName,
 } from '../contract/index.js';
@@ -37,16 +38,52 @@ export function offeredEngines(config: Pick<Config, 'ocr' | 'gemini' | 'transcri
   };
 }
 
-/** Refuses a speech engine the deployment does not offer with ENGINE_NOT_OFFERED (400), naming the field. */
-export function assertSpeechEngineOffered(
-  offered: { speech: readonly string[] },
+/** The two kinds of engine a job may name: `ocr_engine` for documents, `transcription_engine` for recordings. */
+export type EngineKind = 'ocr' | 'speech';
+
+/**
+ * Why `engine` may not be named here, as a message naming what is offered, or null when it may
+ * (an offered engine, or none at all: null or absent leaves the choice to the server). The one
+ * rule behind submit, retry, the precheck and the OpenAI-compatible route, for both kinds.
+ */
+export function engineNotOffered(
+  offered: Readonly<Record<EngineKind, readonly string[]>>,
+  kind: EngineKind,
   engine: string | null | undefined,
-  field = 'transcription_engine',
+): string | null {
+  if (engine === null || engine === undefined) return null;
+  if (offered[kind].includes(engine)) return null;
+  return `${engine} is not offered here; this server offers ${offered[kind].join(', ')}`;
+}
+
+/** Refuses an engine the deployment does not offer with ENGINE_NOT_OFFERED (400), naming the field. */
+export function assertEngineOffered(
+  offered: Readonly<Record<EngineKind, readonly string[]>>,
+  kind: EngineKind,
+  engine: string | null | undefined,
+  field: string,
 ): void {
-  if (engine === null || engine === undefined) return;
-  if (offered.speech.includes(engine)) return;
-  const message = `${engine} is not offered here; this server offers ${offered.speech.join(', ')}`;
+  const message = engineNotOffered(offered, kind, engine);
+  if (message === null) return;
   throw new AppError('ENGINE_NOT_OFFERED', `${field}: ${message}.`, {
     details: { errors: [{ field, message }] },
+  });
+}
+
+/**
+ * The speech engine a `model` of `POST /v1/audio/transcriptions` asks for: OpenAI's model names
+ * (`whisper-1`, `gpt-4o-transcribe`, …) leave it to the server (undefined: TRANSCRIPTION_ENGINE);
+ * an engine's own name picks that engine when it is offered here; anything else is refused with
+ * ENGINE_NOT_OFFERED (field `model`), naming what may be asked for.
+ */
+export function speechEngineOfModel(
+  offered: Readonly<Record<EngineKind, readonly string[]>>,
+  model: string,
+): SpeechEngineName | undefined {
+  if ((OPENAI_TRANSCRIPTION_MODELS as readonly string[]).includes(model)) return undefined;
+  if (engineNotOffered(offered, 'speech', model) === null) return model as SpeechEngineName;
+  const message = `${model} is not offered here; use ${OPENAI_TRANSCRIPTION_MODELS.join(', ')} (the server's default engine) or an engine it offers: ${offered.speech.join(', ')}`;
+  throw new AppError('ENGINE_NOT_OFFERED', `model: ${message}.`, {
+    details: { errors: [{ field: 'model', message }] },
   });
 }

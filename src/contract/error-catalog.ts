@@ -438,13 +438,6 @@ export const ERROR_CATALOG = {
     'Callbacks are signed with your webhook signing secret: create it first with PUT /v1/webhook.',
     'कॉलबैक आपकी वेबहुक हस्ताक्षर कुंजी से हस्ताक्षरित होते हैं: पहले PUT /v1/webhook से उसे बनाएँ।',
   ),
-  TRANSCRIPTION_MODEL_UNKNOWN: entry(
-    400,
-    'input',
-    'Unknown model',
-    'This model is not offered here. Use whisper-1 (mapped to the configured speech engine).',
-    'यह मॉडल यहाँ उपलब्ध नहीं है। whisper-1 का उपयोग करें (यह कॉन्फ़िगर किए गए वाक् इंजन से जुड़ा है)।',
-  ),
   RATE_LIMITED: entry(
     429,
     'rate_limit',

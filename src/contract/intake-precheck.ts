@@ -22,7 +22,7 @@ export const precheckRequestSchema = z.object({
     .enum([...new Set([...OCR_ENGINES, ...SPEECH_ENGINES])] as [string, ...string[]])
     .optional()
     .describe(
-      'The engine the upload would ask for: documents `ocr_engine`, recordings `transcription_engine` (one the server offers, GET /v1/config); absent: the configured one',
+      'The engine the upload would ask for: documents `ocr_engine`, recordings `transcription_engine`; one the server does not offer (GET /v1/config) is a block ENGINE_NOT_OFFERED; absent: the configured one',
     ),
 });
 export type PrecheckRequest = z.infer<typeof precheckRequestSchema>;

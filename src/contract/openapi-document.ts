@@ -397,7 +397,8 @@ export function buildOpenApiDocument() {
                     file: { type: 'string', format: 'binary' },
                     model: {
                       type: 'string',
-                      description: 'whisper-1 (any listed model runs the configured engine)',
+                      description:
+                        'whisper-1, gpt-4o-transcribe or gpt-4o-mini-transcribe run the configured speech engine; an engine this server offers (GET /v1/config: pocketsphinx, whisper, openai, gemini) runs that engine; anything else is 400 ENGINE_NOT_OFFERED',
                     },
                     language: { type: 'string' },
                     prompt: { type: 'string' },

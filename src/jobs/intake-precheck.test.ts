@@ -8,7 +8,7 @@ const limits: IntakeLimits = {
   transcriptionMaxDurationSec: 4 * 3600,
   ocrEngine: 'tesseract',
   speechEngine: 'pocketsphinx',
-  speechEnginesOffered: ['pocketsphinx', 'whisper', 'openai'],
+  enginesOffered: { ocr: ['tesseract'], speech: ['pocketsphinx', 'whisper', 'openai'] },
   ocrPagesInFlight: 2,
   chunksInFlight: 2,
   activeJobsLimit: 0,
@@ -49,20 +49,49 @@ describe('precheck of a recording that names its speech engine', () => {
     expect(result.blocks.map((b) => b.code)).toContain('COST_LIMIT_EXCEEDED');
   });
 
-  it('refuses an engine the deployment does not offer, and an OCR engine for a recording', () => {
-    expect(codeOf(() => precheckIntake({ ...recording, engine: 'gemini' }, limits, state))).toBe(
-      'ENGINE_NOT_OFFERED',
-    );
-    expect(codeOf(() => precheckIntake({ ...recording, engine: 'tesseract' }, limits, state))).toBe(
-      'ENGINE_NOT_OFFERED',
-    );
+  it('blocks an engine the deployment does not offer, as the upload would be refused, without pricing it', () => {
+    const cost = { perPage: {}, perMinute: { gemini: 1 }, warnPerJob: 0.5, blockPerJob: 1 };
+    const result = precheckIntake({ ...recording, engine: 'gemini' }, { ...limits, cost }, state);
+    expect(result.decision).toBe('block');
+    expect(result.blocks).toEqual([
+      {
+        code: 'ENGINE_NOT_OFFERED',
+        message: 'gemini is not offered here; this server offers pocketsphinx, whisper, openai.',
+      },
+    ]);
+    // It would not run: no paid-engine warning, no cost verdict.
+    expect(result.warnings).toEqual([]);
   });
 
-  it('refuses a speech engine for a document', () => {
+  it('refuses an OCR engine for a recording, and a speech engine for a document, with VALIDATION_FAILED', () => {
+    expect(codeOf(() => precheckIntake({ ...recording, engine: 'tesseract' }, limits, state))).toBe(
+      'VALIDATION_FAILED',
+    );
     const document = { filename: 'book.pdf', size_bytes: 1000, page_count: 3 };
     expect(codeOf(() => precheckIntake({ ...document, engine: 'whisper' }, limits, state))).toBe(
       'VALIDATION_FAILED',
     );
-    expect(precheckIntake({ ...document, engine: 'gemini' }, limits, state).estimate.engine).toBe('gemini');
+  });
+});
+
+describe('precheck of a document that names its OCR engine', () => {
+  const document = { filename: 'book.pdf', size_bytes: 1000, page_count: 3 };
+
+  it('blocks an OCR engine the deployment does not offer, naming those it does', () => {
+    const result = precheckIntake({ ...document, engine: 'gemini' }, limits, state);
+    expect(result.decision).toBe('block');
+    expect(result.blocks).toEqual([
+      { code: 'ENGINE_NOT_OFFERED', message: 'gemini is not offered here; this server offers tesseract.' },
+    ]);
+    expect(result.estimate.engine).toBe('gemini');
+    expect(result.warnings).toEqual([]);
+  });
+
+  it('estimates an offered one as usual', () => {
+    const offered = { ...limits, enginesOffered: { ocr: ['tesseract', 'gemini'], speech: ['pocketsphinx'] } };
+    const result = precheckIntake({ ...document, engine: 'gemini' }, offered, state);
+    expect(result.blocks).toEqual([]);
+    expect(result.estimate).toMatchObject({ engine: 'gemini', cost_band: 'paid' });
+    expect(result.warnings.map((w) => w.code)).toEqual(['PAID_ENGINE']);
   });
 });

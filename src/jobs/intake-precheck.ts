@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { assertSpeechEngineOffered, type CostConfig } from '../config/index.js';
+import { type CostConfig, type EngineKind, engineNotOffered } from '../config/index.js';
 import {
   AppError,
   inputByFilenameExt,
@@ -7,6 +7,7 @@ import {
   OCR_ENGINES,
   type PrecheckRequest,
   type PrecheckResult,
+  SPEECH_ENGINES,
   SUPPORTED_INPUTS,
   type SupportedInput,
 } from '../contract/index.js';
@@ -25,8 +26,8 @@ export interface IntakeLimits {
   ocrEngineBySubtype?: Readonly<Partial<Record<string, string>>>;
   /** TRANSCRIPTION_ENGINE: the engine of a recording whose upload names none. */
   speechEngine: string;
-  /** The speech engines a recording may name (offeredEngines); absent: only speechEngine. */
-  speechEnginesOffered?: readonly string[];
+  /** The engines an upload may name (offeredEngines); absent: only ocrEngine and speechEngine. */
+  enginesOffered?: Readonly<Record<EngineKind, readonly string[]>>;
   ocrPagesInFlight: number;
   chunksInFlight: number;
   activeJobsLimit: number;
@@ -120,20 +121,18 @@ export function precheckIntake(
   const jobType = input?.jobType ?? request.job_type;
   const quotaBlock = dailyQuotaBlock(jobType, request, state.usageLeft);
   if (quotaBlock) blocks.push(quotaBlock);
-  if (jobType === 'TRANSCRIPTION') {
-    // The same rule as submit's `transcription_engine`.
-    assertSpeechEngineOffered(
-      { speech: limits.speechEnginesOffered ?? [limits.speechEngine] },
-      request.engine,
-      'engine',
-    );
-  }
   if (jobType === 'OCR' && request.engine !== undefined && !isOcrEngine(request.engine)) {
-    const message = `documents take an OCR engine (${OCR_ENGINES.join(', ')})`;
-    throw new AppError('VALIDATION_FAILED', `engine: ${message}`, {
-      details: { errors: [{ field: 'engine', message }] },
-    });
+    refuseEngineOfOtherType('documents take an OCR engine', OCR_ENGINES);
   }
+  if (jobType === 'TRANSCRIPTION' && request.engine !== undefined && !isSpeechEngine(request.engine)) {
+    refuseEngineOfOtherType('recordings take a speech engine', SPEECH_ENGINES);
+  }
+  // The same rule as submit's `ocr_engine` / `transcription_engine`: the upload would be refused.
+  const offered = limits.enginesOffered ?? { ocr: [limits.ocrEngine], speech: [limits.speechEngine] };
+  const notOffered = jobType
+    ? engineNotOffered(offered, jobType === 'OCR' ? 'ocr' : 'speech', request.engine)
+    : null;
+  if (notOffered) blocks.push({ code: 'ENGINE_NOT_OFFERED', message: `${notOffered}.` });
   if (jobType === 'OCR') {
     engine = ocrEngineOf(request, limits);
     if (request.page_count !== undefined) {
@@ -169,9 +168,12 @@ export function precheckIntake(
     }
   }
   const cloud = CLOUD_ENGINES.has(engine);
-  if (cloud) warnings.push({ code: 'PAID_ENGINE', message: `The ${engine} engine is a paid cloud service.` });
   const cost = estimateCost(limits.cost, engine, request);
-  const costVerdict = judgeCost(limits.cost, engine, cost);
+  // An engine not offered here will not run: nothing to warn about or price against the thresholds.
+  if (cloud && !notOffered) {
+    warnings.push({ code: 'PAID_ENGINE', message: `The ${engine} engine is a paid cloud service.` });
+  }
+  const costVerdict = notOffered ? null : judgeCost(limits.cost, engine, cost);
   if (costVerdict?.code === 'COST_LIMIT_EXCEEDED') blocks.push(costVerdict);
   if (costVerdict?.code === 'COST_HIGH') warnings.push(costVerdict);
   const effort =
@@ -199,6 +201,15 @@ export function precheckIntake(
 }
 
 const isOcrEngine = (name: string): boolean => (OCR_ENGINES as readonly string[]).includes(name);
+const isSpeechEngine = (name: string): boolean => (SPEECH_ENGINES as readonly string[]).includes(name);
+
+/** An engine of the other job type (or none at all) is a malformed question, as at submit. */
+function refuseEngineOfOtherType(what: string, engines: readonly string[]): never {
+  const message = `${what} (${engines.join(', ')})`;
+  throw new AppError('VALIDATION_FAILED', `engine: ${message}`, {
+    details: { errors: [{ field: 'engine', message }] },
+  });
+}
 
 /** The engine the OCR pipeline would pick: the upload's own, else the subtype's, else OCR_ENGINE. */
 function ocrEngineOf(request: PrecheckRequest, limits: IntakeLimits): string {

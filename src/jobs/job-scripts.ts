@@ -176,16 +176,78 @@ return {'final', current}
 `;
 
 /**
- * KEYS[1] job hash. Counts one extra engine call (a re-read, a re-run) of the job and returns the
- * count so far, or -1 when the job no longer exists (nothing is created for it).
+ * KEYS[1] job hash. ARGV[1] the spending attempt's claim token ('' for none). Counts one extra
+ * engine call (a re-read, a re-run) of the job and returns the count so far, -1 when the job no
+ * longer exists (nothing is created for it), or -2 when the claim is no longer the job's running
+ * one (a superseded attempt spends nothing of the job's budget).
  */
 export const SPEND_EXTRA_WORK_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if ARGV[1] ~= '' and (redis.call('HGET', KEYS[1], 'claim_token') ~= ARGV[1]
+  or redis.call('HGET', KEYS[1], 'status') ~= 'PROCESSING') then return -2 end
 return redis.call('HINCRBY', KEYS[1], 'extra_work_used', 1)
 `;
 
-/** ARGV[3] job id. Deletes the record and every index entry; returns 1, or 0 if it did not exist. */
+/**
+ * KEYS[1] job hash, KEYS[2] the job's output-claims set, KEYS[3] the index of jobs with unsettled
+ * output claims. ARGV[1] the claim token, ARGV[2] now (ms), ARGV[3] job id.
+ * Before an attempt writes its first output: only while the job is PROCESSING under that claim,
+ * the claim is added to the set and the job to the index (scored now), so every folder
+ * `output/<claim>/` that may exist is listed before it does. Returns 1, or 0 (nothing written)
+ * when the attempt is no longer the job's.
+ */
+export const REGISTER_OUTPUT_CLAIM_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'PROCESSING' or redis.call('HGET', KEYS[1], 'claim_token') ~= ARGV[1] then
+  return 0
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+return 1
+`;
+
+/**
+ * KEYS[1] job hash, KEYS[2] the job's output-claims set, KEYS[3] the index of jobs with unsettled
+ * output claims. ARGV[1] job id, ARGV[2] now (ms), ARGV[3..] claims whose outputs were removed by
+ * someone who knows nothing more is written under them (their own run, or the reconciler).
+ * Those claims leave the set. The job is settled (set deleted, index entry removed) when it is
+ * gone, or final with no claim left but the published one (COMPLETED: the record's claim).
+ * Otherwise its index entry is scored now, so the reconciler looks again after its grace period.
+ * Returns {1} when settled, {0, other claims...} when final with other claims left, {2, other
+ * claims...} while the job is not final yet.
+ */
+export const SETTLE_OUTPUT_CLAIMS_SCRIPT = `
+for i = 3, #ARGV do redis.call('SREM', KEYS[2], ARGV[i]) end
+local status = redis.call('HGET', KEYS[1], 'status')
+local final = status == 'COMPLETED' or status == 'FAILED' or status == 'CANCELLED'
+local keep = false
+if status == 'COMPLETED' then keep = redis.call('HGET', KEYS[1], 'claim_token') end
+local others = {}
+for _, claim in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if claim ~= keep then table.insert(others, claim) end
+end
+if not status or (final and #others == 0) then
+  redis.call('DEL', KEYS[2])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  return {1}
+end
+if redis.call('SCARD', KEYS[2]) > 0 then
+  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+else
+  redis.call('ZREM', KEYS[3], ARGV[1])
+end
+local reply = {final and 0 or 2}
+for _, claim in ipairs(others) do table.insert(reply, claim) end
+return reply
+`;
+
+/**
+ * ARGV[3] job id. Deletes the record and every index entry, and the job's output-claims set
+ * (KEYS[17]) with its entry in the index of unsettled outputs (KEYS[18]); returns 1, or 0 if the
+ * record did not exist.
+ */
 export const REMOVE_SCRIPT = `${PRELUDE}
+redis.call('DEL', KEYS[17])
+redis.call('ZREM', KEYS[18], ARGV[3])
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return 0 end
 local owner = redis.call('HGET', KEYS[1], 'owner_id')

@@ -21,7 +21,7 @@ import {
   type TranscriptionOptions,
 } from '../contract/index.js';
 import { type JobMetrics, NO_JOB_METRICS } from '../observability/job-metrics.js';
-import type { Logger } from '../observability/logger.js';
+import { errorFields, type Logger } from '../observability/logger.js';
 import type { ObjectStorage, SignedDownloadOptions } from '../storage/object-storage.js';
 import { estimateSecondsLeft } from './estimate-seconds-left.js';
 import { decodeHistoryCursor, encodeHistoryCursor } from './history-cursor.js';
@@ -396,12 +396,37 @@ export class JobService {
         await this.queues.removeWaiting(record.job_type, jobId);
         this.metrics.cancelled({ queue: QUEUE_NAMES[record.job_type], job_type: record.job_type });
         log.info({ event: 'job.transition', from: status, to: 'CANCELLED' }, 'queued job cancelled');
+        await this.removeOutputsOfCancelled(jobId, log);
         break;
       case 'requested':
         log.info({ event: 'job.cancel_requested' }, 'cancel requested for running job');
         break;
     }
     return this.get(jobId, ownerId);
+  }
+
+  /**
+   * A queued job cancelled here may hold outputs of earlier attempts (one killed after writing
+   * some, waiting for its retry): they go now. Their claims stay listed, so the reconciler removes
+   * whatever a superseded run may still write, and settles the job.
+   */
+  private async removeOutputsOfCancelled(jobId: string, log: Logger): Promise<void> {
+    try {
+      const claims = await this.store.settleOutputClaims(jobId);
+      if (claims.settled || !claims.final || claims.others.length === 0) return;
+      for (const claim of claims.others) {
+        await this.storage.deletePrefix(storageKeys.outputPrefix(jobId, claim));
+      }
+      log.info(
+        { event: 'job.stale_outputs_removed', claims: claims.others },
+        'outputs of earlier attempts removed',
+      );
+    } catch (error) {
+      log.warn(
+        { event: 'job.outputs_cleanup_failed', ...errorFields(error) },
+        'outputs of a cancelled job could not be removed; the reconciler will',
+      );
+    }
   }
 
   /**

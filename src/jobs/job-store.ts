@@ -16,8 +16,10 @@ import {
   ALL_JOBS_INDEX_KEY_COUNT,
   CREATE_SCRIPT,
   PROGRESS_SCRIPT,
+  REGISTER_OUTPUT_CLAIM_SCRIPT,
   REMOVE_SCRIPT,
   REQUEST_CANCEL_SCRIPT,
+  SETTLE_OUTPUT_CLAIMS_SCRIPT,
   SPEND_EXTRA_WORK_SCRIPT,
   TRANSITION_SCRIPT,
 } from './job-scripts.js';
@@ -378,11 +380,62 @@ export class JobStore {
 
   /**
    * Counts one extra engine call of the job in its record, so the count spans attempts and
-   * workers; returns the count so far (null when the job is gone).
+   * workers; returns the count so far (`used` null when the job is gone). With `claimToken` (a
+   * worker's attempt) it counts only while that claim is the job's running one: a superseded
+   * attempt is answered `stale` and spends nothing.
    */
-  async spendExtraWork(jobId: string): Promise<number | null> {
-    const used = Number(await this.redis.eval(SPEND_EXTRA_WORK_SCRIPT, 1, this.keys.job(jobId)));
-    return used < 0 ? null : used;
+  async spendExtraWork(jobId: string, claimToken = ''): Promise<{ used: number | null; stale: boolean }> {
+    const used = Number(await this.redis.eval(SPEND_EXTRA_WORK_SCRIPT, 1, this.keys.job(jobId), claimToken));
+    if (used === -2) return { used: null, stale: true };
+    return { used: used < 0 ? null : used, stale: false };
+  }
+
+  /**
+   * Lists `claimToken` among the job's output claims before its first output is written, only
+   * while the job is PROCESSING under that claim; false (list nothing, write nothing) otherwise.
+   */
+  async registerOutputClaim(jobId: string, claimToken: string, now = Date.now()): Promise<boolean> {
+    const registered = await this.redis.eval(
+      REGISTER_OUTPUT_CLAIM_SCRIPT,
+      3,
+      this.keys.job(jobId),
+      this.keys.jobOutputClaims(jobId),
+      this.keys.outputClaimJobs(),
+      claimToken,
+      String(now),
+      jobId,
+    );
+    return registered === 1;
+  }
+
+  /**
+   * Takes `removed` (claims whose outputs are gone and under which nothing more is written) off
+   * the job's output claims and settles the job when only its published claim is left (or none)
+   * and it is final, or when it is gone. Otherwise answers the claims other than the published
+   * one still listed, and whether the job is final (their outputs may then be removed).
+   */
+  async settleOutputClaims(
+    jobId: string,
+    removed: readonly string[] = [],
+    now = Date.now(),
+  ): Promise<{ settled: true } | { settled: false; final: boolean; others: string[] }> {
+    const [code, ...others] = (await this.redis.eval(
+      SETTLE_OUTPUT_CLAIMS_SCRIPT,
+      3,
+      this.keys.job(jobId),
+      this.keys.jobOutputClaims(jobId),
+      this.keys.outputClaimJobs(),
+      jobId,
+      String(now),
+      ...removed,
+    )) as [number, ...string[]];
+    if (code === 1) return { settled: true };
+    return { settled: false, final: code === 0, others };
+  }
+
+  /** Jobs with unsettled output claims last written or cleaned before `before` (ms), oldest first. */
+  async unsettledOutputJobs(before: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.outputClaimJobs(), '-inf', String(before), 'LIMIT', 0, limit);
   }
 
   async requestCancel(jobId: string): Promise<{ outcome: CancelOutcome; status: JobStatus | null }> {
@@ -407,12 +460,17 @@ export class JobStore {
     return { outcome, status: status ? (status as JobStatus) : null };
   }
 
-  /** Deletes a job record with every index entry, and announces the deletion. */
+  /**
+   * Deletes a job record with every index entry and its output-claims set (its files are the
+   * caller's to delete), and announces the deletion.
+   */
   async remove(record: Pick<JobRecord, 'job_id' | 'owner_id' | 'job_type'>): Promise<boolean> {
     const removed = await this.redis.eval(
       REMOVE_SCRIPT,
-      16 + ALL_JOBS_INDEX_KEY_COUNT,
+      18 + ALL_JOBS_INDEX_KEY_COUNT,
       ...this.indexKeys(record.job_id, record.owner_id, record.job_type),
+      this.keys.jobOutputClaims(record.job_id),
+      this.keys.outputClaimJobs(),
       ...this.allJobsKeys(record.job_type),
       this.keys.eventsChannel(),
       EVENT_STREAM_LENGTH,

@@ -194,6 +194,26 @@ export class RedisKeys {
     return `${this.prefix}:user:${ownerId}:usage:${unit}:${day}`;
   }
 
+  /**
+   * Set of the claim tokens of the job's attempts that began writing outputs
+   * (`jobs/<id>/output/<claim>/`), each added before its first output write, under its claim. A
+   * claim leaves it when its own run removed its outputs, or when the job is settled (see
+   * `outputClaimJobs`); the set goes with the job's record when it is deleted.
+   */
+  jobOutputClaims(jobId: string): string {
+    return `${this.prefix}:job:${jobId}:output-claims`;
+  }
+
+  /**
+   * Sorted set job id → time (ms) its outputs were last written or cleaned: every job whose
+   * output claims are not yet settled (only the published claim left, or none). The completing
+   * attempt settles its job at once when no other claim wrote; otherwise the reconciler removes
+   * the other claims' outputs once this time is older than its grace period.
+   */
+  outputClaimJobs(): string {
+    return `${this.prefix}:jobs:output-claims`;
+  }
+
   /** Present (30 days) once the job's pages or seconds were added to its owner's daily usage: once per job. */
   jobUsageCounted(jobId: string): string {
     return `${this.prefix}:job:${jobId}:usage`;

@@ -12,9 +12,18 @@ const FLAG_OF: Partial<Record<ExtraWorkKind, FeatureFlagName>> = {
   transcription_strict_rerun: 'transcription_repetition_rerun',
 };
 
+/** The attempt a budget spends for: its claim, and what to do once another claim holds the job. */
+export interface BudgetAttempt {
+  claimToken: string;
+  /** Called when the job's record refused a spend under this claim; returns the error to throw. */
+  onStale: () => Error;
+}
+
 /**
  * The budget of one job's extra engine calls: max(min, perUnit × pages or chunks). The count lives
- * in the job record, so retries and other workers continue it instead of starting afresh.
+ * in the job record, so retries and other workers continue it instead of starting afresh. Each
+ * spend is counted only while the attempt's claim is the job's running one: a superseded attempt
+ * (still running after another took the job over) cannot use up the budget of the one that counts.
  */
 export class JobExtraWorkBudget implements ExtraWorkBudget {
   private units = 0;
@@ -29,6 +38,7 @@ export class JobExtraWorkBudget implements ExtraWorkBudget {
     private readonly log: Logger,
     usedBefore = 0,
     private readonly flags: Pick<FeatureFlags, 'isEnabled'> | null = null,
+    private readonly attempt: BudgetAttempt | null = null,
   ) {
     this.lastKnown = usedBefore;
   }
@@ -50,9 +60,11 @@ export class JobExtraWorkBudget implements ExtraWorkBudget {
 
   async spend(kind: ExtraWorkKind): Promise<void> {
     let used: number;
+    let stale = false;
     try {
-      const counted = await this.store.spendExtraWork(this.jobId);
-      if (counted !== null) this.lastKnown = counted;
+      const counted = await this.store.spendExtraWork(this.jobId, this.attempt?.claimToken ?? '');
+      stale = counted.stale;
+      if (counted.used !== null) this.lastKnown = counted.used;
       used = this.lastKnown + this.uncounted;
     } catch (error) {
       // Redis away: keep counting here, so the bound holds even then.
@@ -63,6 +75,7 @@ export class JobExtraWorkBudget implements ExtraWorkBudget {
         'extra work not saved',
       );
     }
+    if (stale && this.attempt) throw this.attempt.onStale();
     const limit = this.limit;
     if (used > limit) {
       this.log.warn(

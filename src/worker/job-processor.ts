@@ -97,6 +97,8 @@ export class JobProcessor {
     let outcome: { result: PipelineResult; outputs: Partial<Record<OutputFormat, number>> } | undefined;
     let failure: unknown;
     const usage = new JobUsageCheck(this.deps.usage ?? { quota: null }, record, log);
+    // Set once this attempt's claim is listed among the job's output claims (before any output write).
+    const writes = { outputsRegistered: false };
     try {
       outcome = await this.runPipeline(
         record,
@@ -106,6 +108,7 @@ export class JobProcessor {
         attempt >= maxAttempts,
         bullJob.queueName,
         usage,
+        writes,
       );
     } catch (error) {
       // A job stopped by its usage check fails with the refusal, not with what the abort caused.
@@ -127,12 +130,19 @@ export class JobProcessor {
         { event: 'job.superseded', stage: superseded.current?.status ?? 'taken over' },
         'attempt superseded by another worker; nothing written',
       );
-      await this.removeOwnOutputs(record.job_id, claim);
+      if (writes.outputsRegistered) await this.removeOwnOutputs(record.job_id, claim, log);
       return;
     }
     if (!outcome) {
       const failedAfterSec = (performance.now() - started) / 1000;
-      await this.recordFailure(record, failure, controller, { attempt, log, bullJob, token, failedAfterSec });
+      await this.recordFailure(record, failure, controller, {
+        attempt,
+        log,
+        bullJob,
+        token,
+        failedAfterSec,
+        outputsRegistered: writes.outputsRegistered,
+      });
       return;
     }
     const { result, outputs } = outcome;
@@ -165,9 +175,11 @@ export class JobProcessor {
     if (!done.ok && !(await this.alreadyCompletedByUs(record.job_id, claim, done))) {
       if (done.reason === 'stale') this.logStale(log, 'completion', done.current);
       else log.warn({ event: 'job.transition_refused', to: 'COMPLETED', result: done }, 'completion refused');
-      await this.removeOwnOutputs(record.job_id, claim);
+      await this.removeOwnOutputs(record.job_id, claim, log);
       return;
     }
+    // The job's result is this claim's: what other claims of it wrote goes.
+    await this.removeOtherClaimsOutputs(record.job_id, log);
     this.metrics.completed({ ...labels, engine: result.engine }, processingSec);
     log.info(
       {
@@ -190,7 +202,9 @@ export class JobProcessor {
     lastAttempt: boolean,
     queue: string,
     usage: JobUsageCheck,
+    writes: { outputsRegistered: boolean },
   ): Promise<{ result: PipelineResult; outputs: Partial<Record<OutputFormat, number>> }> {
+    const claim = record.claim_token ?? '';
     await mkdir(workDir, { recursive: true });
     const inputPath = path.join(workDir, 'input');
     await this.deps.storage.download(record.input_key, inputPath);
@@ -231,20 +245,30 @@ export class JobProcessor {
           log,
           record.extra_work_used ?? 0,
           this.deps.flags ?? null,
+          {
+            claimToken: claim,
+            // Another claim holds the job: this run spends nothing of its budget and stops.
+            onStale: () => {
+              if (!controller.signal.aborted) {
+                this.logStale(log, 'extra_work', 'taken over');
+                controller.abort(new SupersededAttempt(null));
+              }
+              const reason: unknown = controller.signal.reason;
+              return reason instanceof Error ? reason : new SupersededAttempt(null);
+            },
+          },
         ),
       },
     );
     if (controller.signal.aborted) throw controller.signal.reason;
-    await this.assertStillOurs(record);
+    await this.registerOutputs(record);
+    writes.outputsRegistered = true;
 
     const outputs: Partial<Record<OutputFormat, number>> = {};
     for (const [format, body] of Object.entries(result.outputs) as Array<
       [OutputFormat, string | Buffer | Readable]
     >) {
-      const stored = await this.deps.storage.put(
-        storageKeys.output(record.job_id, format, record.claim_token),
-        body,
-      );
+      const stored = await this.deps.storage.put(storageKeys.output(record.job_id, format, claim), body);
       outputs[format] = stored.sizeBytes;
     }
     return { result, outputs };
@@ -252,14 +276,15 @@ export class JobProcessor {
 
   /**
    * At-least-once delivery can run a job twice (a worker that lost its lock keeps going while
-   * another took the job over). An attempt already replaced does not even write its outputs: the
-   * record must still be PROCESSING under this attempt's claim. (Only a shortcut: the outputs go
-   * under the claim's own keys, and the COMPLETED write checks the claim atomically.)
+   * another took the job over). Before its first output write, an attempt lists its claim among
+   * the job's output claims, in one step with the check that the record is still PROCESSING under
+   * that claim: an attempt already replaced writes nothing, and every `output/<claim>/` folder that
+   * may exist is listed, so whoever settles the job (its completer, a failing run, the reconciler)
+   * can remove those of other claims. (The COMPLETED write checks the claim atomically again.)
    */
-  private async assertStillOurs(record: JobRecord): Promise<void> {
-    const current = await this.deps.store.get(record.job_id);
-    if (current?.status !== 'PROCESSING' || current.claim_token !== record.claim_token) {
-      throw new SupersededAttempt(current);
+  private async registerOutputs(record: JobRecord): Promise<void> {
+    if (!(await this.deps.store.registerOutputClaim(record.job_id, record.claim_token ?? ''))) {
+      throw new SupersededAttempt(await this.deps.store.get(record.job_id));
     }
   }
 
@@ -273,15 +298,47 @@ export class JobProcessor {
     return (await this.deps.store.get(jobId))?.claim_token === claim;
   }
 
-  /** A stale attempt's outputs (under its own claim's keys) are removed; the winner's are untouched. */
-  private async removeOwnOutputs(jobId: string, claim: string): Promise<void> {
+  /**
+   * A stale attempt's outputs (under its own claim's keys) are removed and its claim leaves the
+   * job's output claims (this run writes nothing more); the winner's are untouched. If the removal
+   * fails the claim stays listed, and the job's completer or the reconciler removes them.
+   */
+  private async removeOwnOutputs(jobId: string, claim: string, log: Logger): Promise<void> {
     if (claim === '') return;
-    await this.deps.storage.deletePrefix(storageKeys.outputPrefix(jobId, claim)).catch((error: unknown) => {
-      this.deps.logger.warn(
-        { event: 'job.outputs_cleanup_failed', job_id: jobId, ...errorFields(error) },
+    try {
+      await this.deps.storage.deletePrefix(storageKeys.outputPrefix(jobId, claim));
+      await this.deps.store.settleOutputClaims(jobId, [claim]);
+    } catch (error) {
+      log.warn(
+        { event: 'job.outputs_cleanup_failed', ...errorFields(error) },
         'outputs of a superseded attempt could not be removed',
       );
-    });
+    }
+  }
+
+  /**
+   * Once this attempt's COMPLETED applied: the outputs every other claim of the job wrote (a run
+   * killed after writing some, a superseded run that may still be finishing) are removed. With no
+   * other claim listed the job is settled at once; otherwise those claims stay listed, and the
+   * reconciler removes what a superseded run may still write after its grace period.
+   */
+  private async removeOtherClaimsOutputs(jobId: string, log: Logger): Promise<void> {
+    try {
+      const claims = await this.deps.store.settleOutputClaims(jobId);
+      if (claims.settled || !claims.final || claims.others.length === 0) return;
+      for (const other of claims.others) {
+        await this.deps.storage.deletePrefix(storageKeys.outputPrefix(jobId, other));
+      }
+      log.info(
+        { event: 'job.stale_outputs_removed', claims: claims.others },
+        'outputs of other attempts removed',
+      );
+    } catch (error) {
+      log.warn(
+        { event: 'job.outputs_cleanup_failed', ...errorFields(error) },
+        'outputs of other attempts could not be removed; the reconciler will',
+      );
+    }
   }
 
   private logStale(log: Logger, write: string, current: string): void {
@@ -391,6 +448,8 @@ export class JobProcessor {
       bullJob: BullJob;
       token: string | undefined;
       failedAfterSec: number;
+      /** This attempt listed its claim among the job's output claims (it may have written outputs). */
+      outputsRegistered: boolean;
     },
   ): Promise<void> {
     const { attempt, log, bullJob, token } = context;
@@ -418,14 +477,17 @@ export class JobProcessor {
       );
       if (!cancelled.ok && cancelled.reason === 'stale') {
         this.logStale(log, 'cancellation', cancelled.current);
+        if (context.outputsRegistered) await this.removeOwnOutputs(record.job_id, claim, log);
         return;
       }
+      // A cancelled job has no outputs: those of every claim go.
+      if (cancelled.ok) await this.removeOutputs(record.job_id, claim, log);
       this.metrics.cancelled(labels);
       log.info({ event: 'job.transition', from: 'PROCESSING', to: 'CANCELLED' }, 'job cancelled');
       return;
     }
     if (controller.signal.reason instanceof ShutdownSignal) {
-      await this.releaseAtShutdown(record.job_id, claim, log, bullJob, token);
+      await this.releaseAtShutdown(record.job_id, claim, log, bullJob, token, context.outputsRegistered);
       return;
     }
     const appError: AppError = classifyError(error);
@@ -476,6 +538,7 @@ export class JobProcessor {
       if (!moved.ok && moved.reason === 'stale') {
         // The job is another claim's now: its BullMQ entry is not ours to move.
         this.logStale(log, 'retry', moved.current);
+        if (context.outputsRegistered) await this.removeOwnOutputs(record.job_id, claim, log);
         return;
       }
       logFailed();
@@ -524,13 +587,14 @@ export class JobProcessor {
     );
     if (!failed.ok && failed.reason === 'stale') {
       this.logStale(log, 'failure', failed.current);
+      if (context.outputsRegistered) await this.removeOwnOutputs(record.job_id, claim, log);
       return;
     }
     logFailed();
     if (failed.ok) {
       this.metrics.failed(labels, appError.code, context.failedAfterSec);
       this.logDeadLettered(record, appError.code);
-      await this.removeOutputs(record.job_id);
+      await this.removeOutputs(record.job_id, claim, log);
       log.info(
         {
           event: 'job.transition',
@@ -555,6 +619,7 @@ export class JobProcessor {
     log: Logger,
     bullJob: BullJob,
     token: string | undefined,
+    outputsRegistered: boolean,
   ): Promise<void> {
     const released = await this.deps.store.transition(
       jobId,
@@ -564,6 +629,7 @@ export class JobProcessor {
     );
     if (!released.ok && released.reason === 'stale') {
       this.logStale(log, 'release', released.current);
+      if (outputsRegistered) await this.removeOwnOutputs(jobId, claim, log);
       return;
     }
     log.warn({ event: 'job.released', applied: released.ok }, 'job handed back at shutdown');
@@ -623,16 +689,28 @@ export class JobProcessor {
   }
 
   /**
-   * A FAILED job has no outputs: anything an earlier attempt wrote before it was killed (or a temp
-   * file it left) is removed, so a failed job leaves no orphaned file. A replay writes them anew.
+   * A FAILED or CANCELLED job has no outputs: anything any attempt wrote (one killed after writing
+   * some, or a temp file it left) is removed, so it leaves no orphaned file; `ownClaim` (the
+   * attempt ending the job, which writes nothing more) leaves the job's output claims. Claims of
+   * other attempts stay listed for the reconciler, which removes what a superseded run may still
+   * write. A replay writes outputs anew.
    */
-  private async removeOutputs(jobId: string): Promise<void> {
-    await this.deps.storage.deletePrefix(storageKeys.outputPrefix(jobId)).catch((error: unknown) => {
-      this.deps.logger.warn(
-        { event: 'job.outputs_cleanup_failed', job_id: jobId, ...errorFields(error) },
-        'outputs of a failed job could not be removed',
+  private async removeOutputs(jobId: string, ownClaim: string | null, log: Logger): Promise<void> {
+    try {
+      await this.deps.storage.deletePrefix(storageKeys.outputPrefix(jobId));
+      const claims = await this.deps.store.settleOutputClaims(jobId, ownClaim ? [ownClaim] : []);
+      if (!claims.settled && claims.others.length > 0) {
+        log.info(
+          { event: 'job.stale_outputs_removed', claims: claims.others },
+          'outputs of other attempts removed',
+        );
+      }
+    } catch (error) {
+      log.warn(
+        { event: 'job.outputs_cleanup_failed', ...errorFields(error) },
+        'outputs of a failed or cancelled job could not be removed',
       );
-    });
+    }
   }
 
   private logDeadLettered(record: JobRecord, code: ErrorCode): void {
@@ -667,7 +745,8 @@ export class JobProcessor {
     if (!result.ok) return;
     if (current) this.metrics.failed({ queue, job_type: current.job_type }, 'WORKER_LOST', null);
     this.logDeadLettered(current, 'WORKER_LOST');
-    await this.removeOutputs(jobId);
+    // The lost run's claim stays listed: only the reconciler knows when it can write no more.
+    await this.removeOutputs(jobId, null, this.deps.logger.child({ job_id: jobId, queue }));
   }
 }
 

@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ERROR_CATALOG, JOB_TYPES, type JobType } from '../contract/index.js';
+import { ERROR_CATALOG, JOB_TYPES, type JobType, OUTPUT_FORMATS } from '../contract/index.js';
 import type { JobQueues } from '../jobs/job-queues.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import type { JobStore } from '../jobs/job-store.js';
+import { storageKeys } from '../jobs/storage-keys.js';
 import { errorFields, type Logger } from '../observability/logger.js';
+import type { ObjectStorage } from '../storage/object-storage.js';
 
 /** Active job records examined per run; the walk goes on from where it stopped at the next run. */
 const RECORDS_PER_RUN = 2000;
 /** Queue entries examined per queue per run. */
 const QUEUE_ENTRIES_PER_RUN = 1000;
+/** Jobs with unsettled output claims examined per run (the oldest first). */
+const OUTPUT_JOBS_PER_RUN = 200;
 
 /** Renews the lock only while we hold it; releases it the same way. */
 const RENEW_SCRIPT = `
@@ -23,12 +27,15 @@ export type RepairKind =
   | 'requeued_missing_entry'
   | 'handed_back_orphaned_processing'
   | 'removed_entry_of_final_job'
-  | 'announced_final_status';
+  | 'announced_final_status'
+  | 'removed_stale_outputs';
 
 export interface ReconcilerOptions {
   redis: Redis;
   store: JobStore;
   queues: JobQueues;
+  /** Where outputs of claims that are not a job's result are removed from. */
+  storage: ObjectStorage;
   intervalMs: number;
   /** Records changed more recently than this are left alone (a submit between its two writes). */
   graceMs: number;
@@ -38,7 +45,9 @@ export interface ReconcilerOptions {
 /**
  * Finds jobs whose record and queue disagree and repairs them: a QUEUED or PROCESSING record with
  * no live queue entry is put back on its queue; a waiting queue entry whose record is final (or
- * gone) is removed. One reconciler runs per deployment: the worker holding a Redis lock.
+ * gone) is removed; outputs of a final job's claims other than its published one (all of them for
+ * FAILED and CANCELLED) are removed. One reconciler runs per deployment: the worker holding a
+ * Redis lock.
  */
 export class Reconciler {
   private readonly token = randomUUID();
@@ -107,7 +116,53 @@ export class Reconciler {
         repairs.push({ job_id: jobId, repair: 'removed_entry_of_final_job' });
       }
     }
+    // Outputs of lost or superseded attempts whose cleanup never ran (a completer killed between
+    // its transition and the cleanup, a cancel while queued) or that were written after it.
+    const unsettled = await this.options.store.unsettledOutputJobs(
+      now - this.options.graceMs,
+      OUTPUT_JOBS_PER_RUN,
+    );
+    for (const jobId of unsettled) {
+      if (await this.removeStaleOutputs(jobId, now)) {
+        repairs.push({ job_id: jobId, repair: 'removed_stale_outputs' });
+      }
+    }
     return repairs;
+  }
+
+  /**
+   * A job listed with unsettled output claims, untouched for the grace period: once it is final,
+   * every claim but the published one (COMPLETED) has its `output/<claim>/` folder removed and
+   * leaves the list, and the job is settled. A job not final yet is looked at again later. True
+   * when outputs were actually found (the repair is logged).
+   */
+  private async removeStaleOutputs(jobId: string, now: number): Promise<boolean> {
+    try {
+      const claims = await this.options.store.settleOutputClaims(jobId, [], now);
+      if (claims.settled || !claims.final) return false;
+      const found: string[] = [];
+      for (const claim of claims.others) {
+        if (await this.hasOutputs(jobId, claim)) found.push(claim);
+        await this.options.storage.deletePrefix(storageKeys.outputPrefix(jobId, claim));
+      }
+      await this.options.store.settleOutputClaims(jobId, claims.others, now);
+      if (found.length === 0) return false;
+      this.logRepair(jobId, 'removed_stale_outputs', { claims: found });
+      return true;
+    } catch (error) {
+      this.options.logger.warn(
+        { event: 'job.outputs_cleanup_failed', job_id: jobId, ...errorFields(error) },
+        'outputs of other attempts could not be removed; tried again at the next run',
+      );
+      return false;
+    }
+  }
+
+  private async hasOutputs(jobId: string, claim: string): Promise<boolean> {
+    for (const format of OUTPUT_FORMATS) {
+      if (await this.options.storage.exists(storageKeys.output(jobId, format, claim))) return true;
+    }
+    return false;
   }
 
   private async reconcileRecord(record: JobRecord, now: number): Promise<RepairKind | null> {

@@ -134,6 +134,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     redis: options.connection,
     store: options.store,
     queues: options.queues,
+    storage: options.storage,
     intervalMs: options.reconcilerIntervalMs,
     graceMs: Math.max(options.lockDurationMs, 10_000),
     logger,

@@ -20,7 +20,12 @@ async function problemOf(response: Response): Promise<Problem> {
 }
 
 beforeAll(async () => {
-  svc = await startTestService('api', { SERVICE_ROLE: 'api', UPLOAD_MAX_BYTES: '4096' });
+  // A Gemini key (never used: nothing runs in the API role) makes gemini an engine jobs may name.
+  svc = await startTestService('api', {
+    SERVICE_ROLE: 'api',
+    UPLOAD_MAX_BYTES: '4096',
+    GEMINI_API_KEY: 'test-key-not-used',
+  });
 });
 afterAll(async () => {
   await svc?.close();

@@ -276,10 +276,15 @@ describe('doc-transcribe with an API key, against a service with an identity pro
 
   beforeAll(async () => {
     issuer = await new OidcLoopbackIssuer().start();
-    // Role api: jobs stay QUEUED, enough for submitting, cancelling and retrying.
+    // Role api: jobs stay QUEUED, enough for submitting, cancelling and retrying. The Gemini key is
+    // never used (nothing runs); it makes gemini an OCR engine a retry may name.
     secured = await startTestService(
       'cli-api-key',
-      issuer.env({ SERVICE_ROLE: 'api', AUTH_ALLOWED_DOMAINS: 'example.org' }),
+      issuer.env({
+        SERVICE_ROLE: 'api',
+        AUTH_ALLOWED_DOMAINS: 'example.org',
+        GEMINI_API_KEY: 'test-key-not-used',
+      }),
     );
     const response = await fetch(`${secured.url}/v1/api-keys`, {
       method: 'POST',

@@ -91,8 +91,8 @@ describe('POST /v1/intake/precheck', () => {
     expect(result.blocks.map((b) => b.code)).toEqual(['QUOTA_ACTIVE_JOBS']);
   });
 
-  it('judges a document by the engine the upload would ask for', async () => {
-    const tesseract = await precheck({ filename: 'a.pdf', size_bytes: 10, page_count: 100 });
+  it('blocks a document naming an OCR engine not offered here, as its upload would be refused', async () => {
+    // No Gemini key in this deployment: gemini is not offered.
     const { status, result } = await precheck({
       filename: 'a.pdf',
       size_bytes: 10,
@@ -100,13 +100,17 @@ describe('POST /v1/intake/precheck', () => {
       engine: 'gemini',
     });
     expect(status).toBe(200);
-    expect(result.estimate).toMatchObject({ engine: 'gemini', cost_band: 'paid', cost: null });
-    expect(result.warnings.map((w) => w.code)).toEqual(['PAID_ENGINE']);
-    // Its own speed: not tesseract's.
-    expect(result.estimate.processing_sec).not.toBe(tesseract.result.estimate.processing_sec);
-    expect(tesseract.result.estimate).toMatchObject({ engine: 'tesseract', cost_band: 'none' });
+    expect(result.decision).toBe('block');
+    // (The caller is also at its active-jobs quota by now: that block is there too.)
+    expect(result.blocks).toContainEqual({
+      code: 'ENGINE_NOT_OFFERED',
+      message: 'gemini is not offered here; this server offers tesseract.',
+    });
+    // It would not run: not announced as a paid engine.
+    expect(result.warnings).toEqual([]);
     const named = await precheck({ filename: 'a.pdf', size_bytes: 10, engine: 'tesseract' });
     expect(named.result.estimate.engine).toBe('tesseract');
+    expect(named.result.blocks.map((b) => b.code)).not.toContain('ENGINE_NOT_OFFERED');
   });
 
   it('refuses an engine the file type does not take with VALIDATION_FAILED', async () => {
@@ -118,16 +122,21 @@ describe('POST /v1/intake/precheck', () => {
     expect(speechForDocument.result.error_code).toBe('VALIDATION_FAILED');
   });
 
-  it('judges a recording by the speech engine it would name, refusing one not offered here', async () => {
+  it('judges a recording by the speech engine it would name, blocking one not offered here', async () => {
     const named = await precheck({ filename: 'talk.mp3', size_bytes: 10, engine: 'pocketsphinx' });
     expect(named.result.estimate.engine).toBe('pocketsphinx');
     // No Gemini key in this deployment: gemini is not offered.
     const recording = await precheck({ filename: 'talk.mp3', size_bytes: 10, engine: 'gemini' });
-    expect(recording.status).toBe(400);
-    expect(recording.result).toMatchObject({
-      error_code: 'ENGINE_NOT_OFFERED',
-      errors: [{ field: 'engine', message: 'gemini is not offered here; this server offers pocketsphinx' }],
+    expect(recording.status).toBe(200);
+    expect(recording.result.decision).toBe('block');
+    expect(recording.result.blocks).toContainEqual({
+      code: 'ENGINE_NOT_OFFERED',
+      message: 'gemini is not offered here; this server offers pocketsphinx.',
     });
+    // An OCR engine for a recording is a malformed question, as a speech engine for a document is.
+    const ocrForRecording = await precheck({ filename: 'talk.mp3', size_bytes: 10, engine: 'tesseract' });
+    expect(ocrForRecording.status).toBe(400);
+    expect(ocrForRecording.result.error_code).toBe('VALIDATION_FAILED');
   });
 
   it('refuses a malformed request with VALIDATION_FAILED', async () => {
@@ -178,6 +187,20 @@ describe('cost estimate of paid engines', () => {
     ]);
     // Without a size there is nothing to price.
     expect((await check({ filename: 'a.pdf', size_bytes: 10 })).estimate.cost).toBeNull();
+  });
+
+  it('judges a document by the engine the upload would ask for: its own speed and paid warning', async () => {
+    const tesseract = await check({
+      filename: 'a.pdf',
+      size_bytes: 10,
+      page_count: 100,
+      engine: 'tesseract',
+    });
+    const gemini = await check({ filename: 'a.pdf', size_bytes: 10, page_count: 100, engine: 'gemini' });
+    expect(gemini.estimate).toMatchObject({ engine: 'gemini', cost_band: 'paid' });
+    expect(gemini.warnings.map((w) => w.code)).toEqual(['PAID_ENGINE']);
+    expect(tesseract.estimate).toMatchObject({ engine: 'tesseract', cost_band: 'none' });
+    expect(gemini.estimate.processing_sec).not.toBe(tesseract.estimate.processing_sec);
   });
 
   it('prices the engine the upload names, or the one of its subtype, not the configured one', async () => {

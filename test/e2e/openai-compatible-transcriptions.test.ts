@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import OpenAI, { AuthenticationError, BadRequestError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job } from '../../src/contract/index.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
+import {
+  type OpenAiLoopbackServer,
+  startOpenAiLoopbackServer,
+  verboseJson,
+} from '../helpers/openai-loopback-server.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
 import { wordRecall } from '../helpers/text-metrics.js';
 import { TINY_PNG } from '../helpers/tiny-files.js';
@@ -12,13 +18,19 @@ import { TINY_PNG } from '../helpers/tiny-files.js';
 const SENTENCE = 'the quick brown fox jumps over the lazy dog near the river bank';
 
 let service: TestService;
+let upstream: OpenAiLoopbackServer;
 let dir: string;
 let wav: string;
 let client: OpenAI;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'dt-openai-compat-'));
-  [service, wav] = await Promise.all([startTestService('openai-compat'), makeSpokenWav(dir, SENTENCE)]);
+  upstream = await startOpenAiLoopbackServer();
+  // pocketsphinx by default; the openai engine (on a loopback server) is offered too, gemini is not.
+  [service, wav] = await Promise.all([
+    startTestService('openai-compat', { OPENAI_API_KEY: 'test-key', OPENAI_BASE_URL: upstream.baseUrl }),
+    makeSpokenWav(dir, SENTENCE),
+  ]);
   // Scripts authenticate with an API key, sent as `Authorization: Bearer`, as OpenAI's are.
   const created = await fetch(`${service.url}/v1/api-keys`, {
     method: 'POST',
@@ -30,6 +42,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await service?.close();
+  await upstream?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -89,15 +102,59 @@ describe('POST /v1/audio/transcriptions with the official openai client', () => 
     expect(result.segments?.map((s) => s.text).join(' ')).toBe(result.text);
   });
 
-  it("reports errors in OpenAI's envelope: unknown model, not a recording, bad API key", async () => {
-    const unknownModel = await client.audio.transcriptions
-      .create({ file: createReadStream(wav), model: 'dall-e-3' })
-      .catch((error: unknown) => error);
-    expect(unknownModel).toBeInstanceOf(BadRequestError);
-    expect((unknownModel as BadRequestError).error).toMatchObject({
-      type: 'invalid_request_error',
-      code: 'TRANSCRIPTION_MODEL_UNKNOWN',
-    });
+  it('runs the speech engine `model` names when it is offered; OpenAI model names run the default', async () => {
+    const jobOf = async (response: Response) => {
+      const jobId = response.headers.get('x-job-id') ?? '';
+      return (await (await fetch(`${service.url}/v1/jobs/${jobId}`)).json()) as Job;
+    };
+    upstream.requests.length = 0;
+    upstream.answer({ status: 200, body: verboseJson([{ start: 0.1, end: 2, text: 'heard upstream' }]) });
+    const byOpenai = await client.audio.transcriptions
+      .create({ file: createReadStream(wav), model: 'openai' })
+      .withResponse();
+    expect(byOpenai.data.text).toBe('heard upstream');
+    expect(upstream.requests).toHaveLength(1);
+    const openaiJob = await jobOf(byOpenai.response);
+    expect(openaiJob.engine).toMatch(/^openai /);
+    expect(openaiJob.transcription_options).toMatchObject({ engine: 'openai' });
+
+    const byName = await client.audio.transcriptions
+      .create({ file: createReadStream(wav), model: 'pocketsphinx' })
+      .withResponse();
+    expect(wordRecall(SENTENCE, byName.data.text)).toBeGreaterThanOrEqual(0.6);
+    expect((await jobOf(byName.response)).engine).toMatch(/^pocketsphinx /);
+
+    const byDefault = await client.audio.transcriptions
+      .create({ file: createReadStream(wav), model: 'gpt-4o-transcribe' })
+      .withResponse();
+    const defaultJob = await jobOf(byDefault.response);
+    expect(defaultJob.engine).toMatch(/^pocketsphinx /);
+    expect(defaultJob.transcription_options?.engine).toBeUndefined();
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it("reports errors in OpenAI's envelope: model not offered, not a recording, bad API key", async () => {
+    const jobsBefore = ((await (await fetch(`${service.url}/v1/jobs?limit=100`)).json()) as { items: Job[] })
+      .items.length;
+    // gemini is an engine this build has, but not configured here; dall-e-3 is no speech model at all.
+    for (const model of ['gemini', 'dall-e-3']) {
+      const refusedModel = await client.audio.transcriptions
+        .create({ file: createReadStream(wav), model })
+        .catch((error: unknown) => error);
+      expect(refusedModel).toBeInstanceOf(BadRequestError);
+      expect((refusedModel as BadRequestError).error).toMatchObject({
+        type: 'model_not_found',
+        code: 'ENGINE_NOT_OFFERED',
+        param: 'model',
+      });
+      const { message } = (refusedModel as BadRequestError).error as { message: string };
+      expect(message).toContain(`${model} is not offered here`);
+      expect(message).toContain('whisper-1');
+      expect(message).toContain('pocketsphinx, openai');
+    }
+    const jobsAfter = ((await (await fetch(`${service.url}/v1/jobs?limit=100`)).json()) as { items: Job[] })
+      .items.length;
+    expect(jobsAfter).toBe(jobsBefore);
 
     const image = await client.audio.transcriptions
       .create({ file: new File([TINY_PNG], 'dot.png'), model: 'whisper-1' })

@@ -142,7 +142,7 @@ describe('a speech engine chosen per job', () => {
     expect(await text(byOpenai.job_id)).toContain(OPENAI_TEXT);
   });
 
-  it('prechecks a recording with the engine it would name: estimate, paid engine, refusal', async () => {
+  it('prechecks a recording with the engine it would name: estimate, paid engine, block', async () => {
     const precheck = (engine?: string) =>
       fetch(`${svc.url}/v1/intake/precheck`, {
         method: 'POST',
@@ -154,9 +154,17 @@ describe('a speech engine chosen per job', () => {
     expect(paid.warnings.map((w) => w.code)).toContain('PAID_ENGINE');
     const plain = (await (await precheck()).json()) as PrecheckResult;
     expect(plain.estimate).toMatchObject({ engine: 'pocketsphinx', cost_band: 'none' });
+    // An engine not offered here: the upload would be refused, so the precheck blocks it.
     const refused = await precheck('whisper');
-    expect(refused.status).toBe(400);
-    expect(((await refused.json()) as Problem).error_code).toBe('ENGINE_NOT_OFFERED');
+    expect(refused.status).toBe(200);
+    const blocked = (await refused.json()) as PrecheckResult;
+    expect(blocked.decision).toBe('block');
+    expect(blocked.blocks).toEqual([
+      {
+        code: 'ENGINE_NOT_OFFERED',
+        message: 'whisper is not offered here; this server offers pocketsphinx, openai.',
+      },
+    ]);
   });
 
   it('lets the CLI name the speech engine: submit --speech-engine, retry --speech-engine default', async () => {

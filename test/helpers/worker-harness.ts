@@ -36,6 +36,8 @@ export interface WorkerHarness {
   store: JobStore;
   queues: JobQueues;
   storage: LocalDiskStorage;
+  /** The directory `storage` keeps its objects in (a key is a path under it). */
+  storageDir: string;
   deadLetters: DeadLetterStore;
   logs: Array<Record<string, unknown>>;
   /** Writes into `logs`. */
@@ -60,7 +62,8 @@ export async function startWorkerHarness(
   const keys = new RedisKeys(prefix);
   const store = new JobStore(redis, keys);
   const queues = new JobQueues(redis, keys);
-  const storage = new LocalDiskStorage(path.join(dir, 'storage'));
+  const storageDir = path.join(dir, 'storage');
+  const storage = new LocalDiskStorage(storageDir);
   const deadLetters = new DeadLetterStore(redis, keys, store, queues);
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
@@ -78,6 +81,7 @@ export async function startWorkerHarness(
     store,
     queues,
     storage,
+    storageDir,
     deadLetters,
     logs,
     logger,

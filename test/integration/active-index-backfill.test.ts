@@ -37,6 +37,7 @@ describe('the upgrade path of the active-job index', () => {
       redis,
       store,
       queues: harness.queues,
+      storage: harness.storage,
       intervalMs: 60_000,
       graceMs: 0,
       logger: harness.logger,

@@ -6,6 +6,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
 import { ensureWebBuilt, launchChromium } from '../helpers/launch-chromium.js';
+import { makeCorruptPdf } from '../helpers/make-document-fixtures.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
 import {
   type OpenAiLoopbackServer,
@@ -15,7 +16,8 @@ import {
 import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
 
 // The upload form offers a recording the speech engines the server lists in GET /v1/config
-// (here pocketsphinx, the default, and openai on a loopback server), for the batch and per file.
+// (here pocketsphinx, the default, and openai on a loopback server), for the batch and per file;
+// and a document only the OCR engines it lists (tesseract: no Gemini key here).
 let svc: TestService;
 let server: OpenAiLoopbackServer;
 let dir: string;
@@ -132,6 +134,39 @@ describe('speech engine choice for recordings in the upload form', () => {
       .toBe('pocketsphinx');
     const done = await waitForJob(svc.url, retried?.job_id ?? '');
     expect(done.engine).toMatch(/^pocketsphinx /);
+    expect(consoleErrors).toEqual([]);
+  });
+});
+
+describe('OCR engine choice for documents', () => {
+  const values = (select: ReturnType<Page['getByLabel']>) =>
+    select.locator('option').evaluateAll((options) => options.map((o) => o.getAttribute('value')));
+
+  it('offers only the OCR engines the server lists, for the batch, per document and in the retry dialog', async () => {
+    const batchSelect = page.getByLabel('OCR engine').first();
+    await batchSelect.locator('option[value="tesseract"]').waitFor({ state: 'attached' });
+    expect(await values(batchSelect)).toEqual(['default', 'tesseract']);
+
+    // A document that passes sniffing and fails in the engine: its job ends FAILED, to be retried.
+    const broken = path.join(dir, 'broken scan.pdf');
+    await writeFile(broken, await readFile(await makeCorruptPdf(dir)));
+    await page.locator('[data-testid="file-input"]').setInputFiles([broken]);
+    const row = page.locator('[data-testid="upload-item"]', { hasText: 'broken scan.pdf' });
+    expect(await values(row.getByLabel('OCR engine'))).toEqual(['default', 'tesseract']);
+    await row.locator('[data-testid="precheck"][data-decision]').waitFor();
+    await page.getByRole('button', { name: 'Upload 1' }).click();
+    await row.locator('.upload-phase', { hasText: 'Uploaded' }).waitFor({ timeout: 30_000 });
+    const list = (await (await fetch(`${svc.url}/v1/jobs?limit=100`)).json()) as { items: Job[] };
+    const job = list.items.find((item) => item.input_filename === 'broken scan.pdf');
+    expect((await waitForJob(svc.url, job?.job_id ?? '')).status).toBe('FAILED');
+
+    const card = page.locator(`article.job-card[data-job-id="${job?.job_id}"][data-status="FAILED"]`).first();
+    await card.getByRole('button', { name: 'Retry with other options…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Retry broken scan.pdf' });
+    await dialog.waitFor();
+    expect(await values(dialog.getByLabel('OCR engine'))).toEqual(['default', 'tesseract']);
+    await dialog.getByRole('button', { name: 'Keep it' }).click();
+    await dialog.waitFor({ state: 'hidden' });
     expect(consoleErrors).toEqual([]);
   });
 });

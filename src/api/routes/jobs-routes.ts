@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { assertSpeechEngineOffered, type OfferedEngines } from '../../config/index.js';
+import { assertEngineOffered, type OfferedEngines } from '../../config/index.js';
 import {
   AppError,
   type JobType,
@@ -28,8 +28,8 @@ import { jobIdOf, parseOrThrow } from './route-params.js';
 
 export interface JobsRoutesDeps {
   jobs: JobService;
-  /** `transcription_engine` must name one of these (offeredEngines). */
-  engines: Pick<OfferedEngines, 'speech'>;
+  /** `ocr_engine` and `transcription_engine` must name one of these (offeredEngines). */
+  engines: Pick<OfferedEngines, 'ocr' | 'speech'>;
   storage: ObjectStorage;
   maxUploadBytes: number;
   /** UPLOAD_MAX_BYTES_OCR / _TRANSCRIPTION: each at most maxUploadBytes. */
@@ -156,8 +156,10 @@ async function submissionOf(
       `job_type ${fields.job_type} was requested but the file is ${file.input.mime} (${file.input.jobType}).`,
     );
   }
-  if (file.input.jobType === 'TRANSCRIPTION') {
-    assertSpeechEngineOffered(deps.engines, fields.transcription_engine);
+  if (file.input.jobType === 'OCR') {
+    assertEngineOffered(deps.engines, 'ocr', fields.ocr_engine, 'ocr_engine');
+  } else {
+    assertEngineOffered(deps.engines, 'speech', fields.transcription_engine, 'transcription_engine');
   }
   const callbackUrl = await checkJobCallback(deps, ownerId, fields.callback_url);
   return {
@@ -282,7 +284,9 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
 
   app.post('/v1/jobs/:id/retry', async (request, reply) => {
     const body = parseOrThrow(retryJobBodySchema, request.body ?? {});
-    assertSpeechEngineOffered(deps.engines, body.transcription_engine);
+    // A changed engine must be one offered here (null goes back to the configured one).
+    assertEngineOffered(deps.engines, 'ocr', body.ocr_engine, 'ocr_engine');
+    assertEngineOffered(deps.engines, 'speech', body.transcription_engine, 'transcription_engine');
     const overrides = retryOverridesOf(body);
     const ownerId = principalOf(request).userId;
     // A retry is a new job: it counts against the quotas like any submit.

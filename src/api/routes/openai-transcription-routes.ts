@@ -1,16 +1,17 @@
 import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { type OfferedEngines, speechEngineOfModel } from '../../config/index.js';
 import {
   AppError,
   ERROR_CATALOG,
   type ErrorCode,
   isErrorCode,
   type JobType,
-  OPENAI_TRANSCRIPTION_MODELS,
   type OpenAiError,
   type OpenAiResponseFormat,
   openAiTranscriptionFieldsSchema,
+  transcriptionOptionsFromFields,
 } from '../../contract/index.js';
 import type { JobEventFeed } from '../../jobs/job-event-feed.js';
 import type { JobRecord } from '../../jobs/job-record.js';
@@ -33,7 +34,9 @@ export interface OpenAiTranscriptionDeps {
   maxUploadBytes: number;
   maxUploadBytesByType?: Readonly<Record<JobType, number>> | undefined;
   isRedisReady: () => boolean;
-  openaiCompat: { waitMs: number; speechEngine: string };
+  openaiCompat: { waitMs: number };
+  /** `model` may name one of these speech engines (offeredEngines). */
+  engines: Pick<OfferedEngines, 'ocr' | 'speech'>;
 }
 
 /** How our segments JSON output looks (pipelines/transcription/render-transcript-outputs.ts). */
@@ -58,7 +61,10 @@ const LANGUAGE_NAMES: Record<string, string> = {
   ne: 'nepali',
 };
 
-/** Our catalog error in OpenAI's envelope: `type` by status class, `code` the catalog code. */
+/**
+ * Our catalog error in OpenAI's envelope: `type` by status class (`model_not_found` for a model
+ * this server does not offer, as OpenAI's own answer names it), `code` the catalog code.
+ */
 export function openAiErrorOf(error: AppError): OpenAiError {
   const status = ERROR_CATALOG[error.code].status;
   const fieldErrors = error.details?.errors;
@@ -67,13 +73,15 @@ export function openAiErrorOf(error: AppError): OpenAiError {
       ? (fieldErrors[0] as { field: string }).field || null
       : null;
   const type =
-    status === 401 || status === 403
-      ? 'authentication_error'
-      : status === 429
-        ? 'rate_limit_error'
-        : status >= 500
-          ? 'server_error'
-          : 'invalid_request_error';
+    error.code === 'ENGINE_NOT_OFFERED'
+      ? 'model_not_found'
+      : status === 401 || status === 403
+        ? 'authentication_error'
+        : status === 429
+          ? 'rate_limit_error'
+          : status >= 500
+            ? 'server_error'
+            : 'invalid_request_error';
   return { error: { message: error.message, type, param, code: error.code } };
 }
 
@@ -123,16 +131,8 @@ export async function registerOpenAiTranscriptionRoutes(
               maxBytesByType: deps.maxUploadBytesByType,
             });
             const fields = parseOrThrow(openAiTranscriptionFieldsSchema, upload.fields);
-            const models: readonly string[] = [
-              ...OPENAI_TRANSCRIPTION_MODELS,
-              deps.openaiCompat.speechEngine,
-            ];
-            if (!models.includes(fields.model)) {
-              throw new AppError(
-                'TRANSCRIPTION_MODEL_UNKNOWN',
-                `Model ${fields.model} is not offered; use one of ${models.join(', ')}.`,
-              );
-            }
+            // OpenAI's names run the configured engine; an engine's own name runs that engine.
+            const engine = speechEngineOfModel(deps.engines, fields.model);
             if (upload.file.input.jobType !== 'TRANSCRIPTION') {
               throw new AppError(
                 'JOB_TYPE_MISMATCH',
@@ -148,6 +148,7 @@ export async function registerOpenAiTranscriptionRoutes(
               sha256: upload.file.sha256,
               contentSubtype: 'general',
               language: fields.language,
+              transcriptionOptions: transcriptionOptionsFromFields({ transcription_engine: engine }),
               ...uploadWarnings(upload.file),
               fields: { ...fields, route: 'openai' },
             };

@@ -79,7 +79,6 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   WEBHOOK_TARGET_UNRESOLVED: 'next.fixFields',
   WEBHOOK_NOT_FOUND: 'next.reload',
   WEBHOOK_SECRET_MISSING: 'next.fixFields',
-  TRANSCRIPTION_MODEL_UNKNOWN: 'next.fixFields',
   EXTRA_WORK_BUDGET_EXHAUSTED: 'next.tellOperator',
   API_KEY_NOT_FOUND: 'next.reload',
   RATE_LIMITED: 'next.tryAgainSoon',

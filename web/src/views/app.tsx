@@ -17,6 +17,7 @@ import { runUpload } from '../state/run-upload.js';
 import {
   DEFAULT_BATCH,
   newUploadItem,
+  type OcrEngineChoice,
   precheckRequestOf,
   type SpeechEngineChoice,
   sendableItems,
@@ -30,7 +31,7 @@ import { type JobActions, JobCard } from './job-card.js';
 import { OperationsPanel } from './operations-panel.js';
 import { ResultViewer } from './result-viewer.js';
 import { RetryDialog } from './retry-dialog.js';
-import { DEFAULT_SPEECH_CHOICES, UploadPanel } from './upload-panel.js';
+import { DEFAULT_OCR_CHOICES, DEFAULT_SPEECH_CHOICES, UploadPanel } from './upload-panel.js';
 
 /** Uploads at once: enough to keep the line busy without starving the page's other requests. */
 const PARALLEL_UPLOADS = 2;
@@ -84,13 +85,16 @@ export function App({
   }, [api, user]);
   const shownView = isAdmin ? view : 'jobs';
 
-  // The speech engines a recording may name: the server's default, then each it offers.
+  // The engines a document or a recording may name: the server's default, then each it offers.
+  const [ocrEngines, setOcrEngines] = useState<readonly OcrEngineChoice[]>(DEFAULT_OCR_CHOICES);
   const [speechEngines, setSpeechEngines] = useState<readonly SpeechEngineChoice[]>(DEFAULT_SPEECH_CHOICES);
   useEffect(() => {
     let stale = false;
     api.serverConfig().then(
       (config) => {
-        if (!stale && config.engines) setSpeechEngines(['default', ...config.engines.transcription]);
+        if (stale || !config.engines) return;
+        setOcrEngines(['default', ...config.engines.ocr]);
+        setSpeechEngines(['default', ...config.engines.transcription]);
       },
       // Without the list only the default is offered; uploads still work.
       () => undefined,
@@ -418,6 +422,7 @@ export function App({
             <UploadPanel
               state={uploads}
               sendableCount={sendableItems(uploads).length}
+              ocrEngines={ocrEngines}
               speechEngines={speechEngines}
               onFiles={(files) => void addFiles(files)}
               onBatch={(settings) => dispatchUpload({ type: 'batch/changed', settings })}
@@ -453,6 +458,7 @@ export function App({
       <ConfirmDialog request={confirm} onClose={() => setConfirm(null)} />
       <RetryDialog
         job={retrying}
+        ocrEngines={ocrEngines}
         speechEngines={speechEngines}
         onClose={() => setRetrying(null)}
         onRetry={(job, options) =>

@@ -8,7 +8,7 @@ import {
   SPEECH_LANGUAGES,
   type SpeechEngineChoice,
 } from '../state/upload-queue.js';
-import { ENGINE_CHOICES, Select, withChosen } from './upload-panel.js';
+import { Select, withChosen } from './upload-panel.js';
 
 export interface RetryOptions {
   language: string;
@@ -26,6 +26,8 @@ export interface RetryOptions {
  */
 export function RetryDialog(props: {
   job: WebJob | null;
+  /** `default`, then the OCR engines the server offers (GET /v1/config). */
+  ocrEngines: readonly OcrEngineChoice[];
   /** `default`, then the speech engines the server offers (GET /v1/config). */
   speechEngines: readonly SpeechEngineChoice[];
   onRetry(job: WebJob, options: RetryOptions): void;
@@ -80,7 +82,7 @@ export function RetryDialog(props: {
             <Select<OcrEngineChoice>
               label={t('field.ocrEngine')}
               value={engine}
-              options={ENGINE_CHOICES}
+              options={withChosen(props.ocrEngines, engine)}
               optionLabel={(option) => t(`engine.${option}`)}
               onChange={setEngine}
             />

@@ -1,5 +1,5 @@
 import { type DragEvent, useId, useRef, useState } from 'react';
-import { CONTENT_SUBTYPES, type ContentSubtype, OCR_ENGINES, type PrecheckResult } from '../api/contract.js';
+import { CONTENT_SUBTYPES, type ContentSubtype, type PrecheckResult } from '../api/contract.js';
 import { formatBytes, formatDuration, formatInteger, formatPercent } from '../format/format-numbers.js';
 import { useI18n } from '../i18n/i18n-context.js';
 import type { MessageKey } from '../i18n/messages.js';
@@ -18,6 +18,8 @@ import { ProgressBar } from './progress-bar.js';
 export interface UploadPanelProps {
   state: UploadState;
   sendableCount: number;
+  /** The OCR engines to offer a document: `default`, then those the server offers (GET /v1/config). */
+  ocrEngines: readonly OcrEngineChoice[];
   /** The speech engines to offer a recording: `default`, then those the server offers (GET /v1/config). */
   speechEngines: readonly SpeechEngineChoice[];
   onFiles(files: File[]): void;
@@ -71,8 +73,8 @@ export function Select<T extends string>({
   );
 }
 
-/** The OCR engines offered, upload and retry alike: the server's default, then each by name. */
-export const ENGINE_CHOICES: readonly OcrEngineChoice[] = ['default', ...OCR_ENGINES];
+/** The OCR choices before the server's list is known (upload and retry alike): only its default. */
+export const DEFAULT_OCR_CHOICES: readonly OcrEngineChoice[] = ['default'];
 
 /** The speech choices before the server's list is known: only its default. */
 export const DEFAULT_SPEECH_CHOICES: readonly SpeechEngineChoice[] = ['default'];
@@ -140,8 +142,9 @@ function UploadRow({
   item,
   onEdit,
   onRemove,
+  ocrEngines,
   speechEngines,
-}: Pick<UploadPanelProps, 'onEdit' | 'onRemove' | 'speechEngines'> & { item: UploadItem }) {
+}: Pick<UploadPanelProps, 'onEdit' | 'onRemove' | 'ocrEngines' | 'speechEngines'> & { item: UploadItem }) {
   const { t, locale } = useI18n();
   const jobType = item.detected?.input.jobType;
   const editable = item.phase === 'ready' || item.phase === 'failed';
@@ -179,7 +182,7 @@ function UploadRow({
             <Select
               label={t('field.ocrEngine')}
               value={item.ocrEngine}
-              options={ENGINE_CHOICES}
+              options={withChosen(ocrEngines, item.ocrEngine)}
               optionLabel={(option) => t(`engine.${option}`)}
               onChange={(ocrEngine) => onEdit(item.key, { ocrEngine })}
             />
@@ -264,7 +267,7 @@ export function UploadPanel(props: UploadPanelProps) {
         <Select
           label={t('field.ocrEngine')}
           value={batch.ocrEngine ?? 'default'}
-          options={ENGINE_CHOICES}
+          options={withChosen(props.ocrEngines, batch.ocrEngine ?? 'default')}
           optionLabel={(option) => t(`engine.${option}`)}
           onChange={(ocrEngine) => props.onBatch({ ...batch, ocrEngine })}
         />
@@ -321,6 +324,7 @@ export function UploadPanel(props: UploadPanelProps) {
                 item={item}
                 onEdit={props.onEdit}
                 onRemove={props.onRemove}
+                ocrEngines={props.ocrEngines}
                 speechEngines={props.speechEngines}
               />
             ))}
