@@ -23,6 +23,7 @@ import { registerAuth } from './auth/auth-plugin.js';
 import { OidcSignIn } from './auth/oidc-sign-in.js';
 import type { OidcVerifier } from './auth/oidc-verifier.js';
 import { type RateLimitOptions, registerRateLimit } from './auth/rate-limit-by-caller.js';
+import type { InputComplexityLimits } from './check-input-complexity.js';
 import { registerHttpSecurity } from './http-security.js';
 import { registerProblemHandlers } from './problem-details.js';
 import { resolveRequestId } from './request-id.js';
@@ -69,6 +70,8 @@ export interface ApiDeps {
   maxUploadBytes: number;
   /** UPLOAD_MAX_BYTES_OCR / _TRANSCRIPTION, each at most maxUploadBytes. */
   maxUploadBytesByType?: Readonly<Record<JobType, number>>;
+  /** OCR_MAX_IMAGE_PIXELS / OCR_MAX_PAGES applied at upload (the worker checks again). */
+  inputComplexity?: InputComplexityLimits;
   /** HTTP_TRUST_PROXY: whose X-Forwarded-For gives `request.ip` (per-IP rate limits); default none. */
   trustProxy?: boolean | number | string[];
   quota: SubmitQuota;

@@ -253,6 +253,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       engines,
       maxUploadBytes: config.uploads.maxBytes,
       maxUploadBytesByType: config.uploads.byType,
+      inputComplexity: { maxImagePixels: config.ocr.maxImagePixels, maxPdfPages: config.ocr.maxPages },
       trustProxy: config.http.trustProxy,
       quota: new SubmitQuota(redis, keys, config.quota),
       uploads,
