@@ -2,11 +2,10 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
 import PDFDocument from 'pdfkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, Problem, UploadSessionView } from '../../src/contract/index.js';
-import { makeManyPagePdf, makeScannedPng } from '../helpers/make-document-fixtures.js';
+import { makeManyPagePdf, makeScannedPng, pngClaiming } from '../helpers/make-document-fixtures.js';
 import { connectTestRedis } from '../helpers/test-redis.js';
 import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
 
@@ -78,28 +77,6 @@ function tiffOf(sizes: Array<[number, number]>): Buffer {
     return ifd;
   });
   return Buffer.concat([header, strip, ...ifds]);
-}
-
-/** A PNG whose header claims width × height (its data is one tiny, wrong-sized block). */
-function pngClaiming(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.writeUInt8(8, 8);
-  return Buffer.concat([
-    Buffer.from('89504e470d0a1a0a', 'hex'),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', Buffer.from('789c63600000000200', 'hex')),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
 }
 
 /** A PDF of `pages` empty pages (one object each, so readers believe the count). */
