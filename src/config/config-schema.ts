@@ -376,8 +376,10 @@ export function crossFieldProblems(env: Env): string[] {
       'AUTH_OIDC_CLIENT_ID (unset): required with AUTH_OIDC_ISSUER (tokens must name it as audience)',
     );
   }
-  if (!env.AUTH_OIDC_ISSUER && (env.AUTH_OIDC_CLIENT_ID || env.AUTH_OIDC_JWKS_URL)) {
-    problems.push('AUTH_OIDC_ISSUER (unset): required with AUTH_OIDC_CLIENT_ID / AUTH_OIDC_JWKS_URL');
+  if (!env.AUTH_OIDC_ISSUER && env.AUTH_OIDC_JWKS_URL) {
+    problems.push(
+      'AUTH_OIDC_CLIENT_ID (unset): required with AUTH_OIDC_JWKS_URL (with only a client id, the issuer is Google)',
+    );
   }
   if (
     env.AUTH_OIDC_ISSUER &&

@@ -137,6 +137,20 @@ describe('loadConfig: authentication and CORS', () => {
     expect(config.auth.adminEmails).toEqual(['admin@example.org']);
   });
 
+  it('takes Google as the issuer when only a client id is given; a JWKS URL alone is refused', () => {
+    const config = loadConfig({
+      AUTH_OIDC_CLIENT_ID: 'client.apps.googleusercontent.com',
+      AUTH_ALLOW_ALL_USERS: 'true',
+    });
+    expect(config.auth.oidc).toMatchObject({
+      issuer: 'https://accounts.google.com',
+      clientId: 'client.apps.googleusercontent.com',
+    });
+    expect(problemsOf({ AUTH_OIDC_JWKS_URL: 'https://idp.example/jwks' }).join()).toContain(
+      'AUTH_OIDC_CLIENT_ID (unset): required with AUTH_OIDC_JWKS_URL',
+    );
+  });
+
   it('refuses an http issuer off loopback, unknown or symmetric algorithms', () => {
     const base = { AUTH_OIDC_CLIENT_ID: 'c', AUTH_ALLOW_ALL_USERS: 'true' };
     expect(problemsOf({ ...base, AUTH_OIDC_ISSUER: 'http://idp.example' }).join()).toContain(

@@ -1,5 +1,8 @@
 import { type Config, configFromEnv, crossFieldProblems, envSchema } from './config-schema.js';
 
+/** The issuer assumed when `AUTH_OIDC_CLIENT_ID` is set without `AUTH_OIDC_ISSUER`. */
+export const DEFAULT_OIDC_ISSUER = 'https://accounts.google.com';
+
 export class ConfigError extends Error {
   readonly problems: string[];
   constructor(problems: string[]) {
@@ -24,6 +27,8 @@ export function loadConfig(
     const value = overrides[name] ?? env[name];
     if (value !== undefined && value !== '') raw[name] = value;
   }
+  // Google is the identity provider when only a client id is given (its id tokens' exact `iss`).
+  if (raw.AUTH_OIDC_CLIENT_ID && !raw.AUTH_OIDC_ISSUER) raw.AUTH_OIDC_ISSUER = DEFAULT_OIDC_ISSUER;
   const parsed = envSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {

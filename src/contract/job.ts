@@ -26,7 +26,9 @@ export const jobQualitySchema = z.object({
         score: z.number().min(0).max(1),
         reasons: z
           .array(z.string())
-          .describe('engine_confidence, repetition, speech_rate, script_mismatch, empty_output'),
+          .describe(
+            'engine_confidence, repetition, speech_rate, script_mismatch, empty_output, noise_or_music',
+          ),
       }),
     )
     .optional()

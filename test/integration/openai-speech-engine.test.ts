@@ -117,8 +117,38 @@ describe('OpenAI-compatible speech engine', () => {
     const before = server.requests.length;
     const result = await transcribeWithPipeline(engine, wav, dir, 'openai-job');
     expect(server.requests.length - before).toBe(2);
+    // The re-run is not the same request again: it turns off whisper's text carry-over.
+    const [first, rerun] = server.requests.slice(before);
+    expect(first?.fields.max_context).toBeUndefined();
+    expect(rerun?.fields).toMatchObject({ max_context: '0', temperature: '0', model: 'whisper-1' });
     expect(String(result.outputs.txt)).toContain('the river carries the old songs to the sea');
     expect(String(result.outputs.txt)).not.toContain('the sea the sea the sea');
     expect(result.engine).toMatch(/^openai/);
+  });
+
+  it('asks a strict re-run without carried-over context, and again without it where the server refuses the field', async () => {
+    const answer = { status: 200, body: verboseJson([{ start: 0, end: 3, text: 'the river carries' }]) };
+    server.answer(answer);
+    const before = server.requests.length;
+    await engine.transcribe(wav, { ...options(), strict: true });
+    expect(server.requests.slice(before).map((r) => r.fields.max_context)).toEqual(['0']);
+
+    server.answer(
+      {
+        status: 400,
+        body: JSON.stringify({ error: { message: 'Unrecognized request argument: max_context' } }),
+      },
+      answer,
+    );
+    const again = server.requests.length;
+    const segments = await engine.transcribe(wav, { ...options(), strict: true });
+    expect(segments.map((s) => s.text)).toEqual(['the river carries']);
+    expect(server.requests.slice(again).map((r) => r.fields.max_context)).toEqual(['0', undefined]);
+
+    // A normal run that the server refuses is not asked again.
+    server.answer({ status: 400, body: JSON.stringify({ error: { message: 'bad audio' } }) });
+    const normal = server.requests.length;
+    expect(await codeOf(engine.transcribe(wav, options()))).toBe('TRANSCRIPTION_ENGINE_FAILED');
+    expect(server.requests.length - normal).toBe(1);
   });
 });

@@ -6,12 +6,14 @@ import { PocketsphinxEngine } from '../../src/engines/speech/pocketsphinx-engine
 import { createLogger } from '../../src/observability/logger.js';
 import type { PipelineResult } from '../../src/pipelines/pipeline.js';
 import { createTranscriptionPipeline } from '../../src/pipelines/transcription/run-transcription-pipeline.js';
+import { SUBTITLE_LIMITS } from '../../src/pipelines/transcription/subtitle-formats.js';
 import {
   encodeSpeech,
   makeRiverTalkWav,
   RIVER_TALK_SCRIPT,
   type SpeechContainer,
 } from '../helpers/make-media-fixtures.js';
+import { cueProblems, parseSrt, parseVtt } from '../helpers/subtitle-checks.js';
 import { alignWords, wordErrorRate, wordsOf } from '../helpers/text-metrics.js';
 
 /** The ~3-minute flite talk in five containers, each through the whole pipeline with real pocketsphinx. */
@@ -124,5 +126,25 @@ describe('a 3-minute English talk in WAV, MP3, M4A, MP4 and WebM (pocketsphinx, 
         around: around.filter((op) => op === 'match' || op === 'sub'),
       });
     }
+  });
+
+  it('renders SRT and WebVTT of the whole talk whose every cue is well formed, rising, non-overlapping and within the limits', () => {
+    const result = results.get('wav') as PipelineResult;
+    const duration = result.media_duration_sec ?? 0;
+    const srt = parseSrt(String(result.outputs.srt));
+    const vtt = parseVtt(String(result.outputs.vtt));
+    // Two full lines are read in about 5 s: some 40 cues over three minutes.
+    expect(srt.length).toBeGreaterThan(25);
+    expect(cueProblems(srt, SUBTITLE_LIMITS, duration)).toEqual([]);
+    expect(cueProblems(vtt, SUBTITLE_LIMITS, duration)).toEqual([]);
+    // The same cues in both, and together they say every word of the transcript, in order.
+    expect(vtt.map(({ start, end, lines }) => ({ start, end, lines }))).toEqual(
+      srt.map(({ start, end, lines }) => ({ start, end, lines })),
+    );
+    const json = JSON.parse(String(result.outputs.json)) as { segments: Array<{ text: string }> };
+    expect(wordsOf(srt.flatMap((cue) => cue.lines).join(' '))).toEqual(
+      wordsOf(json.segments.map((segment) => segment.text).join(' ')),
+    );
+    expect(srt.at(-1)?.end).toBeGreaterThan(duration - 10);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +10,11 @@ import type { PipelineResult, ProgressUpdate } from '../../src/pipelines/pipelin
 import { createTranscriptionPipeline } from '../../src/pipelines/transcription/run-transcription-pipeline.js';
 import { runChildProcess } from '../../src/process/run-child-process.js';
 import {
+  encodeSpeech,
   makeCorruptAudio,
   makeRandomBytes,
   makeRepeatedSpeechWav,
+  makeRiverTalkWav,
   makeSilentVideoWithoutAudio,
   makeSpokenM4a,
   makeSpokenMp4Video,
@@ -97,13 +99,15 @@ async function wavSeconds(file: string): Promise<number> {
   return (bytes.length - offset) / (sampleRate * blockAlign);
 }
 
-async function pocketsphinxProcessesUsing(workDir: string): Promise<string[]> {
+async function processesUsing(program: string, workDir: string): Promise<string[]> {
   const { stdout } = await runChildProcess('ps', ['-eo', 'pid=,args=']);
   return stdout
     .toString('utf8')
     .split('\n')
-    .filter((line) => line.includes('pocketsphinx_continuous') && line.includes(workDir));
+    .filter((line) => line.includes(program) && line.includes(workDir));
 }
+
+const pocketsphinxProcessesUsing = (workDir: string) => processesUsing('pocketsphinx_continuous', workDir);
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'dt-transcription-'));
@@ -239,5 +243,70 @@ describe('transcription pipeline with pocketsphinx', () => {
     expect(runningWhenCancelled).toHaveLength(1);
     expect(await pocketsphinxProcessesUsing(run.workDir)).toEqual([]);
     expect(run.logs.some((entry) => entry.event === 'transcription.done')).toBe(false);
+    // The decoded audio and the chunk files are gone too.
+    expect(await readdir(run.workDir)).toEqual([]);
+  });
+
+  it('kills ffmpeg at once when the job is cancelled while the recording is being decoded', async () => {
+    // Half an hour of MP3 (the talk's frames copied ten times, no re-encoding): seconds of decoding.
+    const talkMp3 = await encodeSpeech(await makeRiverTalkWav(), 'mp3');
+    const long = path.join(dir, 'half-hour.mp3');
+    await runChildProcess(
+      'ffmpeg',
+      ['-nostdin', '-v', 'error', '-y', '-stream_loop', '9', '-i', talkMp3, '-c', 'copy', long],
+      { timeoutMs: 60_000 },
+    );
+    const controller = new AbortController();
+    let decodingWhenCancelled: string[] = [];
+    let watching = false;
+    const run = await startRun(long, {
+      controller,
+      maxDurationSec: 7200,
+      onProgress: async (update, current) => {
+        if (watching || update.stage !== 'decoding audio') return;
+        watching = true;
+        // Not awaited: the pipeline starts ffmpeg once this first update is saved.
+        void (async () => {
+          while (!controller.signal.aborted) {
+            decodingWhenCancelled = await processesUsing('ffmpeg', current.workDir);
+            if (decodingWhenCancelled.length > 0) controller.abort();
+            else await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        })();
+      },
+    });
+    await expectAppError(run.done, 'JOB_CANCELLED');
+    expect(decodingWhenCancelled).toHaveLength(1);
+    expect(decodingWhenCancelled[0]).toContain(path.join(run.workDir, 'audio.wav'));
+    // Gone by the time the pipeline gave up, before decoding could finish, and its output removed.
+    expect(await processesUsing('ffmpeg', run.workDir)).toEqual([]);
+    expect(run.logs.some((entry) => entry.event === 'transcription.decoded')).toBe(false);
+    expect(await readdir(run.workDir)).toEqual([]);
+  });
+
+  it.each([
+    ['pink noise', 'anoisesrc=d=12:c=pink:a=0.3:seed=7'],
+    [
+      'a melody of tones',
+      "aevalsrc='0.3*sin(2*PI*(220+110*floor(mod(t*2,4)))*t)+0.2*sin(2*PI*330*t)':d=12:s=16000",
+    ],
+  ])('hints at noise or music for 12 s of %s, which has sound but no speech', async (_label, source) => {
+    const file = path.join(dir, `sound-${_label.replaceAll(' ', '-')}.wav`);
+    await runChildProcess(
+      'ffmpeg',
+      ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', source, '-ar', '16000', '-ac', '1', file],
+      { timeoutMs: 30_000 },
+    );
+    const run = await startRun(file);
+    const result = await run.done;
+    expect(result.quality?.hints).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Noise or music suspected at 00:00–00:12/)]),
+    );
+    expect(result.quality?.low_confidence_segments).toEqual(
+      expect.arrayContaining([{ start_sec: 0, end_sec: 12, score: 0.2, reasons: ['noise_or_music'] }]),
+    );
+    expect(run.logs.find((entry) => entry.event === 'transcription.noise_suspected')).toMatchObject({
+      chunks: [0],
+    });
   });
 });

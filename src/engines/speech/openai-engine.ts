@@ -30,6 +30,15 @@ const verboseTranscriptionSchema = z.object({
     .optional(),
 });
 
+/**
+ * Sent only on a strict re-run. `max_context=0` is whisper.cpp server's own field (its
+ * `--max-context`): whisper no longer conditions each 30-s window on the text of the previous one,
+ * which is how one invented phrase turns into a loop (the whisper engine's `maxContext: 0`).
+ * OpenAI's API has no such setting; servers that ignore unknown fields ignore it, one that refuses
+ * it with 400 is asked again without it.
+ */
+const STRICT_FIELDS: Record<string, string> = { max_context: '0' };
+
 /** 16 kHz mono 16-bit WAV is 32 kB/s: 600 s is ~19 MB, under the API's 25 MB request limit. */
 const MAX_CHUNK_SEC = 600;
 
@@ -60,9 +69,8 @@ export class OpenAiSpeechEngine implements SpeechEngine {
   async transcribe(wavPath: string, options: TranscribeOptions): Promise<Segment[]> {
     if (options.signal.aborted) throw new AppError('JOB_CANCELLED');
     const language = twoLetterLanguage(options.language);
-    let raw: unknown;
-    try {
-      raw = await this.client.audio.transcriptions.create(
+    const request = (extra: Record<string, string>) =>
+      this.client.audio.transcriptions.create(
         {
           file: createReadStream(wavPath),
           model: this.settings.model,
@@ -71,9 +79,22 @@ export class OpenAiSpeechEngine implements SpeechEngine {
           // Deterministic decoding: the same audio gives the same text on a retry.
           temperature: 0,
           ...(language ? { language } : {}),
+          ...extra,
         },
         { signal: options.signal, ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) },
       );
+    let raw: unknown;
+    try {
+      if (!options.strict) {
+        raw = await request({});
+      } else {
+        // The repetition guard's re-run: no text carried over from one 30-s window to the next.
+        raw = await request(STRICT_FIELDS).catch((error: unknown) => {
+          // A server that refuses fields it does not know (400) is asked once more without them.
+          if (error instanceof OpenAI.BadRequestError && !options.signal.aborted) return request({});
+          throw error;
+        });
+      }
     } catch (error) {
       throw toEngineError(error, options.signal);
     }

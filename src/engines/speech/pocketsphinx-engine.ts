@@ -22,6 +22,28 @@ const DPKG_VERSION_FORMAT = '${Version}';
 const PRUNING = ['-maxhmmpf', '3000', '-maxwpf', '10', '-pl_window', '5'];
 
 /**
+ * The repetition guard's re-run (`strict`): word insertion probability 0.1 instead of 0.65 and
+ * phone insertion probability 0.5 instead of 1, so every extra word costs the search more and a
+ * loop of short words stops paying off. Same words as the defaults on the first minute of the
+ * test talk; only used for a chunk already caught repeating itself.
+ */
+const STRICT_PENALTIES = ['-wip', '0.1', '-pip', '0.5'];
+
+/** The command line of one chunk: its file, word times, our pruning and, for a strict re-run, the penalties. */
+export function pocketsphinxArguments(infile: string, strict: boolean): string[] {
+  return [
+    '-infile',
+    infile,
+    '-time',
+    'yes',
+    '-logfn',
+    '/dev/null',
+    ...PRUNING,
+    ...(strict ? STRICT_PENALTIES : []),
+  ];
+}
+
+/**
  * pocketsphinx_continuous 0.8 reports word times shifted by tens of seconds when the audio starts
  * in the middle of speech (as a chunk with overlap does); half a second of silence in front fixes
  * its clock, and is subtracted again from every time.
@@ -106,15 +128,11 @@ export class PocketsphinxEngine implements SpeechEngine {
         }
         throw error;
       });
-      await runChildProcess(
-        this.command,
-        ['-infile', padded, '-time', 'yes', '-logfn', '/dev/null', ...PRUNING],
-        {
-          signal: options.signal,
-          timeoutMs: options.timeoutMs,
-          onStdoutLine: (line) => emit(parser.push(line)),
-        },
-      );
+      await runChildProcess(this.command, pocketsphinxArguments(padded, options.strict === true), {
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+        onStdoutLine: (line) => emit(parser.push(line)),
+      });
     } catch (error) {
       throw toolFailure(error, 'TRANSCRIPTION_ENGINE_FAILED');
     } finally {

@@ -101,6 +101,8 @@ export interface QualityContext {
   engineLanguages: readonly string[];
   /** Chunks with speech in them for which the engine returned nothing. */
   emptyChunks?: ReadonlyArray<{ start: number; end: number }>;
+  /** Chunks of steady sound (noise, a tone, music) in which few or no words were recognised. */
+  noisyChunks?: ReadonlyArray<{ start: number; end: number }>;
   /** Extra hints the pipeline already knows (a truncated file). */
   hints?: readonly string[];
 }
@@ -111,7 +113,11 @@ const HINT_FOR_REASON: Record<LowConfidenceReason, string> = {
   speech_rate: 'more or fewer words than anyone can say in that time',
   script_mismatch: 'text not written in the script of the job language',
   empty_output: 'speech was heard but nothing was recognised',
+  noise_or_music: 'steady sound, probably noise or music, with few words recognised',
 };
+
+/** Score of a chunk where noise or music was suspected. */
+const SCORE_NOISE_OR_MUSIC = 0.2;
 
 /**
  * Score: mean segment score weighted by segment length (a one-word "ah" in noise should not count
@@ -157,6 +163,25 @@ export function assessTranscriptQuality(segments: readonly Segment[], context: Q
       score: 0,
       reasons: ['empty_output'],
     });
+  }
+  const noisy = context.noisyChunks ?? [];
+  for (const chunk of noisy) {
+    low.push({
+      start_sec: Math.round(chunk.start * 1000) / 1000,
+      end_sec: Math.round(chunk.end * 1000) / 1000,
+      score: SCORE_NOISE_OR_MUSIC,
+      reasons: ['noise_or_music'],
+    });
+  }
+  if (noisy.length > 0) {
+    const ranges = noisy
+      .slice(0, 3)
+      .map((chunk) => `${formatMediaClock(chunk.start)}–${formatMediaClock(chunk.end)}`)
+      .join(', ');
+    hints.push(
+      `Noise or music suspected at ${ranges}${noisy.length > 3 ? ` and ${noisy.length - 3} more` : ''}: ` +
+        'steady sound in which few words were recognised. Speech under music or noise may be missing there.',
+    );
   }
   low.sort((a, b) => a.start_sec - b.start_sec);
   if (low.length > 0) {

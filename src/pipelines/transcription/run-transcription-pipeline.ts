@@ -16,10 +16,11 @@ import { assessTranscriptQuality, LOW_CONFIDENCE_SCORE, scoreSegment } from './a
 import { ChunkCheckpoints, type ChunkResult } from './chunk-checkpoints.js';
 import { formatMediaClock } from './format-media-clock.js';
 import { mergeChunkSegments } from './merge-chunk-segments.js';
-import { type PlannedChunk, planChunks, silencePower, soundShare } from './plan-chunks.js';
+import { type PlannedChunk, planChunks, silencePower, soundCharacter, soundShare } from './plan-chunks.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { renderTranscriptOutputs } from './render-transcript-outputs.js';
 import { collapseRepetition, hasRunawayRepetition } from './repetition-guard.js';
+import { tokensOf } from './transcript-segment.js';
 
 export interface ChunkingSettings {
   /** Wished chunk length; cuts land at the quietest moment near it. */
@@ -63,6 +64,14 @@ const ENGINE_TIMEOUT_MS_PER_AUDIO_SEC = 3_000;
 const DECODED_LENGTH_TOLERANCE_SEC = 0.5;
 /** A chunk this loud for this share of its time had speech in it. */
 const SPEECH_SHARE_FOR_EMPTY = 0.2;
+/**
+ * Noise or music suspected: sound in at least half of the chunk, loudness that hardly moves (speech
+ * moves ~8 dB with its syllables, noise, tones and sustained music ≤ 2 dB) and fewer than one word
+ * recognised per second of sound (speech gives 2–3).
+ */
+const NOISE_MIN_SOUND_SHARE = 0.5;
+const NOISE_MAX_SPREAD_DB = 4;
+const NOISE_MAX_WORDS_PER_SOUND_SEC = 1;
 
 const roundMs = (seconds: number) => Math.round(seconds * 1000) / 1000;
 
@@ -396,8 +405,27 @@ async function decodeAndTranscribe(
     chunks.map((chunk) => ({ chunk, segments: finished.get(chunk.index)?.segments ?? [] })),
   );
   const threshold = silencePower(energy.framePower);
+  const noisyChunks = chunks.filter((chunk) => {
+    const sound = soundCharacter(energy, chunk.start, chunk.end, threshold);
+    const words = merged
+      .filter((segment) => segment.chunk === chunk.index)
+      .reduce((sum, segment) => sum + tokensOf(segment.text).length, 0);
+    return (
+      sound.soundShare >= NOISE_MIN_SOUND_SHARE &&
+      sound.spreadDb !== null &&
+      sound.spreadDb <= NOISE_MAX_SPREAD_DB &&
+      words < NOISE_MAX_WORDS_PER_SOUND_SEC * sound.soundSec
+    );
+  });
+  if (noisyChunks.length > 0) {
+    logger.info(
+      { event: 'transcription.noise_suspected', chunks: noisyChunks.map((chunk) => chunk.index) },
+      'steady sound with few words: noise or music suspected',
+    );
+  }
   const emptyChunks = chunks.filter(
     (chunk) =>
+      !noisyChunks.includes(chunk) &&
       !merged.some((segment) => segment.chunk === chunk.index) &&
       soundShare(energy, chunk.start, chunk.end, threshold) >= SPEECH_SHARE_FOR_EMPTY,
   );
@@ -406,6 +434,7 @@ async function decodeAndTranscribe(
     engineName: deps.engine.name,
     engineLanguages: deps.engine.languages,
     emptyChunks,
+    noisyChunks,
     hints,
   });
   const scores = merged.map((segment) => scoreSegment(segment, input.language));

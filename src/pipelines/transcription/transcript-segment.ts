@@ -6,7 +6,8 @@ export type LowConfidenceReason =
   | 'repetition'
   | 'speech_rate'
   | 'script_mismatch'
-  | 'empty_output';
+  | 'empty_output'
+  | 'noise_or_music';
 
 /** A segment of the finished transcript: times from the start of the recording. */
 export interface TranscriptSegment extends Segment {
