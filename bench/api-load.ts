@@ -38,6 +38,7 @@ function serviceEnv(prefix: string, dataDir: string): Record<string, string> {
     REDIS_KEY_PREFIX: prefix,
     LOG_LEVEL: process.env.API_BENCH_LOG_LEVEL ?? 'info',
     RATE_LIMIT_MAX: '0',
+    RATE_LIMIT_PUBLIC_MAX: '0',
     RATE_LIMIT_ANONYMOUS_MAX: '0',
     QUOTA_ACTIVE_JOBS: '0',
     QUOTA_JOBS_PER_DAY: '0',

@@ -84,6 +84,7 @@ async function deploy(name: string, jobs: number): Promise<Deployment> {
     LOG_LEVEL: 'silent',
     // One user makes every request: with the default limit most status reads would answer 429.
     RATE_LIMIT_MAX: '0',
+    RATE_LIMIT_PUBLIC_MAX: '0',
     RATE_LIMIT_ANONYMOUS_MAX: '0',
   });
   const service = await startService(config, createLogger({ level: 'silent', role: 'api' }));

@@ -80,6 +80,7 @@ for (const workers of WORKER_COUNTS) {
     REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
     RATE_LIMIT_MAX: '0',
+    RATE_LIMIT_PUBLIC_MAX: '0',
     QUOTA_ACTIVE_JOBS: '0',
     QUOTA_JOBS_PER_DAY: '0',
     WORKER_QUEUES: 'ocr',

@@ -62,6 +62,7 @@ const api = await startServiceProcess('api', {
   REDIS_KEY_PREFIX: prefix,
   UPLOAD_MAX_BYTES: String(3 * 1024 ** 3),
   RATE_LIMIT_MAX: '0',
+  RATE_LIMIT_PUBLIC_MAX: '0',
   QUOTA_ACTIVE_JOBS: '0',
   QUOTA_JOBS_PER_DAY: '0',
 });

@@ -23,9 +23,11 @@ import { registerAuth } from './auth/auth-plugin.js';
 import { OidcSignIn } from './auth/oidc-sign-in.js';
 import type { OidcVerifier } from './auth/oidc-verifier.js';
 import { type RateLimitOptions, registerRateLimit } from './auth/rate-limit-by-caller.js';
+import type { InputComplexityLimits } from './check-input-complexity.js';
 import { registerHttpSecurity } from './http-security.js';
 import { registerProblemHandlers } from './problem-details.js';
 import { resolveRequestId } from './request-id.js';
+import { registerAdminJobsRoutes } from './routes/admin-jobs-routes.js';
 import { registerAdminQueuesRoutes } from './routes/admin-queues-routes.js';
 import { registerContractRoutes } from './routes/contract-routes.js';
 import { registerDeadLettersRoutes } from './routes/dead-letters-routes.js';
@@ -68,6 +70,8 @@ export interface ApiDeps {
   maxUploadBytes: number;
   /** UPLOAD_MAX_BYTES_OCR / _TRANSCRIPTION, each at most maxUploadBytes. */
   maxUploadBytesByType?: Readonly<Record<JobType, number>>;
+  /** OCR_MAX_IMAGE_PIXELS / OCR_MAX_PAGES applied at upload (the worker checks again). */
+  inputComplexity?: InputComplexityLimits;
   /** HTTP_TRUST_PROXY: whose X-Forwarded-For gives `request.ip` (per-IP rate limits); default none. */
   trustProxy?: boolean | number | string[];
   quota: SubmitQuota;
@@ -171,6 +175,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerIntakeRoutes(app, deps);
   registerDeadLettersRoutes(app, deps);
   registerAdminQueuesRoutes(app, deps);
+  registerAdminJobsRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   registerAccessRoutes(app, deps);
   registerWebhookRoutes(app, deps);

@@ -7,6 +7,7 @@ import {
   type JobType,
   type SupportedInput,
 } from '../contract/index.js';
+import type { InputComplexityLimits } from './check-input-complexity.js';
 
 /** Longest display name kept, in characters; longer names are shortened, their extension kept. */
 const MAX_FILENAME_CHARS = 255;
@@ -57,6 +58,8 @@ export function filenameExt(filename: string): string {
 export interface UploadLimits {
   maxBytes: number;
   maxBytesByType?: Readonly<Record<JobType, number>> | undefined;
+  /** Pixels of an image, pages of a PDF (check-input-complexity.ts); absent: left to the worker. */
+  complexity?: InputComplexityLimits | undefined;
 }
 
 /** The largest upload accepted for a job type (unknown: the limit of every upload). */

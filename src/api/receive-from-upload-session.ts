@@ -70,6 +70,7 @@ export class UploadSessionConsumption {
         jobId,
         filename: outcome.session.filename,
         onRefused: 'destroy',
+        log: this.deps.log,
       });
       if (file.sizeBytes !== outcome.session.size) {
         throw new AppError(

@@ -1,11 +1,12 @@
 import { pipeline, Readable } from 'node:stream';
 import type {} from '@fastify/multipart';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
 import { AppError, type JobWarning, type SupportedInput, supportedInputByExt } from '../contract/index.js';
 import { storageKeys } from '../jobs/storage-keys.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { ObjectTooLargeError } from '../storage/object-storage.js';
+import { checkImageHead, checkStoredPdfPages } from './check-input-complexity.js';
 import {
   checkHeadForPolyglot,
   cleanFilename,
@@ -44,7 +45,8 @@ const SNIFF_BYTES = 4100;
  * Stores one file's bytes under the job's input key through the one path every upload takes
  * (multipart or a resumable upload's parts): the first bytes are sniffed, name and content must
  * agree, the size limit of the sniffed type is applied while streaming, and a ZIP appended at the
- * end is refused. On any failure the job's stored bytes are removed.
+ * end is refused; an image whose header claims too many pixels is refused from the head, a PDF
+ * with too many pages once stored (`pdfinfo`). On any failure the job's stored bytes are removed.
  */
 export async function storeUploadStream(
   source: Readable,
@@ -57,6 +59,7 @@ export async function storeUploadStream(
     onRefused?: 'drain' | 'destroy';
     /** Whether the source was cut at the transport's own size limit (multipart `truncated`). */
     truncated?: () => boolean;
+    log?: FastifyBaseLogger;
   },
 ): Promise<ReceivedUpload['file']> {
   let maxBytes = options.maxBytes;
@@ -72,6 +75,8 @@ export async function storeUploadStream(
         fileType,
         fileType ? supportedInputByExt(fileType.ext) : undefined,
       );
+      // A bomb's header is enough: refused before the rest of it is read.
+      if (options.complexity) checkImageHead(head, verdict.input, options.complexity);
     } catch (error) {
       if (options.onRefused === 'destroy') {
         whole.destroy();
@@ -89,6 +94,14 @@ export async function storeUploadStream(
     if (options.truncated?.()) throw new AppError('UPLOAD_TOO_LARGE');
     tail.checkForAppendedArchive();
     if (stored.sizeBytes === 0) throw new AppError('UPLOAD_EMPTY');
+    if (options.complexity && verdict.input.mime === 'application/pdf') {
+      await checkStoredPdfPages(
+        options.storage,
+        storageKeys.input(options.jobId),
+        options.complexity,
+        options.log,
+      );
+    }
     return {
       filename: options.filename,
       input: verdict.input,
@@ -114,7 +127,7 @@ export async function storeUploadStream(
  */
 export async function receiveUpload(
   request: FastifyRequest,
-  options: UploadLimits & { storage: ObjectStorage; jobId: string },
+  options: UploadLimits & { storage: ObjectStorage; jobId: string; log?: FastifyBaseLogger },
 ): Promise<ReceivedUpload> {
   const fields: Record<string, string> = {};
   let file: ReceivedUpload['file'] | undefined;

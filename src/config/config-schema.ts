@@ -344,6 +344,7 @@ export const envSchema = z.object({
   CORS_ALLOW_CREDENTIALS: bool().default(false),
   RATE_LIMIT_MAX: int(0, 1_000_000).default(600),
   RATE_LIMIT_ANONYMOUS_MAX: int(0, 1_000_000).default(60),
+  RATE_LIMIT_PUBLIC_MAX: int(0, 1_000_000).default(1200),
   RATE_LIMIT_WINDOW_SEC: int(1, 24 * 3600).default(60),
   QUOTA_ACTIVE_JOBS: int(0, 1_000_000).default(500),
   QUOTA_AUDIO_MINUTES_PER_DAY: int(0, 100_000_000).default(0),
@@ -543,7 +544,7 @@ export interface Config {
   auth: AuthConfig;
   cors: { origins: string[]; allowCredentials: boolean };
   /** Requests per window; 0 turns that limit off. */
-  rateLimit: { max: number; anonymousMax: number; windowMs: number };
+  rateLimit: { max: number; anonymousMax: number; publicMax: number; windowMs: number };
   /** Per-user limits (submits; pages and audio minutes per UTC day, counted by the worker); 0 turns one off. */
   quota: { activeJobs: number; jobsPerDay: number; pagesPerDay: number; audioMinutesPerDay: number };
   /** Prices of the paid engines (per page, per minute) and per-job thresholds; 0 turns one off. */
@@ -774,6 +775,7 @@ export function configFromEnv(env: Env): Config {
     rateLimit: {
       max: env.RATE_LIMIT_MAX,
       anonymousMax: env.RATE_LIMIT_ANONYMOUS_MAX,
+      publicMax: env.RATE_LIMIT_PUBLIC_MAX,
       windowMs: env.RATE_LIMIT_WINDOW_SEC * 1000,
     },
     quota: {

@@ -153,6 +153,36 @@ export const listJobsQuerySchema = z.object({
 });
 export type ListJobsQuery = z.infer<typeof listJobsQuerySchema>;
 
+/** `GET /v1/admin/jobs`: every owner's jobs, for administrators. */
+export const adminListJobsQuerySchema = z
+  .object({
+    job_type: listJobsQuerySchema.shape.job_type,
+    status: listJobsQuerySchema.shape.status,
+    owner: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("Only this user's jobs: their user id (`owner_id`, `user_id` of GET /v1/session)"),
+    cursor: listJobsQuerySchema.shape.cursor,
+    limit: listJobsQuerySchema.shape.limit,
+  })
+  .strict();
+export type AdminListJobsQuery = z.infer<typeof adminListJobsQuerySchema>;
+
+export const adminJobSchema = jobSchema.extend({
+  owner_id: z.string().describe('The user id of whoever submitted the job'),
+});
+export type AdminJob = z.infer<typeof adminJobSchema>;
+
+export const adminJobListSchema = jobListSchema.extend({
+  items: z.array(adminJobSchema),
+  total: z.number().int().nonnegative().describe('Jobs matching job_type, status and owner'),
+  counts: historyCountsSchema.describe('Over every owner, or the one `owner` names'),
+});
+export type AdminJobList = z.infer<typeof adminJobListSchema>;
+
 /** `POST /v1/jobs` answers with the job; `reused` says an Idempotency-Key replayed an earlier submit. */
 export const submittedJobSchema = jobSchema.extend({
   reused: z.boolean().describe('true when the same Idempotency-Key and payload returned an existing job'),

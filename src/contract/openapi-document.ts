@@ -11,6 +11,7 @@ import {
 import { ERROR_CODES } from './error-catalog.js';
 import { precheckRequestSchema, precheckResultSchema } from './intake-precheck.js';
 import {
+  adminJobListSchema,
   CONTRACT_VERSION,
   jobListSchema,
   jobSchema,
@@ -722,6 +723,43 @@ export function buildOpenApiDocument() {
           responses: { '200': eventStream, ...problems(503) },
         },
       },
+      '/v1/admin/jobs': {
+        get: {
+          tags: ['admin'],
+          summary:
+            "Every owner's jobs, newest first, with counts and each job's owner_id; filters and cursor paging as GET /v1/jobs; admin only",
+          parameters: [
+            { name: 'job_type', in: 'query', schema: { type: 'string', enum: [...JOB_TYPES] } },
+            {
+              name: 'status',
+              in: 'query',
+              description: `One or more of ${JOB_STATUSES.join(', ')}, separated by commas`,
+              schema: { type: 'string' },
+            },
+            {
+              name: 'owner',
+              in: 'query',
+              description: "Only this user's jobs (their user id, `owner_id`)",
+              schema: { type: 'string', minLength: 1, maxLength: 200 },
+            },
+            {
+              name: 'cursor',
+              in: 'query',
+              description: '`next_cursor` of the previous page',
+              schema: { type: 'string' },
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+            },
+          ],
+          responses: {
+            '200': { description: 'A page', content: json(ref('AdminJobList')) },
+            ...problems(400, 403, 503),
+          },
+        },
+      },
       '/v1/admin/overview': {
         get: {
           tags: ['admin'],
@@ -1029,6 +1067,7 @@ export function buildOpenApiDocument() {
         Job: componentOf(jobSchema),
         SubmittedJob: componentOf(submittedJobSchema),
         JobList: componentOf(jobListSchema),
+        AdminJobList: componentOf(adminJobListSchema),
         SubmitFields: componentOf(submitJobFieldsSchema, 'input'),
         SubmitFromUpload: componentOf(submitFromUploadBodySchema, 'input'),
         CreateUpload: componentOf(createUploadBodySchema, 'input'),

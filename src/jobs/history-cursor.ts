@@ -7,10 +7,17 @@ export interface CursorScope {
   jobType?: string | undefined;
   statuses?: readonly string[] | undefined;
   q?: string | undefined;
+  /** Which list (`admin`: every owner's jobs); absent for a user's own history. */
+  list?: string | undefined;
+  /** The admin list's owner filter. */
+  owner?: string | undefined;
 }
 
 function scopeTag(scope: CursorScope): string {
-  const canonical = JSON.stringify([scope.jobType ?? '', [...(scope.statuses ?? [])].sort(), scope.q ?? '']);
+  const fields: unknown[] = [scope.jobType ?? '', [...(scope.statuses ?? [])].sort(), scope.q ?? ''];
+  // Only when given, so the cursors of a user's history keep the tag they always had.
+  if (scope.list !== undefined) fields.push(scope.list, scope.owner ?? '');
+  const canonical = JSON.stringify(fields);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 8);
 }
 

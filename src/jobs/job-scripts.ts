@@ -11,10 +11,15 @@ import { JOB_STATUSES } from '../contract/index.js';
  * KEYS[4] the owner's index of all jobs, KEYS[5] of the job's type, KEYS[6..10] one per status
  * (JOB_STATUSES order), KEYS[11..15] one per status within the job's type, KEYS[16] the index of
  * every active (QUEUED or PROCESSING) job of all owners, which the reconciler walks.
+ * The last ALL_JOBS_INDEX_KEY_COUNT KEYS (after any a script adds of its own) are the index of
+ * every owner's jobs: all, of the job's type, one per status, one per status within the type.
  * ARGV[1] is the events channel and ARGV[2] the event stream's approximate maximum length.
  */
+export const ALL_JOBS_INDEX_KEY_COUNT = 2 + 2 * JOB_STATUSES.length;
+
 const PRELUDE = `
 local STATUSES = {${JOB_STATUSES.map((s) => `'${s}'`).join(', ')}}
+local ALL = #KEYS - ${ALL_JOBS_INDEX_KEY_COUNT}
 local function status_slot(status)
   for i, s in ipairs(STATUSES) do if s == status then return i end end
   return nil
@@ -25,10 +30,14 @@ local function index_status(job_id, from, to)
   if a then
     redis.call('ZREM', KEYS[5 + a], job_id)
     redis.call('ZREM', KEYS[10 + a], job_id)
+    redis.call('ZREM', KEYS[ALL + 2 + a], job_id)
+    redis.call('ZREM', KEYS[ALL + 2 + #STATUSES + a], job_id)
   end
   if b then
     redis.call('ZADD', KEYS[5 + b], 0, job_id)
     redis.call('ZADD', KEYS[10 + b], 0, job_id)
+    redis.call('ZADD', KEYS[ALL + 2 + b], 0, job_id)
+    redis.call('ZADD', KEYS[ALL + 2 + #STATUSES + b], 0, job_id)
   end
   if to == 'QUEUED' or to == 'PROCESSING' then
     redis.call('ZADD', KEYS[16], 0, job_id)
@@ -50,6 +59,8 @@ for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 local job_id = ARGV[3]
 redis.call('ZADD', KEYS[4], 0, job_id)
 redis.call('ZADD', KEYS[5], 0, job_id)
+redis.call('ZADD', KEYS[ALL + 1], 0, job_id)
+redis.call('ZADD', KEYS[ALL + 2], 0, job_id)
 index_status(job_id, nil, redis.call('HGET', KEYS[1], 'status'))
 redis.call('HSET', KEYS[3], job_id, ARGV[4])
 announce(job_id, redis.call('HGET', KEYS[1], 'owner_id'), 'changed')
@@ -244,6 +255,8 @@ local job_id = ARGV[3]
 index_status(job_id, current, nil)
 redis.call('ZREM', KEYS[4], job_id)
 redis.call('ZREM', KEYS[5], job_id)
+redis.call('ZREM', KEYS[ALL + 1], job_id)
+redis.call('ZREM', KEYS[ALL + 2], job_id)
 redis.call('HDEL', KEYS[3], job_id)
 redis.call('DEL', KEYS[1])
 announce(job_id, owner, 'deleted')

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  type AdminJobList,
+  type AdminListJobsQuery,
   AppError,
   CONTRACT_VERSION,
   type ContentSubtype,
@@ -240,6 +242,26 @@ export class JobService {
     });
     return {
       items: await this.viewAll(page.records),
+      next_cursor: page.after ? encodeHistoryCursor(page.after, scope) : null,
+      total: page.total,
+      counts: page.counts,
+    };
+  }
+
+  /**
+   * Administrators' view: every owner's jobs (or one owner's, with `owner`), newest first, with the
+   * same filters, cursor paging and counts as a user's history, and each job's `owner_id`.
+   */
+  async listAll(query: AdminListJobsQuery): Promise<AdminJobList> {
+    const scope = { list: 'admin', owner: query.owner, jobType: query.job_type, statuses: query.status };
+    const after = query.cursor ? decodeHistoryCursor(query.cursor, scope) : undefined;
+    const filters = { jobType: query.job_type, statuses: query.status, after, limit: query.limit };
+    const page = query.owner
+      ? await this.store.listByOwner(query.owner, filters)
+      : await this.store.listAll(filters);
+    const items = await this.viewAll(page.records);
+    return {
+      items: items.map((job, i) => ({ ...job, owner_id: page.records[i]?.owner_id ?? '' })),
       next_cursor: page.after ? encodeHistoryCursor(page.after, scope) : null,
       total: page.total,
       counts: page.counts,

@@ -13,6 +13,7 @@ import {
 } from '../contract/index.js';
 import { decodeRecord, encodeFields, type JobRecord, nulledFields } from './job-record.js';
 import {
+  ALL_JOBS_INDEX_KEY_COUNT,
   CREATE_SCRIPT,
   PROGRESS_SCRIPT,
   REGISTER_OUTPUT_CLAIM_SCRIPT,
@@ -23,7 +24,7 @@ import {
   TRANSITION_SCRIPT,
 } from './job-scripts.js';
 import { epochMinute, THROUGHPUT_KEEP_SECONDS } from './queue-throughput.js';
-import type { RedisKeys } from './redis-keys.js';
+import type { HistorySlice, RedisKeys } from './redis-keys.js';
 
 /** Attempt histories outlive their job by this long, so a later dead letter still has them. */
 export const ATTEMPTS_TTL_SEC = 30 * 24 * 3600;
@@ -110,8 +111,9 @@ export class JobStore {
     this.remember(record.job_id, record.owner_id, record.job_type);
     await this.redis.eval(
       CREATE_SCRIPT,
-      16,
+      16 + ALL_JOBS_INDEX_KEY_COUNT,
       ...this.indexKeys(record.job_id, record.owner_id, record.job_type),
+      ...this.allJobsKeys(record.job_type),
       this.keys.eventsChannel(),
       EVENT_STREAM_LENGTH,
       record.job_id,
@@ -145,19 +147,35 @@ export class JobStore {
    * arriving between pages never shift, repeat or skip anything.
    */
   async listByOwner(ownerId: string, query: HistoryQuery): Promise<JobPage> {
+    return this.listIndexed((slice) => this.keys.userJobs(ownerId, slice), query, ownerId);
+  }
+
+  /**
+   * A page of every owner's jobs (administrators), newest first, with counts: the same paging as
+   * listByOwner over the index of all jobs. No filename search.
+   */
+  async listAll(query: Omit<HistoryQuery, 'q'>): Promise<JobPage> {
+    return this.listIndexed((slice) => this.keys.allJobs(slice), query, null);
+  }
+
+  private async listIndexed(
+    indexOf: (slice: HistorySlice) => string,
+    query: HistoryQuery,
+    searchOwner: string | null,
+  ): Promise<JobPage> {
     const statuses = query.statuses?.length ? [...new Set(query.statuses)] : undefined;
     const sources = statuses
-      ? statuses.map((status) => this.keys.userJobs(ownerId, { jobType: query.jobType, status }))
-      : [this.keys.userJobs(ownerId, { jobType: query.jobType })];
+      ? statuses.map((status) => indexOf({ jobType: query.jobType, status }))
+      : [indexOf({ jobType: query.jobType })];
 
     // The counts and (without a search) the page's ids in one round trip, the records in a second.
     const pipeline = this.redis.pipeline();
-    for (const type of JOB_TYPES) pipeline.zcard(this.keys.userJobs(ownerId, { jobType: type }));
-    for (const status of JOB_STATUSES)
-      pipeline.zcard(this.keys.userJobs(ownerId, { jobType: query.jobType, status }));
+    for (const type of JOB_TYPES) pipeline.zcard(indexOf({ jobType: type }));
+    for (const status of JOB_STATUSES) pipeline.zcard(indexOf({ jobType: query.jobType, status }));
     for (const source of sources) pipeline.zcard(source);
     const countsQueued = JOB_TYPES.length + JOB_STATUSES.length + sources.length;
-    if (!query.q) {
+    const searchIn = query.q ? searchOwner : null;
+    if (searchIn === null) {
       const start = query.after ? `(${query.after}` : '+';
       for (const key of sources) {
         pipeline.call('ZRANGE', key, start, '-', 'BYLEX', 'REV', 'LIMIT', '0', String(query.limit + 1));
@@ -168,8 +186,8 @@ export class JobStore {
     const [counts, total] = this.countsOf(replies.slice(0, countsQueued).map(([, value]) => Number(value)));
     let ids: string[];
     let after: string | null;
-    if (query.q) {
-      ({ ids, after } = await this.searchByFilename(ownerId, sources, query));
+    if (searchIn !== null) {
+      ({ ids, after } = await this.searchByFilename(searchIn, sources, query));
     } else {
       const lists = replies.slice(countsQueued).map(([, value]) => value as string[]);
       const batch = mergeNewest(lists, query.limit + 1);
@@ -270,13 +288,14 @@ export class JobStore {
       : '';
     const [code, status] = (await this.redis.eval(
       TRANSITION_SCRIPT,
-      21,
+      21 + ALL_JOBS_INDEX_KEY_COUNT,
       ...this.indexKeys(jobId, identity.owner, identity.type),
       this.keys.deadLetter(jobId),
       this.keys.deadLetters(),
       this.keys.finalAnnouncements(),
       this.keys.jobAttempts(jobId),
       this.keys.queueThroughput(epochMinute(Date.parse(now))),
+      ...this.allJobsKeys(identity.type),
       this.keys.eventsChannel(),
       EVENT_STREAM_LENGTH,
       to,
@@ -425,9 +444,10 @@ export class JobStore {
     const now = nowIso();
     const [outcome, status] = (await this.redis.eval(
       REQUEST_CANCEL_SCRIPT,
-      17,
+      17 + ALL_JOBS_INDEX_KEY_COUNT,
       ...this.indexKeys(jobId, identity.owner, identity.type),
       this.keys.finalAnnouncements(),
+      ...this.allJobsKeys(identity.type),
       this.keys.eventsChannel(),
       EVENT_STREAM_LENGTH,
       now,
@@ -447,10 +467,11 @@ export class JobStore {
   async remove(record: Pick<JobRecord, 'job_id' | 'owner_id' | 'job_type'>): Promise<boolean> {
     const removed = await this.redis.eval(
       REMOVE_SCRIPT,
-      18,
+      18 + ALL_JOBS_INDEX_KEY_COUNT,
       ...this.indexKeys(record.job_id, record.owner_id, record.job_type),
       this.keys.jobOutputClaims(record.job_id),
       this.keys.outputClaimJobs(),
+      ...this.allJobsKeys(record.job_type),
       this.keys.eventsChannel(),
       EVENT_STREAM_LENGTH,
       record.job_id,
@@ -470,6 +491,16 @@ export class JobStore {
       ...JOB_STATUSES.map((status) => this.keys.userJobs(owner, { status })),
       ...JOB_STATUSES.map((status) => this.keys.userJobs(owner, { jobType, status })),
       this.keys.activeJobs(),
+    ];
+  }
+
+  /** The last KEYS of those scripts: the index of every owner's jobs, in the order job-scripts.ts documents. */
+  allJobsKeys(jobType: JobType): string[] {
+    return [
+      this.keys.allJobs(),
+      this.keys.allJobs({ jobType }),
+      ...JOB_STATUSES.map((status) => this.keys.allJobs({ status })),
+      ...JOB_STATUSES.map((status) => this.keys.allJobs({ jobType, status })),
     ];
   }
 

@@ -83,6 +83,23 @@ export class RedisKeys {
     return `${this.prefix}:jobs:active`;
   }
 
+  /**
+   * The index of every owner's jobs (sorted sets, all scores 0, ordered by the time-ordered id), one
+   * per slice like a user's history: all, per type, per status, per type and status. Kept by the
+   * same scripts as the owners' indexes; `GET /v1/admin/jobs` pages through it.
+   */
+  allJobs(slice: HistorySlice = {}): string {
+    let key = `${this.prefix}:jobs:all`;
+    if (slice.jobType) key += `:type:${slice.jobType}`;
+    if (slice.status) key += `:status:${slice.status}`;
+    return key;
+  }
+
+  /** Set once the index of every owner's jobs was filled from older jobs (see backfill-all-jobs-index.ts). */
+  allJobsBackfilled(): string {
+    return `${this.prefix}:jobs:all:backfilled`;
+  }
+
   /** Set once the active-job index was filled from older jobs' records (see backfill-active-index.ts). */
   activeJobsBackfilled(): string {
     return `${this.prefix}:jobs:active:backfilled`;

@@ -6,6 +6,7 @@ import { AccessListStore } from '../api/auth/access-list-store.js';
 import { ApiKeyStore } from '../api/auth/api-key-store.js';
 import { buildApi } from '../api/build-api.js';
 import { type Config, ConfigError, offeredEngines } from '../config/index.js';
+import { backfillAllJobsIndex } from '../jobs/backfill-all-jobs-index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
 import { FeatureFlags } from '../jobs/feature-flags.js';
 import { IdempotencyStore } from '../jobs/idempotency-store.js';
@@ -185,6 +186,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     );
   }
 
+  let allJobsBackfill: Promise<unknown> = Promise.resolve();
   if (config.role === 'api' || config.role === 'all') {
     const jobs = new JobService(
       store,
@@ -219,6 +221,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     uploadSweep.unref();
     feed = new JobEventFeed(watchRedisConnection(redis.duplicate(), logger, 'events'), redis, keys, logger);
     await feed.start();
+    // Not awaited (a large deployment's walk must not delay the start); close waits for it.
+    allJobsBackfill = backfillAllJobsIndex(redis, store, logger);
     app = await buildApi({
       logger,
       jobs,
@@ -248,6 +252,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       engines,
       maxUploadBytes: config.uploads.maxBytes,
       maxUploadBytesByType: config.uploads.byType,
+      inputComplexity: { maxImagePixels: config.ocr.maxImagePixels, maxPdfPages: config.ocr.maxPages },
       trustProxy: config.http.trustProxy,
       quota: new SubmitQuota(redis, keys, config.quota),
       uploads,
@@ -262,7 +267,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         ? new (await import('../api/auth/oidc-verifier.js')).OidcVerifier(config.auth.oidc)
         : null,
       cors: config.cors,
-      rateLimit: { redis, nameSpace: keys.rateLimitNamespace(), ...config.rateLimit },
+      rateLimit: {
+        redis,
+        nameSpace: keys.rateLimitNamespace(),
+        ...config.rateLimit,
+        isRedisReady: () => redis.status === 'ready',
+      },
       readiness,
     });
     await app.listen({ host: config.http.host, port: config.http.port });
@@ -298,6 +308,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         clearTimeout(cut);
       }
       if (feed) await feed.close();
+      await allJobsBackfill;
       if (worker) await worker.close(config.shutdownTimeoutMs);
       await speechEngines?.close();
       if (webhookWorker) await webhookWorker.close();

@@ -181,3 +181,72 @@ describe('OIDC bearer tokens', () => {
     expect(written).not.toContain('Bearer ey');
   });
 });
+
+describe('JWKS refetch cooldown (AUTH_JWKS_COOLDOWN_SEC)', () => {
+  let cooled: TestService;
+  let cooledIssuer: OidcLoopbackIssuer;
+
+  beforeAll(async () => {
+    cooledIssuer = await new OidcLoopbackIssuer().start();
+    cooled = await startTestService(
+      'auth-oidc-cooldown',
+      cooledIssuer.env({
+        SERVICE_ROLE: 'api',
+        AUTH_ALLOWED_DOMAINS: 'example.org',
+        AUTH_JWKS_COOLDOWN_SEC: '600',
+      }),
+    );
+  });
+  afterAll(async () => {
+    await cooled?.close();
+    await cooledIssuer?.close();
+  });
+
+  /** `count` tokens, each signed with a key of its own that the issuer never publishes. */
+  async function unknownKidTokens(on: OidcLoopbackIssuer, count: number): Promise<string[]> {
+    const tokens: string[] = [];
+    for (let i = 0; i < count; i += 1)
+      tokens.push(await on.mint(`guess-${i}`, { kid: await on.prepareKey('ES256') }));
+    return tokens;
+  }
+
+  async function refuseAll(url: string, tokens: string[]): Promise<void> {
+    const answers = await Promise.all(
+      tokens.map((token) => fetch(`${url}/v1/jobs`, { headers: { authorization: `Bearer ${token}` } })),
+    );
+    for (const answer of answers) {
+      expect(answer.status).toBe(401);
+      expect(((await answer.json()) as { error_code: string }).error_code).toBe('AUTH_TOKEN_SIGNATURE');
+    }
+  }
+
+  it('does not fetch the JWKS once per token naming an unknown kid, however many arrive', async () => {
+    expect(
+      (
+        await fetch(`${cooled.url}/v1/jobs`, {
+          headers: { authorization: `Bearer ${await cooledIssuer.mint('alice')}` },
+        })
+      ).status,
+    ).toBe(200);
+    const before = cooledIssuer.jwksFetches;
+    expect(before).toBeGreaterThan(0);
+    await refuseAll(cooled.url, await unknownKidTokens(cooledIssuer, 25));
+    // Sequentially too: each one would be a refetch without the cooldown.
+    for (const token of await unknownKidTokens(cooledIssuer, 5)) await refuseAll(cooled.url, [token]);
+    expect(cooledIssuer.jwksFetches - before).toBeLessThanOrEqual(1);
+    // A valid token still passes from the cached keys.
+    expect(
+      (
+        await fetch(`${cooled.url}/v1/jobs`, {
+          headers: { authorization: `Bearer ${await cooledIssuer.mint('bob')}` },
+        })
+      ).status,
+    ).toBe(200);
+  });
+
+  it('without a cooldown (AUTH_JWKS_COOLDOWN_SEC=0), each unknown kid costs a fetch: the setting is what holds them back', async () => {
+    const before = issuer.jwksFetches;
+    for (const token of await unknownKidTokens(issuer, 5)) await refuseAll(svc.url, [token]);
+    expect(issuer.jwksFetches - before).toBeGreaterThanOrEqual(5);
+  });
+});

@@ -23,6 +23,7 @@ beforeAll(async () => {
         AUTH_ALLOW_ALL_USERS: 'true',
         RATE_LIMIT_MAX: '100',
         RATE_LIMIT_ANONYMOUS_MAX: '3',
+        RATE_LIMIT_PUBLIC_MAX: '6',
         RATE_LIMIT_WINDOW_SEC: '600',
       }),
     ),
@@ -99,7 +100,7 @@ describe('rate limits', () => {
     expect(((await response.json()) as { error_code: string }).error_code).toBe('RATE_LIMITED');
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(5);
     expect(response.headers.get('ratelimit')).toMatch(/^"user";r=0;t=\d+$/);
-    // Health and the page are never limited.
+    // The public routes have a bucket of their own (off here): a spent user budget does not close them.
     expect((await fetch(`${local.url}/healthz`)).status).toBe(200);
   });
 
@@ -113,5 +114,34 @@ describe('rate limits', () => {
     const signedIn = await fetch(`${oidc.url}/v1/jobs`, { headers: { authorization: `Bearer ${token}` } });
     expect(signedIn.status).toBe(200);
     expect(signedIn.headers.get('ratelimit-policy')).toBe('"user";q=100;w=600');
+  });
+
+  it('counts the public routes per IP in a bucket of their own, which signed-in /v1 traffic does not spend', async () => {
+    const first = await fetch(`${oidc.url}/healthz`);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit-policy')).toBe('"public";q=6;w=600');
+    expect(first.headers.get('ratelimit')).toMatch(/^"public";r=5;t=\d+$/);
+    const signedIn = { authorization: `Bearer ${await issuer.mint('dave')}` };
+    for (let i = 0; i < 8; i += 1) {
+      const response = await fetch(`${oidc.url}/v1/jobs`, { headers: signedIn });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('ratelimit-policy')).toBe('"user";q=100;w=600');
+    }
+    const remaining: Array<string | null> = [];
+    for (const path of ['/readyz', '/openapi.json', '/v1/auth/config', '/metrics', '/']) {
+      const response = await fetch(`${oidc.url}${path}`);
+      expect(response.status).not.toBe(429);
+      remaining.push(response.headers.get('ratelimit')?.split(';')[1] ?? null);
+    }
+    // Eight /v1 requests in between did not count: the next public one had 4 left.
+    expect(remaining).toEqual(['r=4', 'r=3', 'r=2', 'r=1', 'r=0']);
+    const refused = await fetch(`${oidc.url}/healthz`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await refused.json()) as { error_code: string }).error_code).toBe('RATE_LIMITED');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(5);
+    expect(refused.headers.get('ratelimit')).toMatch(/^"public";r=0;t=\d+$/);
+    // The signed-in user goes on working.
+    expect((await fetch(`${oidc.url}/v1/jobs`, { headers: signedIn })).status).toBe(200);
   });
 });

@@ -1,12 +1,12 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
 import PDFDocument from 'pdfkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job } from '../../src/contract/index.js';
-import { makeManyPagePdf, makeScannedPng } from '../helpers/make-document-fixtures.js';
+import type { Job, Problem, UploadSessionView } from '../../src/contract/index.js';
+import { makeManyPagePdf, makeScannedPng, pngClaiming } from '../helpers/make-document-fixtures.js';
+import { connectTestRedis } from '../helpers/test-redis.js';
 import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
 
 let svc: TestService;
@@ -79,28 +79,6 @@ function tiffOf(sizes: Array<[number, number]>): Buffer {
   return Buffer.concat([header, strip, ...ifds]);
 }
 
-/** A PNG whose header claims width × height (its data is one tiny, wrong-sized block). */
-function pngClaiming(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.writeUInt8(8, 8);
-  return Buffer.concat([
-    Buffer.from('89504e470d0a1a0a', 'hex'),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', Buffer.from('789c63600000000200', 'hex')),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
 /** A PDF of `pages` empty pages (one object each, so readers believe the count). */
 function pdfOfPages(pages: number, claimedCount = pages): Buffer {
   const parts = ['%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n'];
@@ -111,6 +89,44 @@ function pdfOfPages(pages: number, claimedCount = pages): Buffer {
   return Buffer.from(parts.join(''), 'latin1');
 }
 
+/** A BMP whose header claims width × height (followed by a few bytes of pixels). */
+function bmpClaiming(width: number, height: number): Buffer {
+  const header = Buffer.alloc(54);
+  header.write('BM', 0, 'latin1');
+  header.writeUInt32LE(54 + 64, 2);
+  header.writeUInt32LE(54, 10);
+  header.writeUInt32LE(40, 14);
+  header.writeInt32LE(width, 18);
+  header.writeInt32LE(height, 22);
+  header.writeUInt16LE(1, 26);
+  header.writeUInt16LE(24, 28);
+  return Buffer.concat([header, Buffer.alloc(64)]);
+}
+
+/** The job ids with anything in storage, and the job records in Redis, right now. */
+async function storedJobs(): Promise<Set<string>> {
+  const root = path.join(svc.dataDir, 'storage', 'jobs');
+  const dirs = await readdir(root).catch(() => [] as string[]);
+  const redis = connectTestRedis();
+  try {
+    const records = await redis.keys(`${svc.service.store.keys.prefix}:job:*`);
+    return new Set([...dirs, ...records.map((key) => key.split(':job:')[1]?.split(':')[0] ?? key)]);
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** Submits a file that must be refused at upload with `code`: answers the problem; asserts nothing new is stored. */
+async function expectRefusedAtUpload(bytes: Buffer, name: string, code: string): Promise<Problem> {
+  const before = await storedJobs();
+  const response = await submitFile(svc.url, { name, bytes });
+  const problem = (await response.json()) as Problem;
+  expect(response.status).toBe(422);
+  expect(problem.error_code).toBe(code);
+  expect([...(await storedJobs())].filter((id) => !before.has(id))).toEqual([]);
+  return problem;
+}
+
 async function submitBytesAndWait(bytes: Buffer, name: string): Promise<Job> {
   const response = await submitFile(svc.url, { name, bytes });
   expect(response.status).toBe(201);
@@ -118,10 +134,13 @@ async function submitBytesAndWait(bytes: Buffer, name: string): Promise<Job> {
 }
 
 describe('inputs too complex to process (decompression bombs)', () => {
-  it('fails a PDF with more pages than allowed before rendering any, without retrying', async () => {
-    const job = await submitAndWait(await makeManyPagePdf(dir, 3), 'three-pages.pdf');
-    expect(job).toMatchObject({ status: 'FAILED', error_code: 'INPUT_TOO_COMPLEX', attempts: 1 });
-    expect(job.error_message).toContain('3 pages');
+  it('refuses a PDF with more pages than allowed at upload (pdfinfo), storing nothing', async () => {
+    const problem = await expectRefusedAtUpload(
+      await readFile(await makeManyPagePdf(dir, 3)),
+      'three-pages.pdf',
+      'INPUT_TOO_COMPLEX',
+    );
+    expect(problem.detail).toContain('3 pages');
   });
 
   it('fails a PDF page that would render to more pixels than allowed, judged from its size', async () => {
@@ -131,19 +150,26 @@ describe('inputs too complex to process (decompression bombs)', () => {
     expect(job.error_message).toContain('Page 1 would be 9000000 pixels');
   });
 
-  it('fails an image with more pixels than allowed, judged from its header', async () => {
+  it('refuses an image with more pixels than allowed at upload, judged from its header', async () => {
     // A letter page scanned at 300 dpi: about 8.4 million pixels.
-    const job = await submitAndWait((await makeScannedPng(dir)).path, 'scan.png');
-    expect(job).toMatchObject({ status: 'FAILED', error_code: 'INPUT_TOO_COMPLEX' });
-    expect(job.error_message).toMatch(/pixels/);
-  });
-  it('fails an image of 50,000 × 50,000 pixels from its header, before any decoder sees it', async () => {
-    const job = await submitBytesAndWait(pngClaiming(50_000, 50_000), 'bomb.png');
-    expect(job).toMatchObject({ status: 'FAILED', error_code: 'INPUT_TOO_COMPLEX', attempts: 1 });
-    expect(job.error_message).toContain('2500000000 pixels');
+    const problem = await expectRefusedAtUpload(
+      await readFile((await makeScannedPng(dir)).path),
+      'scan.png',
+      'INPUT_TOO_COMPLEX',
+    );
+    expect(problem.detail).toMatch(/pixels/);
   });
 
-  it('checks every page of a TIFF, not only the first', async () => {
+  it('refuses an image of 50,000 × 50,000 pixels from its header at upload, storing nothing', async () => {
+    const png = await expectRefusedAtUpload(pngClaiming(50_000, 50_000), 'bomb.png', 'INPUT_TOO_COMPLEX');
+    expect(png.detail).toContain('2500000000 pixels (50000 × 50000)');
+    const bmp = await expectRefusedAtUpload(bmpClaiming(50_000, 50_000), 'bomb.bmp', 'INPUT_TOO_COMPLEX');
+    expect(bmp.detail).toContain('2500000000 pixels');
+    const tiff = await expectRefusedAtUpload(tiffOf([[50_000, 50_000]]), 'bomb.tif', 'INPUT_TOO_COMPLEX');
+    expect(tiff.detail).toContain('2500000000 pixels');
+  });
+
+  it('checks every page of a TIFF, not only the first (in the worker)', async () => {
     const job = await submitBytesAndWait(
       tiffOf([
         [10, 10],
@@ -164,12 +190,56 @@ describe('inputs too complex to process (decompression bombs)', () => {
     expect(many).toMatchObject({ status: 'FAILED', error_code: 'INPUT_TOO_COMPLEX' });
   });
 
-  it('refuses a PDF of 100,000 pages, and one that only claims them', async () => {
-    const job = await submitBytesAndWait(pdfOfPages(100_000), 'hundred-thousand.pdf');
-    expect(job).toMatchObject({ status: 'FAILED', error_code: 'INPUT_TOO_COMPLEX', attempts: 1 });
-    expect(job.error_message).toContain('100000 pages');
-    // A /Count larger than the objects in the file: poppler refuses to believe it.
+  it('refuses a PDF of 100,000 pages at upload, storing nothing; one that only claims them fails in the worker', async () => {
+    const problem = await expectRefusedAtUpload(
+      pdfOfPages(100_000),
+      'hundred-thousand.pdf',
+      'INPUT_TOO_COMPLEX',
+    );
+    expect(problem.detail).toContain('100000 pages');
+    expect(svc.logs.some((line) => line.event === 'upload.pdf_check_skipped')).toBe(false);
+    // A /Count larger than the objects in the file: poppler refuses to believe it, at upload too
+    // (left to the worker, which names the damage).
     const liar = await submitBytesAndWait(pdfOfPages(1, 100_000), 'liar.pdf');
     expect(liar).toMatchObject({ status: 'FAILED', error_code: 'INPUT_UNREADABLE' });
+    expect(svc.logs.some((line) => line.event === 'upload.pdf_check_skipped')).toBe(true);
+  });
+
+  it('refuses the same bombs arriving through a resumable upload, and removes the session', async () => {
+    for (const [filename, bytes] of [
+      ['bomb.png', pngClaiming(50_000, 50_000)],
+      ['hundred-thousand.pdf', pdfOfPages(100_000)],
+    ] as const) {
+      const created = await fetch(`${svc.url}/v1/uploads`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ filename, size: bytes.length }),
+      });
+      expect(created.status).toBe(201);
+      const session = (await created.json()) as UploadSessionView;
+      const patched = await fetch(`${svc.url}/v1/uploads/${session.upload_id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
+        body: bytes,
+      });
+      expect(patched.status).toBe(204);
+      const before = await storedJobs();
+      const response = await fetch(`${svc.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ upload_id: session.upload_id }),
+      });
+      expect(response.status).toBe(422);
+      expect(((await response.json()) as Problem).error_code).toBe('INPUT_TOO_COMPLEX');
+      expect([...(await storedJobs())].filter((id) => !before.has(id))).toEqual([]);
+      // Refused for its content: the session goes with its parts.
+      expect((await fetch(`${svc.url}/v1/uploads/${session.upload_id}`, { method: 'HEAD' })).status).toBe(
+        404,
+      );
+      const parts = await readdir(path.join(svc.dataDir, 'storage', 'uploads', session.upload_id)).catch(
+        () => [],
+      );
+      expect(parts).toEqual([]);
+    }
   });
 });

@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
 import PDFDocument from 'pdfkit';
 
 const run = promisify(execFile);
@@ -91,4 +92,26 @@ export async function makeScannedPng(dir: string): Promise<{ path: string; text:
     filePath,
   ]);
   return { path: filePath, text: ENGLISH_TEXT };
+}
+
+/** A PNG whose header claims width × height (its data is one tiny, wrong-sized block). */
+export function pngClaiming(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.writeUInt8(8, 8);
+  return Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.from('789c63600000000200', 'hex')),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

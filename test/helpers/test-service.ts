@@ -37,6 +37,7 @@ export async function startTestService(name: string, env: Record<string, string>
     JOB_RETRY_RATE_LIMIT_BASE_DELAY_MS: '400',
     // Tests poll fast; a test about rate limits sets its own.
     RATE_LIMIT_MAX: '0',
+    RATE_LIMIT_PUBLIC_MAX: '0',
     RATE_LIMIT_ANONYMOUS_MAX: '0',
     QUOTA_ACTIVE_JOBS: '0',
     QUOTA_JOBS_PER_DAY: '0',

@@ -94,6 +94,28 @@ describe('the operations view', () => {
     await page.screenshot({ path: path.join(SCREENSHOTS, 'operations.png'), fullPage: true });
   }, 150_000);
 
+  it("lists every user's jobs with their owner, and filters them by status", async () => {
+    const view = page.locator('[data-testid="operations"]');
+    const table = view.locator('[data-testid="ops-all-jobs"]');
+    const broken = table.locator(`tr[data-job="${failedJobId}"]`);
+    await broken.waitFor();
+    expect(await broken.locator('[data-col="owner"]').textContent()).toBe('local');
+    expect(await broken.locator('[data-col="status"]').textContent()).toBe('Failed');
+    expect(await table.locator('tbody tr', { hasText: 'good.pdf' }).getAttribute('data-status')).toBe(
+      'COMPLETED',
+    );
+    expect(await view.getByTestId('ops-jobs-total').textContent()).toBe('Jobs: 2');
+
+    await view.getByTestId('ops-jobs-status').selectOption('FAILED');
+    await table.locator('tbody tr', { hasText: 'good.pdf' }).waitFor({ state: 'detached' });
+    expect(await table.locator('tbody tr').count()).toBe(1);
+    expect(await view.getByTestId('ops-jobs-total').textContent()).toBe('Jobs: 1');
+    await view.getByTestId('ops-jobs-status').selectOption('CANCELLED');
+    await view.getByTestId('ops-no-jobs').waitFor();
+    await view.getByTestId('ops-jobs-status').selectOption('');
+    await table.locator('tbody tr', { hasText: 'good.pdf' }).waitFor();
+  }, 60_000);
+
   it('replays a dead letter from the page: it leaves the list and the job runs again', async () => {
     const view = page.locator('[data-testid="operations"]');
     const before = await readJob(failedJobId);

@@ -24,7 +24,7 @@ type Credential = { kind: 'none' } | { kind: 'api_key'; key: string } | { kind: 
 /** Under `/v1`, what the page needs before anyone has signed in. */
 const PUBLIC_V1_PATHS = new Set(['/v1/auth/config', '/v1/auth/token']);
 
-/** Everything outside `/v1` is public: health, readiness, OpenAPI, /docs and the page. */
+/** Everything outside `/v1` is public: health, readiness, metrics (its own token), OpenAPI, /docs and the page. */
 function needsPrincipal(request: FastifyRequest): boolean {
   const path = request.url.split('?')[0] ?? '';
   return (path === '/v1' || path.startsWith('/v1/')) && !PUBLIC_V1_PATHS.has(path);
@@ -84,7 +84,10 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): PrincipalRes
 
   app.addHook('onRequest', async (request, reply) => {
     // Preflights carry no credentials; @fastify/cors answers them.
-    if (request.method === 'OPTIONS' || !needsPrincipal(request)) return;
+    if (request.method === 'OPTIONS') return;
+    // Health, readiness, metrics, OpenAPI, /docs, the page and the sign-in exchange: per IP, in a
+    // bucket of their own (RATE_LIMIT_PUBLIC_MAX), so they neither spend nor are spent by /v1 traffic.
+    if (!needsPrincipal(request)) return deps.rateLimit(request, reply, { kind: 'public' });
     let credential: Credential = { kind: 'none' };
     let refusal: unknown = null;
     try {
@@ -94,7 +97,8 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): PrincipalRes
       refusal = error;
     }
     // Counted before a refusal is answered, so guessing keys or tokens is limited per IP too.
-    await deps.rateLimit(request, reply, request.principal?.userId ?? null);
+    const userId = request.principal?.userId;
+    await deps.rateLimit(request, reply, userId ? { kind: 'user', userId } : { kind: 'ip' });
     if (refusal) {
       if (refusal instanceof AppError) {
         request.log.info(

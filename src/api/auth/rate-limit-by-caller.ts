@@ -11,14 +11,24 @@ export interface RateLimitOptions {
   max: number;
   /** Requests per window without valid credentials, counted per IP; 0: no limit. */
   anonymousMax: number;
+  /**
+   * Requests per window to the public routes (health, readiness, metrics, OpenAPI, /docs, the page,
+   * `/v1/auth/config` and `/v1/auth/token`), counted per IP in a bucket of their own; 0: no limit.
+   */
+  publicMax: number;
   windowMs: number;
+  /** Whether Redis is up: public routes (probes above all) are not limited while it is not. */
+  isRedisReady?: () => boolean;
 }
 
-/** Checks one request against its caller's budget; throws `RATE_LIMITED` when it is spent. */
+/** Whose budget a request is counted against. */
+export type RateLimitBucket = { kind: 'user'; userId: string } | { kind: 'ip' } | { kind: 'public' };
+
+/** Checks one request against its bucket's budget; throws `RATE_LIMITED` when it is spent. */
 export type RateLimitCheck = (
   request: FastifyRequest,
   reply: FastifyReply,
-  userId: string | null,
+  bucket: RateLimitBucket,
 ) => Promise<void>;
 
 /**
@@ -37,20 +47,31 @@ export async function registerRateLimit(
     timeWindow: options.windowMs,
   });
   const windowSec = Math.ceil(options.windowMs / 1000);
+  const limiterOf = (max: number) => (max > 0 ? app.createRateLimit({ max, keyGenerator: keyOf }) : null);
   const limiters = {
-    user: options.max > 0 ? app.createRateLimit({ max: options.max, keyGenerator: keyOf }) : null,
-    ip:
-      options.anonymousMax > 0
-        ? app.createRateLimit({ max: options.anonymousMax, keyGenerator: keyOf })
-        : null,
+    user: limiterOf(options.max),
+    ip: limiterOf(options.anonymousMax),
+    public: limiterOf(options.publicMax),
   };
 
-  return async (request, reply, userId) => {
-    const policy = userId ? 'user' : 'ip';
+  return async (request, reply, bucket) => {
+    const policy = bucket.kind;
     const limiter = limiters[policy];
     if (!limiter) return;
-    request.rateLimitKey = userId ? `user:${userId}` : `ip:${request.ip}`;
-    const result = await limiter(request);
+    // Without Redis the counter cannot be read; /healthz and /readyz must still answer (the /v1
+    // routes are refused with DEPENDENCY_UNAVAILABLE before they get here).
+    if (policy === 'public' && options.isRedisReady && !options.isRedisReady()) return;
+    request.rateLimitKey = bucket.kind === 'user' ? `user:${bucket.userId}` : `${bucket.kind}:${request.ip}`;
+    const result = await limiter(request).catch((error: unknown) => {
+      // A probe must not fail because Redis went away between the check above and the count.
+      if (policy !== 'public') throw error;
+      request.log.warn(
+        { event: 'ratelimit.skipped', err: error },
+        'public rate limit not counted: Redis failed',
+      );
+      return null;
+    });
+    if (!result) return;
     if (result.isAllowed) return;
     reply.header('ratelimit-policy', `"${policy}";q=${result.max};w=${windowSec}`);
     reply.header('ratelimit', `"${policy}";r=${result.remaining};t=${result.ttlInSeconds}`);

@@ -20,6 +20,7 @@ import type { UploadSessionStore } from '../../jobs/upload-sessions.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import { checkWebhookTarget } from '../../webhooks/check-webhook-target.js';
 import type { WebhookStore } from '../../webhooks/webhook-store.js';
+import type { InputComplexityLimits } from '../check-input-complexity.js';
 import { contentDisposition, resultFilename } from '../content-disposition.js';
 import { principalOf, requireAdmin } from '../principal.js';
 import { UploadSessionConsumption } from '../receive-from-upload-session.js';
@@ -40,6 +41,8 @@ export interface JobsRoutesDeps {
   webhookTargets: { allowPrivate: boolean };
   /** Resumable upload sessions a JSON submit names by `upload_id`. */
   uploads: UploadSessionStore;
+  /** Image pixels and PDF pages refused at upload (INPUT_TOO_COMPLEX); absent: left to the worker. */
+  inputComplexity?: InputComplexityLimits;
 }
 
 /**
@@ -206,7 +209,11 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
           {
             uploads: deps.uploads,
             storage: deps.storage,
-            limits: { maxBytes: deps.maxUploadBytes, maxBytesByType: deps.maxUploadBytesByType },
+            limits: {
+              maxBytes: deps.maxUploadBytes,
+              maxBytesByType: deps.maxUploadBytesByType,
+              complexity: deps.inputComplexity,
+            },
             log: request.log,
           },
           fromUpload.uploadId,
@@ -226,6 +233,8 @@ export function registerJobsRoutes(app: FastifyInstance, deps: JobsRoutesDeps): 
               jobId,
               maxBytes: deps.maxUploadBytes,
               maxBytesByType: deps.maxUploadBytesByType,
+              complexity: deps.inputComplexity,
+              log: request.log,
             });
             return submissionOf(deps, request, principal.userId, jobId, upload.file, upload.fields);
           }

@@ -7,7 +7,10 @@ export interface PdfInfo {
 }
 
 /** Page count and encryption of a PDF, read with poppler's `pdfinfo` (fast: no page is rendered). */
-export async function readPdfInfo(pdfPath: string, options: { signal?: AbortSignal } = {}): Promise<PdfInfo> {
+export async function readPdfInfo(
+  pdfPath: string,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<PdfInfo> {
   let stdout: string;
   try {
     const result = await runChildProcess('pdfinfo', [pdfPath], { timeoutMs: 30_000, ...options });

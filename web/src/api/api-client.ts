@@ -1,5 +1,6 @@
 import { ApiError, parseFailure } from './api-failure.js';
 import type {
+  AdminJobList,
   AdminOverview,
   AuthConfigView,
   DeadLetterList,
@@ -57,6 +58,12 @@ export interface ApiClient {
   adminOverview(): Promise<AdminOverview>;
   /** Admin only: the newest dead letters. */
   deadLetters(): Promise<DeadLetterList>;
+  /** Admin only: every user's jobs, newest first (`GET /v1/admin/jobs`), optionally of one status. */
+  adminJobs(query?: {
+    status?: string | null;
+    cursor?: string | null;
+    limit?: number;
+  }): Promise<AdminJobList>;
   /** Admin only: the same job goes back to QUEUED. */
   replayDeadLetter(jobId: string): Promise<void>;
   /** A download that needs the Authorization header: the body and the server's file name. */
@@ -194,6 +201,12 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
     serverConfig: () => json<ServerConfig>('/v1/config'),
     adminOverview: () => json<AdminOverview>('/v1/admin/overview', { cache: 'no-store' }),
     deadLetters: () => json<DeadLetterList>('/v1/admin/dead-letters?limit=50', { cache: 'no-store' }),
+    adminJobs: (query = {}) => {
+      const params = new URLSearchParams({ limit: String(query.limit ?? 20) });
+      if (query.status) params.set('status', query.status);
+      if (query.cursor) params.set('cursor', query.cursor);
+      return json<AdminJobList>(`/v1/admin/jobs?${params}`, { cache: 'no-store' });
+    },
     async replayDeadLetter(jobId) {
       await send(`/v1/admin/dead-letters/${encodeURIComponent(jobId)}/replay`, { method: 'POST' });
     },

@@ -12,7 +12,7 @@ import type { SpeechEngineName } from '../../../src/contract/transcription-optio
 export type { DeadLetter, DeadLetterList } from '../../../src/contract/dead-letter.js';
 export { ERROR_CATALOG, type ErrorCode, isErrorCode } from '../../../src/contract/error-catalog.js';
 export type { PrecheckRequest, PrecheckResult } from '../../../src/contract/intake-precheck.js';
-export type { Job, Problem } from '../../../src/contract/job.js';
+export type { AdminJob, AdminJobList, Job, Problem } from '../../../src/contract/job.js';
 export { SSE_EVENTS } from '../../../src/contract/job-events.js';
 export {
   CONTENT_SUBTYPES,

@@ -1,7 +1,7 @@
 import { type ReactNode, useCallback, useEffect, useState } from 'react';
 import type { ApiClient } from '../api/api-client.js';
 import { type ApiFailure, failureOf } from '../api/api-failure.js';
-import type { AdminOverview, DeadLetter } from '../api/contract.js';
+import { type AdminJob, type AdminOverview, type DeadLetter, JOB_STATUSES } from '../api/contract.js';
 import { formatDuration, formatInteger, formatPercent } from '../format/format-numbers.js';
 import { formatAbsoluteTime } from '../format/format-time.js';
 import { useI18n } from '../i18n/i18n-context.js';
@@ -52,7 +52,105 @@ function OpsTable({
   );
 }
 
-/** Admin only: queue depths, the last hour's throughput and failures, workers, dependencies, dead letters. */
+/** Every user's jobs, newest first, of one status or all, a page at a time (`GET /v1/admin/jobs`). */
+function AllJobs({ api }: { api: ApiClient }) {
+  const { t, locale } = useI18n();
+  const [status, setStatus] = useState('');
+  const [jobs, setJobs] = useState<AdminJob[]>([]);
+  const [total, setTotal] = useState<number | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [failure, setFailure] = useState<ApiFailure | null>(null);
+
+  // The first page when the view opens and again whenever the filter changes; not on the timer,
+  // which would drop the older pages someone is reading.
+  useEffect(() => {
+    let current = true;
+    api.adminJobs({ status: status || null }).then(
+      (page) => {
+        if (!current) return;
+        setJobs(page.items);
+        setTotal(page.total);
+        setNext(page.next_cursor);
+        setFailure(null);
+      },
+      (error: unknown) => {
+        if (current) setFailure(failureOf(error));
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [api, status]);
+
+  const older = async () => {
+    if (!next) return;
+    try {
+      const page = await api.adminJobs({ status: status || null, cursor: next });
+      setJobs((shown) => [...shown, ...page.items]);
+      setNext(page.next_cursor);
+    } catch (error) {
+      setFailure(failureOf(error));
+    }
+  };
+
+  return (
+    <>
+      <h3 id="ops-all-jobs">{t('ops.allJobs')}</h3>
+      <p className="ops-filter">
+        <label htmlFor="ops-jobs-status">{t('ops.statusFilter')}</label>{' '}
+        <select
+          id="ops-jobs-status"
+          data-testid="ops-jobs-status"
+          value={status}
+          onChange={(event) => setStatus(event.target.value)}
+        >
+          <option value="">{t('ops.allStatuses')}</option>
+          {JOB_STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {t(`status.${s}`)}
+            </option>
+          ))}
+        </select>{' '}
+        {total === null ? null : (
+          <span className="muted" data-testid="ops-jobs-total">
+            {t('ops.jobsTotal', { count: formatInteger(total, locale) })}
+          </span>
+        )}
+      </p>
+      {failure ? <FailureNotice failure={failure} /> : null}
+      {jobs.length === 0 ? (
+        <p className="empty" data-testid="ops-no-jobs">
+          {t('ops.noJobs')}
+        </p>
+      ) : (
+        <OpsTable
+          labelledBy="ops-all-jobs"
+          testId="ops-all-jobs"
+          columns={[t('ops.file'), t('ops.owner'), t('ops.type'), t('ops.status'), t('ops.submitted')]}
+        >
+          {jobs.map((job) => (
+            <tr key={job.job_id} data-job={job.job_id} data-status={job.status}>
+              <th scope="row">{job.input_filename}</th>
+              <td data-col="owner">
+                <code>{job.owner_id}</code>
+              </td>
+              <td>{t(`jobType.${job.job_type}`)}</td>
+              <td data-col="status">{t(`status.${job.status}`)}</td>
+              <td>{formatAbsoluteTime(job.created_at, locale)}</td>
+            </tr>
+          ))}
+        </OpsTable>
+      )}
+      {next ? (
+        <button type="button" className="small" data-testid="ops-older-jobs" onClick={() => void older()}>
+          {t('ops.olderJobs')}
+        </button>
+      ) : null}
+    </>
+  );
+}
+
+/** Admin only: queue depths, the last hour's throughput and failures, workers, dependencies, all jobs, dead letters. */
 export function OperationsPanel({ api }: { api: ApiClient }) {
   const { t, locale } = useI18n();
   const [overview, setOverview] = useState<AdminOverview | null>(null);
@@ -235,6 +333,8 @@ export function OperationsPanel({ api }: { api: ApiClient }) {
           </OpsTable>
         </>
       ) : null}
+
+      <AllJobs api={api} />
 
       <h3 id="ops-dead-letters">{t('ops.deadLetters')}</h3>
       {letters.length === 0 ? (

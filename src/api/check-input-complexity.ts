@@ -1,0 +1,86 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import { imageSize } from 'image-size';
+import { AppError, type SupportedInput } from '../contract/index.js';
+import { readPdfInfo } from '../media/pdf/read-pdf-info.js';
+import type { ObjectStorage } from '../storage/object-storage.js';
+
+/** What an upload may be before any worker touches it (the OCR limits; the worker checks again). */
+export interface InputComplexityLimits {
+  /** OCR_MAX_IMAGE_PIXELS: most width × height of an uploaded image. */
+  maxImagePixels: number;
+  /** OCR_MAX_PAGES: most pages of a PDF. */
+  maxPdfPages: number;
+  /** How long `pdfinfo` may take on an upload; slower, and the worker decides. */
+  pdfInfoTimeoutMs?: number;
+}
+
+export const INTAKE_PDFINFO_TIMEOUT_MS = 15_000;
+
+/**
+ * Refuses an image whose header, among the first bytes already sniffed, claims more pixels than
+ * allowed (a decompression bomb: 50,000 × 50,000 is 2.5 billion) with `INPUT_TOO_COMPLEX`, before
+ * the rest is stored. PNG, BMP and WebP carry the size at the start; a TIFF's first IFD or a JPEG's
+ * frame header may lie beyond the head, and then the worker's check (every TIFF page) decides.
+ */
+export function checkImageHead(head: Buffer, input: SupportedInput, limits: InputComplexityLimits): void {
+  if (!input.mime.startsWith('image/')) return;
+  let size: { width?: number; height?: number };
+  try {
+    size = imageSize(head);
+  } catch {
+    return;
+  }
+  const { width = 0, height = 0 } = size;
+  const pixels = width * height;
+  if (pixels > limits.maxImagePixels) {
+    throw new AppError(
+      'INPUT_TOO_COMPLEX',
+      `The image has ${pixels} pixels (${width} × ${height}); at most ${limits.maxImagePixels} are accepted.`,
+    );
+  }
+}
+
+/**
+ * Counts the pages of a stored PDF upload with `pdfinfo` (on a scratch copy, bounded by a timeout)
+ * and refuses more than allowed with `INPUT_TOO_COMPLEX`; the caller then deletes what it stored.
+ * A PDF `pdfinfo` cannot read, or cannot read in time, is left to the worker, which reports the
+ * damage with its own code; so is one on a machine without poppler.
+ */
+export async function checkStoredPdfPages(
+  storage: ObjectStorage,
+  key: string,
+  limits: InputComplexityLimits,
+  log?: FastifyBaseLogger,
+): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dt-intake-'));
+  let pageCount: number;
+  try {
+    const filePath = path.join(dir, 'input.pdf');
+    await storage.download(key, filePath);
+    try {
+      ({ pageCount } = await readPdfInfo(filePath, {
+        timeoutMs: limits.pdfInfoTimeoutMs ?? INTAKE_PDFINFO_TIMEOUT_MS,
+      }));
+    } catch (error) {
+      log?.warn(
+        {
+          event: 'upload.pdf_check_skipped',
+          reason: error instanceof AppError ? error.code : ((error as { kind?: string }).kind ?? 'error'),
+        },
+        'PDF page count not read at upload; the worker checks it',
+      );
+      return;
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  if (pageCount > limits.maxPdfPages) {
+    throw new AppError(
+      'INPUT_TOO_COMPLEX',
+      `The PDF has ${pageCount} pages; at most ${limits.maxPdfPages} are accepted.`,
+    );
+  }
+}
