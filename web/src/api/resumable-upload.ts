@@ -8,7 +8,13 @@ import {
   UPLOAD_PATCH_CONTENT_TYPE,
   type WebJob,
 } from './contract.js';
-import { UploadAbortedError, type UploadOptions, type UploadRequest, uploadFile } from './upload-file.js';
+import {
+  sendUploadRequest,
+  UploadAbortedError,
+  type UploadOptions,
+  type UploadRequest,
+  uploadFile,
+} from './upload-file.js';
 
 export { RESUMABLE_UPLOAD_THRESHOLD_BYTES, UPLOAD_CHUNK_BYTES };
 /** Failed PATCHes (or offset questions) in a row before the upload gives up; nothing is retried forever. */
@@ -202,45 +208,21 @@ function patchChunk(
 ): Promise<number> {
   const request: UploadRequest =
     options.createRequest?.() ?? (new XMLHttpRequest() as unknown as UploadRequest);
-  return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) {
-      reject(new UploadAbortedError());
-      return;
-    }
-    const onAbortSignal = () => request.abort();
-    options.signal?.addEventListener('abort', onAbortSignal, { once: true });
-    const finish = () => options.signal?.removeEventListener('abort', onAbortSignal);
-    request.open('PATCH', url);
-    request.setRequestHeader('accept', 'application/json');
-    request.setRequestHeader('content-type', UPLOAD_PATCH_CONTENT_TYPE);
-    request.setRequestHeader(UPLOAD_OFFSET_HEADER, String(offset));
-    if (options.authorization) request.setRequestHeader('authorization', options.authorization);
-    request.upload.onprogress = (event) => onSent(Math.min(event.loaded, chunk.size));
-    request.onload = () => {
-      finish();
-      if (request.status >= 200 && request.status < 300) {
-        const answered = Number(request.getResponseHeader(UPLOAD_OFFSET_HEADER));
-        resolve(Number.isFinite(answered) && answered > offset ? answered : offset + chunk.size);
-        return;
-      }
-      if (request.status === 0) {
-        reject(new ApiError({ kind: 'network' }));
-        return;
-      }
-      reject(
-        new ApiError(
-          parseFailure(request.status, request.getResponseHeader('content-type'), request.responseText),
-        ),
-      );
-    };
-    request.onerror = () => {
-      finish();
-      reject(new ApiError({ kind: 'network' }));
-    };
-    request.onabort = () => {
-      finish();
-      reject(new UploadAbortedError());
-    };
-    request.send(chunk);
+  return sendUploadRequest(request, {
+    method: 'PATCH',
+    url,
+    headers: {
+      accept: 'application/json',
+      'content-type': UPLOAD_PATCH_CONTENT_TYPE,
+      [UPLOAD_OFFSET_HEADER]: String(offset),
+      authorization: options.authorization,
+    },
+    body: chunk,
+    signal: options.signal,
+    onProgress: (event) => onSent(Math.min(event.loaded, chunk.size)),
+    onSuccess: () => {
+      const answered = Number(request.getResponseHeader(UPLOAD_OFFSET_HEADER));
+      return Number.isFinite(answered) && answered > offset ? answered : offset + chunk.size;
+    },
   });
 }

@@ -37,37 +37,44 @@ export class UploadAbortedError extends Error {
   }
 }
 
+/** One request of an upload, as `sendUploadRequest` sends it. */
+interface UploadSend<T> {
+  method: 'POST' | 'PATCH';
+  url: string;
+  headers: Record<string, string | null | undefined>;
+  body: FormData | Blob;
+  signal?: AbortSignal;
+  onProgress?: (event: { loaded: number; total: number }) => void;
+  /** The value of a 2xx answer; may throw to refuse it. */
+  onSuccess: () => T;
+}
+
 /**
- * Sends one file to `POST /v1/jobs` with XMLHttpRequest, because fetch cannot report upload
- * progress. Resolves with the job (`reused` when the key had already made it).
+ * Sends one XMLHttpRequest of an upload (fetch cannot report upload progress). Settles with
+ * `onSuccess()` on a 2xx answer, an ApiError otherwise (`network` when no answer came, else the
+ * server's refusal), or UploadAbortedError once `signal` aborts it.
  */
-export function uploadFile(options: UploadOptions): Promise<SubmittedJob> {
-  const request = options.createRequest?.() ?? (new XMLHttpRequest() as unknown as UploadRequest);
+export function sendUploadRequest<T>(request: UploadRequest, send: UploadSend<T>): Promise<T> {
   return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) {
+    if (send.signal?.aborted) {
       reject(new UploadAbortedError());
       return;
     }
     const onAbortSignal = () => request.abort();
-    options.signal?.addEventListener('abort', onAbortSignal, { once: true });
-    const finish = () => options.signal?.removeEventListener('abort', onAbortSignal);
-
-    request.open('POST', options.url);
-    request.setRequestHeader('accept', 'application/json');
-    request.setRequestHeader('idempotency-key', options.idempotencyKey);
-    if (options.authorization) request.setRequestHeader('authorization', options.authorization);
-    request.upload.onprogress = (event) => {
-      if (event.total > 0) options.onProgress?.(Math.min(1, event.loaded / event.total));
-    };
+    send.signal?.addEventListener('abort', onAbortSignal, { once: true });
+    const finish = () => send.signal?.removeEventListener('abort', onAbortSignal);
+    request.open(send.method, send.url);
+    for (const [name, value] of Object.entries(send.headers)) {
+      if (value) request.setRequestHeader(name, value);
+    }
+    request.upload.onprogress = (event) => send.onProgress?.(event);
     request.onload = () => {
       finish();
       if (request.status >= 200 && request.status < 300) {
         try {
-          const body = JSON.parse(request.responseText) as WebJob & { reused?: boolean };
-          options.onProgress?.(1);
-          resolve({ job: body, reused: body.reused === true || request.status === 200 });
-        } catch {
-          reject(new ApiError({ kind: 'http', status: request.status }));
+          resolve(send.onSuccess());
+        } catch (error) {
+          reject(error);
         }
         return;
       }
@@ -90,11 +97,39 @@ export function uploadFile(options: UploadOptions): Promise<SubmittedJob> {
       finish();
       reject(new UploadAbortedError());
     };
+    request.send(send.body);
+  });
+}
 
-    const form = new FormData();
-    for (const [name, value] of Object.entries(options.fields)) form.append(name, value);
-    form.append('file', options.file, options.filename);
-    request.send(form);
+/** Sends one file to `POST /v1/jobs`. Resolves with the job (`reused` when the key had already made it). */
+export function uploadFile(options: UploadOptions): Promise<SubmittedJob> {
+  const request = options.createRequest?.() ?? (new XMLHttpRequest() as unknown as UploadRequest);
+  const form = new FormData();
+  for (const [name, value] of Object.entries(options.fields)) form.append(name, value);
+  form.append('file', options.file, options.filename);
+  return sendUploadRequest(request, {
+    method: 'POST',
+    url: options.url,
+    headers: {
+      accept: 'application/json',
+      'idempotency-key': options.idempotencyKey,
+      authorization: options.authorization,
+    },
+    body: form,
+    signal: options.signal,
+    onProgress: (event) => {
+      if (event.total > 0) options.onProgress?.(Math.min(1, event.loaded / event.total));
+    },
+    onSuccess: () => {
+      let body: WebJob & { reused?: boolean };
+      try {
+        body = JSON.parse(request.responseText) as WebJob & { reused?: boolean };
+      } catch {
+        throw new ApiError({ kind: 'http', status: request.status });
+      }
+      options.onProgress?.(1);
+      return { job: body, reused: body.reused === true || request.status === 200 };
+    },
   });
 }
 
