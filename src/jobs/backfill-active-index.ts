@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { errorFields, type Logger } from '../observability/logger.js';
 import type { RedisKeys } from './redis-keys.js';
+import { forEachOwnerIndexedJob } from './scan-owner-indexes.js';
 
 /** Adds the job to the active index only if its record is still QUEUED or PROCESSING, atomically. */
 const ADD_IF_ACTIVE = `
@@ -9,11 +10,6 @@ if status == 'QUEUED' or status == 'PROCESSING' then return redis.call('ZADD', K
 return 0`;
 
 const ACTIVE_STATUSES = ['QUEUED', 'PROCESSING'] as const;
-
-/** A key prefix as a literal inside a SCAN MATCH pattern. */
-function globLiteral(text: string): string {
-  return text.replace(/[\\*?[\]]/g, '\\$&');
-}
 
 /**
  * The upgrade path of the active-job index (`<prefix>:jobs:active`): jobs created before the
@@ -27,17 +23,9 @@ export async function backfillActiveIndex(redis: Redis, keys: RedisKeys, logger:
   let added = 0;
   try {
     for (const status of ACTIVE_STATUSES) {
-      const pattern = `${globLiteral(keys.prefix)}:user:*:jobs:status:${status}`;
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        for (const index of found) {
-          for (const jobId of await redis.zrange(index, 0, -1)) {
-            added += Number(await redis.eval(ADD_IF_ACTIVE, 2, keys.job(jobId), keys.activeJobs(), jobId));
-          }
-        }
-      } while (cursor !== '0');
+      await forEachOwnerIndexedJob(redis, keys.prefix, `:status:${status}`, async (jobId) => {
+        added += Number(await redis.eval(ADD_IF_ACTIVE, 2, keys.job(jobId), keys.activeJobs(), jobId));
+      });
     }
   } catch (error) {
     // Not fatal: the next start tries again; meanwhile such jobs enter at their next change.

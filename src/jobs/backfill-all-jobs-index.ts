@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { JOB_STATUSES, JOB_TYPES, type JobType } from '../contract/index.js';
 import { errorFields, type Logger } from '../observability/logger.js';
 import type { JobStore } from './job-store.js';
+import { forEachOwnerIndexedJob } from './scan-owner-indexes.js';
 
 /**
  * Adds one job to the index of every owner's jobs by its record's status at this instant, in one
@@ -22,11 +23,6 @@ for i, s in ipairs(STATUSES) do
 end
 return added`;
 
-/** A key prefix as a literal inside a SCAN MATCH pattern. */
-function globLiteral(text: string): string {
-  return text.replace(/[\\*?[\]]/g, '\\$&');
-}
-
 /**
  * The upgrade path of the index of every owner's jobs (`<prefix>:jobs:all…`, `GET /v1/admin/jobs`):
  * jobs created before the scripts kept it are found through their owners' history indexes
@@ -39,21 +35,13 @@ export async function backfillAllJobsIndex(redis: Redis, store: JobStore, logger
   if ((await redis.exists(marker)) === 1) return 0;
   let added = 0;
   try {
-    const pattern = `${globLiteral(keys.prefix)}:user:*:jobs`;
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      for (const index of found) {
-        for (const jobId of await redis.zrange(index, 0, -1)) {
-          // The type never changes: read it first to name that type's keys.
-          const type = (await redis.hget(keys.job(jobId), 'job_type')) as JobType | null;
-          if (!type || !JOB_TYPES.includes(type)) continue;
-          const jobKeys = [keys.job(jobId), ...store.allJobsKeys(type)];
-          added += Number(await redis.eval(ADD_TO_ALL_JOBS, jobKeys.length, ...jobKeys, jobId));
-        }
-      }
-    } while (cursor !== '0');
+    await forEachOwnerIndexedJob(redis, keys.prefix, '', async (jobId) => {
+      // The type never changes: read it first to name that type's keys.
+      const type = (await redis.hget(keys.job(jobId), 'job_type')) as JobType | null;
+      if (!type || !JOB_TYPES.includes(type)) return;
+      const jobKeys = [keys.job(jobId), ...store.allJobsKeys(type)];
+      added += Number(await redis.eval(ADD_TO_ALL_JOBS, jobKeys.length, ...jobKeys, jobId));
+    });
   } catch (error) {
     // Not fatal: the next start tries again; meanwhile such jobs are missing from the admin list.
     logger.warn({ event: 'jobs.all_index_backfill_failed', ...errorFields(error) }, 'backfill failed');
