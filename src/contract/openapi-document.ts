@@ -96,6 +96,28 @@ function problems(...statuses: number[]) {
   );
 }
 
+/** The filters a history listing takes (`GET /v1/jobs`, `GET /v1/admin/jobs`). */
+const historyFilterParameters = [
+  { name: 'job_type', in: 'query', schema: { type: 'string', enum: [...JOB_TYPES] } },
+  {
+    name: 'status',
+    in: 'query',
+    description: `One or more of ${JOB_STATUSES.join(', ')}, separated by commas`,
+    schema: { type: 'string' },
+  },
+];
+
+/** Cursor paging of a history listing. */
+const pageParameters = [
+  {
+    name: 'cursor',
+    in: 'query',
+    description: '`next_cursor` of the previous page',
+    schema: { type: 'string' },
+  },
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+];
+
 const jobIdParameter = {
   name: 'id',
   in: 'path',
@@ -536,30 +558,14 @@ export function buildOpenApiDocument() {
           tags: ['jobs'],
           summary: "The caller's history, newest first, with counts",
           parameters: [
-            { name: 'job_type', in: 'query', schema: { type: 'string', enum: [...JOB_TYPES] } },
-            {
-              name: 'status',
-              in: 'query',
-              description: `One or more of ${JOB_STATUSES.join(', ')}, separated by commas`,
-              schema: { type: 'string' },
-            },
+            ...historyFilterParameters,
             {
               name: 'q',
               in: 'query',
               description: 'Part of the file name',
               schema: { type: 'string', maxLength: 200 },
             },
-            {
-              name: 'cursor',
-              in: 'query',
-              description: '`next_cursor` of the previous page',
-              schema: { type: 'string' },
-            },
-            {
-              name: 'limit',
-              in: 'query',
-              schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-            },
+            ...pageParameters,
           ],
           responses: {
             '200': { description: 'A page', content: json(ref('JobList')) },
@@ -729,30 +735,14 @@ export function buildOpenApiDocument() {
           summary:
             "Every owner's jobs, newest first, with counts and each job's owner_id; filters and cursor paging as GET /v1/jobs; admin only",
           parameters: [
-            { name: 'job_type', in: 'query', schema: { type: 'string', enum: [...JOB_TYPES] } },
-            {
-              name: 'status',
-              in: 'query',
-              description: `One or more of ${JOB_STATUSES.join(', ')}, separated by commas`,
-              schema: { type: 'string' },
-            },
+            ...historyFilterParameters,
             {
               name: 'owner',
               in: 'query',
               description: "Only this user's jobs (their user id, `owner_id`)",
               schema: { type: 'string', minLength: 1, maxLength: 200 },
             },
-            {
-              name: 'cursor',
-              in: 'query',
-              description: '`next_cursor` of the previous page',
-              schema: { type: 'string' },
-            },
-            {
-              name: 'limit',
-              in: 'query',
-              schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-            },
+            ...pageParameters,
           ],
           responses: {
             '200': { description: 'A page', content: json(ref('AdminJobList')) },
