@@ -7,6 +7,7 @@ import {
 } from '../config/feature-flag-registry.js';
 import { errorFields, type Logger } from '../observability/logger.js';
 import type { RedisKeys } from './redis-keys.js';
+import { closeRedis } from './shutdown-safe-redis.js';
 
 /** One flag as the admin API shows it: its value now, and where that value comes from. */
 export interface FeatureFlagState {
@@ -90,7 +91,7 @@ export class FeatureFlags {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.subscriber.quit().catch(() => undefined);
+    await closeRedis(this.subscriber);
   }
 
   private async announce(): Promise<void> {

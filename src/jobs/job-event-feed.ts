@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { JobChangeNotice } from '../contract/index.js';
 import { errorFields, type Logger } from '../observability/logger.js';
 import type { RedisKeys } from './redis-keys.js';
+import { closeRedis } from './shutdown-safe-redis.js';
 import { compareStreamIds, isStreamId } from './stream-id.js';
 
 export type JobChangeListener = (notice: JobChangeNotice) => void;
@@ -82,6 +83,6 @@ export class JobEventFeed {
 
   async close(): Promise<void> {
     this.listeners.clear();
-    await this.subscriber.quit();
+    await closeRedis(this.subscriber);
   }
 }

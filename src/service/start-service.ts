@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { AccessListStore } from '../api/auth/access-list-store.js';
 import { ApiKeyStore } from '../api/auth/api-key-store.js';
 import { buildApi } from '../api/build-api.js';
@@ -18,6 +18,7 @@ import { QueueAdmin } from '../jobs/queue-admin.js';
 import { registerQueueGauges } from '../jobs/queue-gauges.js';
 import { QueueThroughput } from '../jobs/queue-throughput.js';
 import { isHashTagged, RedisKeys } from '../jobs/redis-keys.js';
+import { closeRedis, ShutdownSafeRedis } from '../jobs/shutdown-safe-redis.js';
 import { SubmitQuota } from '../jobs/submit-quota.js';
 import { UploadSessionStore } from '../jobs/upload-sessions.js';
 import { UsageQuota } from '../jobs/usage-quota.js';
@@ -70,7 +71,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   await mkdir(config.worker.tmpDir, { recursive: true });
 
   const redis = watchRedisConnection(
-    new Redis(config.redis.url, { maxRetriesPerRequest: 3, lazyConnect: true }),
+    new ShutdownSafeRedis(config.redis.url, { maxRetriesPerRequest: 3, lazyConnect: true }),
     logger,
     'main',
   );
@@ -315,8 +316,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await webhookQueue.close();
       await flags.close();
       await queues.close();
-      await queueRedis.quit();
-      await redis.quit();
+      await closeRedis(queueRedis);
+      await closeRedis(redis);
       logger.info({ event: 'service.stopped' }, 'stopped');
     },
   };

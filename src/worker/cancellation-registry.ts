@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { closeRedis } from '../jobs/shutdown-safe-redis.js';
 import type { Logger } from '../observability/logger.js';
 
 /**
@@ -46,7 +47,7 @@ export class CancellationRegistry {
   }
 
   async stop(): Promise<void> {
-    await this.subscriber.quit();
+    await closeRedis(this.subscriber);
   }
 }
 

@@ -9,6 +9,7 @@ import type { FeatureFlags } from '../jobs/feature-flags.js';
 import type { JobQueues } from '../jobs/job-queues.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { ConcurrencyMessage } from '../jobs/queue-admin.js';
+import { closeRedis } from '../jobs/shutdown-safe-redis.js';
 import type { WorkerHeartbeats } from '../jobs/worker-heartbeats.js';
 import type { JobMetrics } from '../observability/job-metrics.js';
 import { errorFields, type Logger } from '../observability/logger.js';
@@ -198,7 +199,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }
     clearTimeout(timer);
     await cancellations.stop();
-    await control.quit();
+    await closeRedis(control);
     await heartbeats
       ?.forget(workerId)
       .catch((error: unknown) =>

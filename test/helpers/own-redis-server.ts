@@ -105,7 +105,8 @@ export async function ownRedisServer(
       throw new Error(`redis-server on port ${port} did not start`);
     },
     async stop() {
-      if (!child || child.exitCode !== null) return;
+      // A killed child has a signalCode and no exitCode.
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child?.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;

@@ -33,16 +33,18 @@ export function startWorkerProcess(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
+  // Kept apart so that a line of one stream is never cut by a chunk of the other.
+  const output = { stdout: '', stderr: '' };
   child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
+    output.stdout += chunk.toString('utf8');
   });
   child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
+    output.stderr += chunk.toString('utf8');
   });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
+  // 'close', not 'exit': only then has everything the process wrote been read.
+  const exited = new Promise((resolve) => child.on('close', resolve));
   const logs = () =>
-    output
+    `${output.stdout}\n${output.stderr}`
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
