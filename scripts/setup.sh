@@ -8,8 +8,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # qpdf lays OCR text layers over PDF pages (searchable PDF); libtiff-tools splits multi-page TIFFs.
 RUNTIME_PACKAGES=(redis-server redis-tools tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin poppler-utils ffmpeg pocketsphinx pocketsphinx-en-us qpdf libtiff-tools)
 # Tests make their own fixtures: spoken audio with flite, PDFs with Noto fonts; the page is
-# tested in Debian's Chromium (/usr/bin/chromium) driven by playwright-core.
-TEST_PACKAGES=(flite fonts-noto-core chromium)
+# tested in Debian's Chromium (/usr/bin/chromium) driven by playwright-core; deploy/nginx.conf
+# (the load balancer of compose.yaml) is run by the tests in their own nginx processes.
+TEST_PACKAGES=(flite fonts-noto-core chromium nginx-light)
 
 say() { printf '\033[1m[doc-transcribe]\033[0m %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -26,6 +27,25 @@ ensure_packages() {
   local missing
   mapfile -t missing < <(missing_packages "$@")
   [ "${#missing[@]}" -eq 0 ] && return 0
+  install_packages "${missing[@]}"
+  # Debian starts nginx on port 80 once installed; the tests only need its binary.
+  if printf '%s\n' "${missing[@]}" | grep -qx nginx-light; then stop_system_nginx; fi
+}
+
+stop_system_nginx() {
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now nginx >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/nginx ]; then
+    as_root /etc/init.d/nginx stop >/dev/null 2>&1 || true
+  fi
+}
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi
+}
+
+install_packages() {
+  local missing=("$@")
   if [ "$(id -u)" -eq 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SavedWebhook, WebhookDelivery, WebhookPayload } from '../../src/contract/index.js';
 import { isForbiddenAddress } from '../../src/webhooks/check-webhook-target.js';
 import { verifyWebhook } from '../../src/webhooks/webhook-signature.js';
+import { freePort } from '../helpers/free-port.js';
 import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
 import { TINY_PNG } from '../helpers/tiny-files.js';
-import { freePort, type ReceivedWebhook, startWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { type ReceivedWebhook, startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const FAST_RETRIES = {
   WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',

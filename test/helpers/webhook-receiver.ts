@@ -62,12 +62,3 @@ export async function startWebhookReceiver(
       }),
   };
 }
-
-/** A loopback port nothing listens on (taken and released). */
-export async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
