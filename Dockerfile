@@ -32,5 +32,5 @@ USER doc-transcribe
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "dist/cli/main.js", "serve"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/cli/main.js", "serve"]
 CMD ["--role", "all"]

@@ -12,6 +12,12 @@ RUNTIME_PACKAGES=(redis-server redis-tools tesseract-ocr tesseract-ocr-eng tesse
 # (the load balancer of compose.yaml) is run by the tests in their own nginx processes.
 TEST_PACKAGES=(flite fonts-noto-core chromium nginx-light)
 
+# V8 flags of every service process, the same as the shebang of src/cli/main.ts, the Dockerfile's
+# ENTRYPOINT and `npm start` (test/integration/deployment-files.test.ts keeps them equal): a young
+# generation of 2 × 8 MB instead of Node's 2 × 16 MB keeps an API replica streaming a 2 GB upload
+# under 150 MB resident, for a few per cent of request throughput (docs/benchmarks.md).
+SERVICE_NODE_FLAGS=(--max-semi-space-size=8)
+
 say() { printf '\033[1m[doc-transcribe]\033[0m %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 

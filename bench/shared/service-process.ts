@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 export interface ServiceProcess {
@@ -9,6 +9,19 @@ export interface ServiceProcess {
   /** Every JSON log line the process printed. */
   logs: Array<Record<string, unknown>>;
   stop(): Promise<void>;
+}
+
+/** The V8 flags every launcher gives the service: those of the bin's shebang (`env -S node …`). */
+export function serviceNodeFlags(): string[] {
+  const shebang = readFileSync('src/cli/main.ts', 'utf8').split('\n', 1)[0] ?? '';
+  const [, flags = ''] = /^#!\/usr\/bin\/env -S node ?(.*)$/.exec(shebang) ?? [];
+  return flags.split(' ').filter(Boolean);
+}
+
+/** `BENCH_SERVICE_NODE_FLAGS`, when set (even empty), replaces them: to measure another setting. */
+function benchNodeFlags(): string[] {
+  const override = process.env.BENCH_SERVICE_NODE_FLAGS;
+  return override === undefined ? serviceNodeFlags() : override.split(' ').filter(Boolean);
 }
 
 /**
@@ -25,10 +38,14 @@ export async function startServiceProcess(
   const program = existsSync('dist/cli/main.js')
     ? ['dist/cli/main.js']
     : ['--import', 'tsx', 'src/cli/main.ts'];
-  const child: ChildProcess = spawn(process.execPath, [...program, 'serve', '--role', role], {
-    env: { ...process.env, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...benchNodeFlags(), ...program, 'serve', '--role', role],
+    {
+      env: { ...process.env, PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: Array<Record<string, unknown>> = [];
   let pending = '';
   let stderr = '';

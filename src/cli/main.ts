@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, DEFAULT_CLIENT_SERVER, loadConfig } from '../config/index.js';
 import { registerCancelCommand } from './commands/cancel-command.js';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { serviceNodeFlags } from '../../bench/shared/service-process.js';
 import { envSchema } from '../../src/config/config-schema.js';
 
 // Read by the SDKs' credential chains or by third-party images, not by our config schema.
@@ -110,5 +111,26 @@ describe('the deployment files', () => {
     for (const name of [...dockerfile.matchAll(/^\s+([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1] ?? '')) {
       if (name !== 'NODE_ENV' && name !== 'OMP_THREAD_LIMIT') expect(known).toContain(name);
     }
+  });
+
+  it('every launcher starts the service with the same V8 flags as the bin', async () => {
+    const flags = serviceNodeFlags();
+    expect(flags).toEqual(['--max-semi-space-size=8']);
+    const dockerfile = await readFile('Dockerfile', 'utf8');
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+    expect(entrypoint).toEqual(['node', ...flags, 'dist/cli/main.js', 'serve']);
+    const scripts = (
+      JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
+    expect(scripts.start).toBe(`node ${flags.join(' ')} dist/cli/main.js serve`);
+    // ./dt start runs `node "${SERVICE_NODE_FLAGS[@]}" dist/cli/main.js serve`.
+    const setup = await readFile('scripts/setup.sh', 'utf8');
+    expect(/^SERVICE_NODE_FLAGS=\(([^)]*)\)$/m.exec(setup)?.[1]?.split(' ')).toEqual(flags);
+    expect(await readFile('dt', 'utf8')).toContain(
+      `exec node "$\{SERVICE_NODE_FLAGS[@]}" dist/cli/main.js serve`,
+    );
+    // The build keeps the shebang, so the installed `doc-transcribe` bin gets them too.
+    const built = (await readFile('dist/cli/main.js', 'utf8')).split('\n', 1)[0];
+    expect(built).toBe(`#!/usr/bin/env -S node ${flags.join(' ')}`);
   });
 });
