@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type EngineKind, engineNotOffered } from '../config/offered-engines.js';
 import {
   type AdminJobList,
   type AdminListJobsQuery,
@@ -128,6 +129,8 @@ const DELETE_WAIT_MS = 10_000;
 export interface JobDefaults {
   ocrLanguages: string;
   transcriptionLanguage: string;
+  /** What the deployment offers (`offeredEngines`): a retry that keeps an engine gone since is refused. */
+  engines?: Readonly<Record<EngineKind, readonly string[]>>;
 }
 
 /** The job use cases behind the API: submit, read, list, cancel, fetch results. */
@@ -433,6 +436,17 @@ export class JobService {
    * A new job on the same input (copied, so deleting either job never breaks the other), linked by
    * `retry_of_job_id`, optionally with new parameters. Only FAILED or CANCELLED jobs are retried.
    */
+  /** ENGINE_NOT_OFFERED for a retry whose engine (kept from the original or asked for) is not offered. */
+  private refuseKeptEngineNotOffered(kind: EngineKind, engine: string | undefined, field: string): void {
+    if (!this.defaults.engines) return;
+    const message = engineNotOffered(this.defaults.engines, kind, engine);
+    if (message === null) return;
+    const next = `${message} (send ${field}: null for the configured engine, or name one offered)`;
+    throw new AppError('ENGINE_NOT_OFFERED', `${field}: ${next}.`, {
+      details: { errors: [{ field, message: next }] },
+    });
+  }
+
   async retry(
     jobId: string,
     ownerId: string,
@@ -447,6 +461,11 @@ export class JobService {
       );
     }
     refuseOptionsOfOtherType(original.job_type, overrides);
+    const ocrOptions = layOver(original.ocr_options, overrides.ocrOptions);
+    const transcriptionOptions = layOver(original.transcription_options, overrides.transcriptionOptions);
+    // Refused here, not after a trip through the queue to a worker without the engine.
+    this.refuseKeptEngineNotOffered('ocr', ocrOptions?.engine, 'ocr_engine');
+    this.refuseKeptEngineNotOffered('speech', transcriptionOptions?.engine, 'transcription_engine');
     const newJobIdValue = newJobId();
     let stored: { sizeBytes: number; sha256: string };
     try {
@@ -469,8 +488,8 @@ export class JobService {
       sha256: stored.sha256,
       contentSubtype: overrides.content_subtype ?? original.content_subtype,
       language: overrides.language ?? original.language,
-      ocrOptions: layOver(original.ocr_options, overrides.ocrOptions),
-      transcriptionOptions: layOver(original.transcription_options, overrides.transcriptionOptions),
+      ocrOptions,
+      transcriptionOptions,
       callbackUrl: original.callback_url,
       retryOfJobId: original.job_id,
     });

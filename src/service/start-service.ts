@@ -193,7 +193,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       store,
       queues,
       storage,
-      { ocrLanguages: config.ocr.languages, transcriptionLanguage: 'en' },
+      { ocrLanguages: config.ocr.languages, transcriptionLanguage: 'en', engines },
       new IdempotencyStore(redis, keys, config.idempotency),
       logger,
       metrics,

@@ -2,14 +2,17 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, Problem } from '../../src/contract/index.js';
+import { testKeyPrefix } from '../helpers/test-redis.js';
 import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
 import { TINY_PNG } from '../helpers/tiny-files.js';
 
 // An OCR engine a deployment does not offer (gemini without GEMINI_API_KEY) is refused when the job
-// is asked for: submit, retry with a changed engine and the earlier `/upload`, never later by a worker.
+// is asked for: submit, retry with a changed or a kept engine and the earlier `/upload`, never later
+// by a worker.
 // API role only: jobs stay queued, nothing is read.
 let svc: TestService;
 let withGemini: TestService;
+const offeredPrefix = testKeyPrefix('ocr-offered');
 
 const submit = (service: TestService, fields: Record<string, string>) =>
   submitFile(service.url, { name: 'scan.png', bytes: TINY_PNG }, fields);
@@ -35,7 +38,11 @@ async function jobCount(service: TestService): Promise<number> {
 beforeAll(async () => {
   [svc, withGemini] = await Promise.all([
     startTestService('ocr-not-offered', { SERVICE_ROLE: 'api', FLAG_LEGACY_API: 'true' }),
-    startTestService('ocr-offered', { SERVICE_ROLE: 'api', GEMINI_API_KEY: 'test-key-not-used' }),
+    startTestService('ocr-offered', {
+      SERVICE_ROLE: 'api',
+      GEMINI_API_KEY: 'test-key-not-used',
+      REDIS_KEY_PREFIX: offeredPrefix,
+    }),
   ]);
 });
 afterAll(async () => {
@@ -93,6 +100,43 @@ describe('an OCR engine the deployment does not offer', () => {
     const byDefault = await retry(cancelled.job_id, { ocr_engine: null });
     expect(byDefault.status).toBe(201);
     expect(((await byDefault.json()) as Job).ocr_options?.engine).toBeUndefined();
+  });
+
+  it('is refused when a retry keeps it from a job made where it was offered, until null is sent', async () => {
+    // The same deployment restarted without its Gemini key: same prefix, same storage.
+    const reconfigured = await startTestService('ocr-offered-no-more', {
+      SERVICE_ROLE: 'api',
+      REDIS_KEY_PREFIX: offeredPrefix,
+      DATA_DIR: withGemini.dataDir,
+    });
+    try {
+      const made = (await (await submit(withGemini, { ocr_engine: 'gemini' })).json()) as Job;
+      await fetch(`${withGemini.url}/v1/jobs/${made.job_id}/cancel`, { method: 'POST' });
+      expect((await waitForJob(withGemini.url, made.job_id)).status).toBe('CANCELLED');
+      const retryThere = (body: Record<string, unknown>) =>
+        fetch(`${reconfigured.url}/v1/jobs/${made.job_id}/retry`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const jobsBefore = await jobCount(reconfigured);
+
+      const kept = await retryThere({});
+      expect(kept.status).toBe(400);
+      const message =
+        'gemini is not offered here; this server offers tesseract (send ocr_engine: null for the configured engine, or name one offered)';
+      expect((await kept.json()) as Problem).toMatchObject({
+        error_code: 'ENGINE_NOT_OFFERED',
+        errors: [{ field: 'ocr_engine', message }],
+      });
+      expect(await jobCount(reconfigured)).toBe(jobsBefore);
+
+      const byDefault = await retryThere({ ocr_engine: null });
+      expect(byDefault.status).toBe(201);
+      expect(((await byDefault.json()) as Job).ocr_options?.engine).toBeUndefined();
+    } finally {
+      await reconfigured.close();
+    }
   });
 
   it('is refused by the earlier POST /upload too, in its error envelope', async () => {
