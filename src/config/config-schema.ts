@@ -398,7 +398,19 @@ export function crossFieldProblems(env: Env): string[] {
   if (env.TRANSCRIPTION_ENGINE === 'openai' && !env.OPENAI_API_KEY) {
     problems.push('TRANSCRIPTION_ENGINE ("openai"): needs OPENAI_API_KEY');
   }
-  if (env.TRANSCRIPTION_ENGINE === 'gemini' && !env.GEMINI_API_KEY && !env.GEMINI_VERTEX_PROJECT) {
+  const geminiConfigured = Boolean(env.GEMINI_API_KEY || env.GEMINI_VERTEX_PROJECT);
+  if (env.OCR_ENGINE === 'gemini' && !geminiConfigured) {
+    problems.push('OCR_ENGINE ("gemini"): needs GEMINI_API_KEY or GEMINI_VERTEX_PROJECT');
+  }
+  const geminiSubtypes = Object.entries(env.OCR_ENGINE_BY_SUBTYPE)
+    .filter(([, engine]) => engine === 'gemini')
+    .map(([subtype]) => subtype);
+  if (geminiSubtypes.length > 0 && !geminiConfigured) {
+    problems.push(
+      `OCR_ENGINE_BY_SUBTYPE (${geminiSubtypes.map((s) => `${s}=gemini`).join(',')}): needs GEMINI_API_KEY or GEMINI_VERTEX_PROJECT`,
+    );
+  }
+  if (env.TRANSCRIPTION_ENGINE === 'gemini' && !geminiConfigured) {
     problems.push('TRANSCRIPTION_ENGINE ("gemini"): needs GEMINI_API_KEY or GEMINI_VERTEX_PROJECT');
   }
   if (env.TRANSCRIPTION_ENGINE === 'whisper' && !env.WHISPER_MODEL) {

@@ -79,6 +79,18 @@ describe('loadConfig', () => {
     expect(own.transcription.gemini?.model).toBe('m2');
   });
 
+  it('refuses Gemini for OCR, as the default or for a subtype, without a key or a Vertex project', () => {
+    expect(() => loadConfig({ OCR_ENGINE: 'gemini' })).toThrow(
+      /OCR_ENGINE \("gemini"\): needs GEMINI_API_KEY or GEMINI_VERTEX_PROJECT/,
+    );
+    expect(() => loadConfig({ OCR_ENGINE_BY_SUBTYPE: 'pravachan=gemini,general=tesseract' })).toThrow(
+      /OCR_ENGINE_BY_SUBTYPE \(pravachan=gemini\): needs GEMINI_API_KEY or GEMINI_VERTEX_PROJECT/,
+    );
+    const withKey = loadConfig({ OCR_ENGINE_BY_SUBTYPE: 'pravachan=gemini', GEMINI_API_KEY: 'k' });
+    expect(withKey.ocr.engineBySubtype).toEqual({ pravachan: 'gemini' });
+    expect(loadConfig({ OCR_ENGINE: 'gemini', GEMINI_VERTEX_PROJECT: 'p' }).ocr.engine).toBe('gemini');
+  });
+
   it('configures Gemini through Vertex AI with a project (and optional service-account file) instead of a key', () => {
     const config = loadConfig({
       TRANSCRIPTION_ENGINE: 'gemini',
