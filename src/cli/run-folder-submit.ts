@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, ServerUnreachableError } from '../client/api-error.js';
-import type { DocTranscribeClient, SubmitFields } from '../client/doc-transcribe-client.js';
+import type { DocTranscribeClient, SubmitFields, UploadResume } from '../client/doc-transcribe-client.js';
 import { watchJobs } from '../client/watch-jobs.js';
 import {
   isTerminal,
@@ -345,11 +345,30 @@ export async function runFolderSubmit(
   const submitOne = async (item: Item) => {
     const [first] = item.inputs;
     if (!first) throw new Error('an item without inputs');
+    const state = options.state;
+    // A large file's upload session outlives a killed run: the next run goes on from its offset.
+    const earlier = state?.upload(item.sha256);
+    const resume: UploadResume | undefined = state
+      ? {
+          uploadId:
+            earlier?.server === client.server && earlier.fields_fingerprint === fingerprint
+              ? earlier.upload_id
+              : undefined,
+          onCreated: (uploadId) =>
+            state.setUpload(item.sha256, {
+              server: client.server,
+              fields_fingerprint: fingerprint,
+              upload_id: uploadId,
+            }),
+        }
+      : undefined;
     const job = await client.submit(
       { path: first.absolutePath, filename: path.basename(first.relativePath) },
       options.fields,
       idempotencyKeyOf(item.sha256, fingerprint),
+      resume,
     );
+    await state?.deleteUpload(item.sha256);
     item.reused = job.reused;
     return job;
   };

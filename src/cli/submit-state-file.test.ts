@@ -62,6 +62,20 @@ describe('SubmitStateFile', () => {
     expect(reopened.get(SHA_B)?.job_id).toBe('job-b');
   });
 
+  it('remembers an unfinished upload session per content until its job exists, and reads older files without any', async () => {
+    const file = path.join(dir, 'uploads', 'state.json');
+    const older = { version: 1, files: {} };
+    await writeFile(path.join(dir, 'older.json'), JSON.stringify(older));
+    expect((await SubmitStateFile.open(path.join(dir, 'older.json'))).upload(SHA_A)).toBeUndefined();
+
+    const state = await SubmitStateFile.open(file);
+    const upload = { server: 'http://127.0.0.1:8080', fields_fingerprint: 'f'.repeat(16), upload_id: 'up-1' };
+    await state.setUpload(SHA_A, upload);
+    expect((await SubmitStateFile.open(file)).upload(SHA_A)).toMatchObject(upload);
+    await state.deleteUpload(SHA_A);
+    expect((await SubmitStateFile.open(file)).upload(SHA_A)).toBeUndefined();
+  });
+
   it('writes changes made at the same moment one after another, the last one winning, with no temporary file left', async () => {
     const file = path.join(dir, 'burst', 'state.json');
     const state = await SubmitStateFile.open(file);

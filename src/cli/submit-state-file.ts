@@ -26,10 +26,23 @@ const stateEntrySchema = z.object({
 });
 export type SubmitStateEntry = z.infer<typeof stateEntrySchema>;
 
+/** A resumable upload under way (no job yet): a re-run goes on with it instead of starting over. */
+const uploadEntrySchema = z.object({
+  server: z.string(),
+  fields_fingerprint: z.string(),
+  upload_id: z.string(),
+  updated_at: z.string(),
+});
+export type SubmitUploadEntry = z.infer<typeof uploadEntrySchema>;
+
+const contentHash = z.string().regex(/^[0-9a-f]{64}$/);
+
 const stateDocumentSchema = z.object({
   version: z.literal(1),
   /** Keyed by the SHA-256 (hex) of the input's content. */
-  files: z.record(z.string().regex(/^[0-9a-f]{64}$/), stateEntrySchema),
+  files: z.record(contentHash, stateEntrySchema),
+  /** Absent in files written before resumable uploads were remembered. */
+  uploads: z.record(contentHash, uploadEntrySchema).default({}),
 });
 
 export class StateFileError extends UsageError {}
@@ -45,6 +58,7 @@ export class SubmitStateFile {
   private constructor(
     readonly filePath: string,
     private readonly files: Map<string, SubmitStateEntry>,
+    private readonly uploads: Map<string, SubmitUploadEntry> = new Map(),
   ) {}
 
   static async open(filePath: string): Promise<SubmitStateFile> {
@@ -63,7 +77,11 @@ export class SubmitStateFile {
         `the state file ${filePath} is not one this version wrote; move it away to start afresh (finished files are then submitted again and the server answers with the same jobs for 24 h)`,
       );
     }
-    return new SubmitStateFile(filePath, new Map(Object.entries(parsed.files)));
+    return new SubmitStateFile(
+      filePath,
+      new Map(Object.entries(parsed.files)),
+      new Map(Object.entries(parsed.uploads)),
+    );
   }
 
   get(sha256: string): SubmitStateEntry | undefined {
@@ -73,6 +91,23 @@ export class SubmitStateFile {
   /** Records the entry and writes the file; resolves once this state is on disk. */
   set(sha256: string, entry: Omit<SubmitStateEntry, 'updated_at'>): Promise<void> {
     this.files.set(sha256, { ...entry, updated_at: new Date().toISOString() });
+    return this.enqueueWrite();
+  }
+
+  /** The upload session an earlier run left unfinished for this content, if any. */
+  upload(sha256: string): SubmitUploadEntry | undefined {
+    return this.uploads.get(sha256);
+  }
+
+  /** Remembers an upload session as soon as it exists, so a killed run's bytes are not sent again. */
+  setUpload(sha256: string, entry: Omit<SubmitUploadEntry, 'updated_at'>): Promise<void> {
+    this.uploads.set(sha256, { ...entry, updated_at: new Date().toISOString() });
+    return this.enqueueWrite();
+  }
+
+  /** Forgets the upload session of a content once its job exists. */
+  deleteUpload(sha256: string): Promise<void> {
+    if (!this.uploads.delete(sha256)) return this.writes;
     return this.enqueueWrite();
   }
 
@@ -89,7 +124,11 @@ export class SubmitStateFile {
   }
 
   private async write(): Promise<void> {
-    const document = { version: 1 as const, files: Object.fromEntries(this.files) };
+    const document = {
+      version: 1 as const,
+      files: Object.fromEntries(this.files),
+      uploads: Object.fromEntries(this.uploads),
+    };
     await mkdir(path.dirname(this.filePath), { recursive: true });
     const temporary = `${this.filePath}.${randomBytes(4).toString('hex')}.tmp`;
     try {

@@ -69,6 +69,14 @@ interface RequestOptions {
 
 const MAX_BACKOFF_MS = 30_000;
 
+/** An upload session kept across processes: the CLI's state file remembers it per file. */
+export interface UploadResume {
+  /** A session an earlier run started for the same file; used when it is still open. */
+  uploadId?: string | undefined;
+  /** Called once a new session exists, before its first byte is sent. */
+  onCreated(uploadId: string): Promise<void>;
+}
+
 /** A small typed client over the v1 API: every refusal becomes an ApiError with its catalog code. */
 export class DocTranscribeClient {
   private readonly attempts: number;
@@ -93,10 +101,11 @@ export class DocTranscribeClient {
     file: { path: string; filename: string },
     fields: SubmitFields,
     idempotencyKey: string,
+    resume?: UploadResume,
   ): Promise<Job & { reused: boolean }> {
     const size = (await stat(file.path)).size;
     if (size > (this.options.resumableAboveBytes ?? RESUMABLE_UPLOAD_THRESHOLD_BYTES)) {
-      return this.submitResumable(file, size, fields, idempotencyKey);
+      return this.submitResumable(file, size, fields, idempotencyKey, resume);
     }
     const response = await this.request('POST', '/v1/jobs', {
       repeatable: true,
@@ -116,19 +125,25 @@ export class DocTranscribeClient {
    * `POST /v1/uploads`, PATCHes of `chunkBytes` read from disk; after a network error, a 5xx or an
    * offset mismatch it asks the server's offset and goes on from there (at most MAX_RESUME_TRIES
    * failures in a row); then `POST /v1/jobs {upload_id, …fields}` with the Idempotency-Key.
+   * `resume` carries a session an earlier process started for this file, and hears of a new one.
    */
   private async submitResumable(
     file: { path: string; filename: string },
     size: number,
     fields: SubmitFields,
     idempotencyKey: string,
+    resume?: UploadResume,
   ): Promise<Job & { reused: boolean }> {
     const json = { 'content-type': 'application/json' };
-    const created = await this.request('POST', '/v1/uploads', {
-      headers: json,
-      body: JSON.stringify({ filename: file.filename, size }),
-    });
-    const session = (await created.json()) as UploadSessionView;
+    let session = resume?.uploadId ? await this.openUpload(resume.uploadId, size) : null;
+    if (!session) {
+      const created = await this.request('POST', '/v1/uploads', {
+        headers: json,
+        body: JSON.stringify({ filename: file.filename, size }),
+      });
+      session = (await created.json()) as UploadSessionView;
+      await resume?.onCreated(session.upload_id);
+    }
     const path = `/v1/uploads/${encodeURIComponent(session.upload_id)}`;
     const blob = await openAsBlob(file.path);
     const chunkBytes = this.options.chunkBytes ?? UPLOAD_CHUNK_BYTES;
@@ -161,6 +176,20 @@ export class DocTranscribeClient {
       }),
     });
     return (await response.json()) as Job & { reused: boolean };
+  }
+
+  /** An upload session still open for a file of this size, or null (expired, used, or another file's). */
+  private async openUpload(uploadId: string, size: number): Promise<UploadSessionView | null> {
+    try {
+      const response = await this.request('GET', `/v1/uploads/${encodeURIComponent(uploadId)}`, {
+        repeatable: true,
+      });
+      const session = (await response.json()) as UploadSessionView;
+      return session.size === size && session.offset <= size ? session : null;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
   }
 
   async getJob(jobId: string): Promise<Job> {
