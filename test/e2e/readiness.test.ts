@@ -5,6 +5,7 @@ import { type OwnRedisServer, ownRedisServer } from '../helpers/own-redis-server
 import { scrapeMetrics } from '../helpers/prometheus-scrape.js';
 import { testKeyPrefix } from '../helpers/test-redis.js';
 import { startTestService, type TestService } from '../helpers/test-service.js';
+import { waitUntil } from '../helpers/worker-process.js';
 
 type ReadyBody = ReadinessReport & { auth_mode: string };
 
@@ -21,38 +22,7 @@ async function readyzUntil(url: string, status: number, timeoutMs = 30_000): Pro
   throw new Error(`/readyz never answered ${status}; last: ${JSON.stringify(last)}`);
 }
 
-/** Scrapes `/metrics` until `redis_up` reads `value`; returns the last reading. */
-async function redisUpUntil(url: string, value: number, timeoutMs = 30_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await readRedisUp(url);
-  while (last !== value && Date.now() < deadline) {
-    await sleep(200);
-    last = await readRedisUp(url);
-  }
-  return last;
-}
-
-async function readRedisUp(url: string): Promise<number> {
-  return (await scrapeMetrics(`${url}/metrics`)).value('redis_up');
-}
-
-type LogLine = Record<string, unknown>;
-
-/** Polls the service's log lines until `enough` of them match; returns the first match. */
-async function logged(
-  svc: TestService,
-  match: (line: LogLine) => boolean,
-  enough: (lines: LogLine[]) => boolean = (lines) => lines.length > 0,
-  timeoutMs = 30_000,
-): Promise<LogLine> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const lines = svc.logs.filter(match);
-    if (enough(lines) && lines[0]) return lines[0];
-    await sleep(100);
-  }
-  throw new Error(`no such log line within ${timeoutMs} ms`);
-}
+const redisUp = async (url: string) => (await scrapeMetrics(`${url}/metrics`)).value('redis_up');
 
 describe('/readyz follows Redis', () => {
   let redis: OwnRedisServer;
@@ -88,22 +58,20 @@ describe('/readyz follows Redis', () => {
     // The process itself is alive: orchestrators must not restart it for a Redis outage.
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
     // The other signals docs/runbooks.md ("Redis down") names: redis_up 0 and redis.error.
-    expect(await redisUpUntil(svc.url, 0)).toBe(0);
-    const error = await logged(svc, (line) => line.event === 'redis.error');
-    expect(error.code).toMatch(/^E[A-Z]+$/);
-    expect(typeof error.connection).toBe('string');
+    expect(await redisUp(svc.url)).toBe(0);
+    await waitUntil(() => svc.logs.some((line) => line.event === 'redis.error'), 'redis.error', 30_000);
+    const error = svc.logs.find((line) => line.event === 'redis.error');
+    expect(error?.code).toMatch(/^E[A-Z]+$/);
+    expect(typeof error?.connection).toBe('string');
     const reconnectsBefore = svc.logs.filter((line) => line.event === 'redis.reconnected').length;
 
     await redis.start();
     const back = await readyzUntil(svc.url, 200);
     expect(back.checks.redis?.ok).toBe(true);
     // Every connection the scrape reads through reconnects on its own schedule: poll, as Prometheus would.
-    expect(await redisUpUntil(svc.url, 1)).toBe(1);
-    await logged(
-      svc,
-      (line) => line.event === 'redis.reconnected',
-      (lines) => lines.length > reconnectsBefore,
-    );
+    await waitUntil(async () => (await redisUp(svc.url)) === 1, 'redis_up 1', 30_000);
+    const reconnects = () => svc.logs.filter((line) => line.event === 'redis.reconnected').length;
+    await waitUntil(() => reconnects() > reconnectsBefore, 'redis.reconnected', 30_000);
   });
 });
 
