@@ -120,7 +120,7 @@ describe('the benchmarks, in a tiny configuration', () => {
       /\| bare `pocketsphinx_continuous`, 8 s byte-range chunks in 1 lanes \| [\d.]+ s/,
     );
     expect(run.output).toMatch(
-      /\| service, HTTP submit → worker → COMPLETED .*\| [\d.]+ s, RTF [\d.]+, [1-9]\d* words \|/,
+      /\| service, HTTP submit → worker → COMPLETED .*\| [\d.]+ s, RTF [\d.]+ \([\d.]+ audio-min\/min\), [1-9]\d* words \|/,
     );
     expect(run.output).toMatch(/\| throughput ratio service \/ bare \| \*\*\d/);
     expect(run.output).toMatch(/\| peak RSS, worker Node process \| \d+ MiB/);
