@@ -108,6 +108,8 @@ export function App({
   const latest = useRef({ state, uploads, t });
   latest.current = { state, uploads, t };
   const statuses = useRef(new Map<string, JobStatus>());
+  /** The status last announced in the live region, per job. */
+  const announced = useRef(new Map<string, JobStatus>());
   const live = useRef<{ updates: LiveJobUpdates; poller: JobPoller } | null>(null);
 
   const showFailure = useCallback((error: unknown) => {
@@ -122,17 +124,22 @@ export function App({
     // A finished job stays finished: a late report of an earlier state changes nothing.
     if (before && isTerminal(before) && !isTerminal(job.status)) return;
     statuses.current.set(job.job_id, job.status);
-    if (before !== undefined && before !== job.status) {
+    const changed = before !== undefined && before !== job.status;
+    // A job just sent from here is announced as it enters the queue (the stream may have told of
+    // it first), then at every change of status; each status of a job is announced once.
+    const sentNow = startedHere && (before === undefined || before === job.status);
+    if ((changed || sentNow) && announced.current.get(job.job_id) !== job.status) {
+      announced.current.set(job.job_id, job.status);
       const { t: tr } = latest.current;
-      const status = tr(`status.${job.status}`);
-      setAnnouncement(tr('job.announce', { name: job.input_filename, status }));
-      if (isTerminal(job.status)) {
-        notifyIfHidden(
-          tr(`notify.${job.status as 'COMPLETED' | 'FAILED' | 'CANCELLED'}`, { name: job.input_filename }),
-          tr('notify.body'),
-          job.job_id,
-        );
-      }
+      setAnnouncement(tr('job.announce', { name: job.input_filename, status: tr(`status.${job.status}`) }));
+    }
+    if (changed && isTerminal(job.status)) {
+      const { t: tr } = latest.current;
+      notifyIfHidden(
+        tr(`notify.${job.status as 'COMPLETED' | 'FAILED' | 'CANCELLED'}`, { name: job.input_filename }),
+        tr('notify.body'),
+        job.job_id,
+      );
     }
     if (isTerminal(job.status)) live.current?.poller.unwatch(job.job_id);
     else live.current?.poller.watch(job);
@@ -141,6 +148,7 @@ export function App({
 
   const removeJob = useCallback((jobId: string) => {
     statuses.current.delete(jobId);
+    announced.current.delete(jobId);
     live.current?.poller.unwatch(jobId);
     dispatch({ type: 'job/deleted', jobId });
   }, []);
