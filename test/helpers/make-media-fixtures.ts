@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { access, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runChildProcess } from '../../src/process/run-child-process.js';
@@ -126,6 +126,28 @@ export async function makeTruncatedMp3(dir: string, text: string, keepShare: num
   } finally {
     await file.close();
   }
+  return out;
+}
+
+/**
+ * An MP3 of the speech whose Xing/Info header claims only `claimedShare` of its frames: ffprobe
+ * believes the header, ffmpeg decodes every frame. (A WAV cannot hide its length this way: ffmpeg
+ * stops at the RIFF data size, so a short header makes a short WAV for every reader.)
+ */
+export async function makeMp3HidingItsLength(
+  dir: string,
+  text: string,
+  claimedShare: number,
+): Promise<string> {
+  const bytes = await readFile(await makeSpokenMp3(dir, text));
+  const tag = [bytes.indexOf('Xing', 0, 'latin1'), bytes.indexOf('Info', 0, 'latin1')].find((at) => at >= 0);
+  // The tag, 4 bytes of flags (bit 0: frame count present), then the frame count, big-endian.
+  if (tag === undefined || (bytes.readUInt32BE(tag + 4) & 1) === 0) {
+    throw new Error('libmp3lame wrote no Xing/Info frame count');
+  }
+  bytes.writeUInt32BE(Math.max(1, Math.floor(bytes.readUInt32BE(tag + 8) * claimedShare)), tag + 8);
+  const out = path.join(dir, uniqueName('hiding-length', 'mp3'));
+  await writeFile(out, bytes);
   return out;
 }
 
