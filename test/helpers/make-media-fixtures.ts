@@ -217,9 +217,27 @@ const CONTAINER_ARGS: Record<SpeechContainer, string[]> = {
 };
 const VIDEO_CONTAINERS = new Set<SpeechContainer>(['mp4', 'mov', 'mkv', 'webm', 'avi']);
 
-/** The same speech in another container; video containers get a tiny plain-colour picture. Cached. */
-export async function encodeSpeech(wav: string, container: SpeechContainer): Promise<string> {
-  return cached(`${wav}:${container}`, container, async (out) => {
+/** Video containers that can carry the WAV's own 16-bit PCM, unchanged, as their sound track. */
+export type PcmVideoContainer = 'mov' | 'mkv' | 'avi';
+
+/**
+ * The same speech in another container; video containers get a tiny plain-colour picture. Cached.
+ * `audio: 'pcm'` keeps the WAV's samples as they are (pcm_s16le) instead of the container's usual lossy codec.
+ */
+export async function encodeSpeech(
+  wav: string,
+  container: SpeechContainer,
+  audio: 'usual' | 'pcm' = 'usual',
+): Promise<string> {
+  const args =
+    audio === 'pcm'
+      ? [
+          ...CONTAINER_ARGS[container].slice(0, CONTAINER_ARGS[container].indexOf('-c:a')),
+          '-c:a',
+          'pcm_s16le',
+        ]
+      : CONTAINER_ARGS[container];
+  return cached(`${wav}:${container}${audio === 'pcm' ? ':pcm' : ''}`, container, async (out) => {
     const video = VIDEO_CONTAINERS.has(container)
       ? [
           '-f',
@@ -244,7 +262,7 @@ export async function encodeSpeech(wav: string, container: SpeechContainer): Pro
         '-i',
         wav,
         ...video.slice(4),
-        ...CONTAINER_ARGS[container],
+        ...args,
         '-f',
         container === 'm4a'
           ? 'ipod'
