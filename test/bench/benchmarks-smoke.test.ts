@@ -56,7 +56,11 @@ describe('the benchmarks, in a tiny configuration', () => {
   it('upload-memory streams an upload to a separate API process and reads its peak RSS', async () => {
     const run = await runBench('bench/upload-memory.ts', { UPLOAD_BENCH_MB: '8' });
     expect(run.code, run.output).toBe(0);
-    expect(run.output).toMatch(/8 MiB, generated on the fly \| 201 \|/);
+    expect(run.output).toMatch(/8 MiB, generated on the fly \| local disk \| 201 \|/);
+    expect(run.output).toMatch(
+      /8 MiB, generated on the fly \| S3 \(SDK multipart, loopback server\) \| 201 \|/,
+    );
+    expect(await readFile(resultsFile, 'utf8')).toContain('### API memory while streaming an upload');
   });
 
   it('scale-out runs a batch on one and two worker processes with no job lost or run twice', async () => {
