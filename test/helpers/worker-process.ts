@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TEST_REDIS_URL, testKeyPrefix } from './test-redis.js';
-import { startTestService, type TestService } from './test-service.js';
+import { LIMITS_OFF, startTestService, type TestService } from './test-service.js';
 
 /** A real service process (`serve --role …` from dist/) and the JSON log lines it wrote. */
 export interface WorkerProcess {
@@ -33,11 +33,7 @@ export async function startApiProcess(
 ): Promise<WorkerProcess & { url: string }> {
   const api = spawnService('api', dataDir, prefix, {
     PORT: '0',
-    RATE_LIMIT_MAX: '0',
-    RATE_LIMIT_PUBLIC_MAX: '0',
-    RATE_LIMIT_ANONYMOUS_MAX: '0',
-    QUOTA_ACTIVE_JOBS: '0',
-    QUOTA_JOBS_PER_DAY: '0',
+    ...LIMITS_OFF,
     ...env,
   });
   const listening = () => api.logs().find((line) => line.event === 'api.listening');
