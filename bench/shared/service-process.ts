@@ -88,8 +88,8 @@ export async function startServiceProcess(
   };
 }
 
-/** Peak resident set size of a live process so far (VmHWM), in MB. */
-export async function peakRssMb(pid: number): Promise<number> {
+/** Peak resident set size of a live process so far (VmHWM), in MiB (2^20 bytes). */
+export async function peakRssMib(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
   return kb / 1024;

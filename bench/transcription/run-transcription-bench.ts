@@ -211,7 +211,7 @@ try {
       });
       await bareSampler.stop();
       say(
-        `| bare \`pocketsphinx_continuous\`, ${chunkSec} s byte-range chunks in ${inFlight} lanes | ${bareSec.toFixed(1)} s, RTF ${(bareSec / durationSec).toFixed(3)}, ${bareWords} words |`,
+        `| bare \`pocketsphinx_continuous\`, ${chunkSec} s byte-range chunks in ${inFlight} lanes | ${bareSec.toFixed(1)} s, RTF ${(bareSec / durationSec).toFixed(3)} (${(durationSec / bareSec).toFixed(1)} audio-min/min), ${bareWords} words |`,
       );
     }
     const sampler = samplePeakRss(worker.pid, SAMPLE_MS);
@@ -222,7 +222,7 @@ try {
     const peaks = await sampler.stop();
     workerPeakKib = peaks.rootKib;
     say(
-      `| service, HTTP submit → worker → COMPLETED (${chunkSec} s chunks cut at silences, ${inFlight} in flight) | ${serviceSec.toFixed(1)} s, RTF ${(serviceSec / durationSec).toFixed(3)}, ${result?.words ?? 0} words |`,
+      `| service, HTTP submit → worker → COMPLETED (${chunkSec} s chunks cut at silences, ${inFlight} in flight) | ${serviceSec.toFixed(1)} s, RTF ${(serviceSec / durationSec).toFixed(3)} (${(durationSec / serviceSec).toFixed(1)} audio-min/min), ${result?.words ?? 0} words |`,
     );
     if (withBare) {
       ratio = bareSec / serviceSec;

@@ -56,7 +56,11 @@ describe('the benchmarks, in a tiny configuration', () => {
   it('upload-memory streams an upload to a separate API process and reads its peak RSS', async () => {
     const run = await runBench('bench/upload-memory.ts', { UPLOAD_BENCH_MB: '8' });
     expect(run.code, run.output).toBe(0);
-    expect(run.output).toMatch(/8 MiB, generated on the fly \| 201 \|/);
+    expect(run.output).toMatch(/8 MiB, generated on the fly \| local disk \| 201 \|/);
+    expect(run.output).toMatch(
+      /8 MiB, generated on the fly \| S3 \(SDK multipart, loopback server\) \| 201 \|/,
+    );
+    expect(await readFile(resultsFile, 'utf8')).toContain('### API memory while streaming an upload');
   });
 
   it('scale-out runs a batch on one and two worker processes with no job lost or run twice', async () => {
@@ -116,7 +120,7 @@ describe('the benchmarks, in a tiny configuration', () => {
       /\| bare `pocketsphinx_continuous`, 8 s byte-range chunks in 1 lanes \| [\d.]+ s/,
     );
     expect(run.output).toMatch(
-      /\| service, HTTP submit → worker → COMPLETED .*\| [\d.]+ s, RTF [\d.]+, [1-9]\d* words \|/,
+      /\| service, HTTP submit → worker → COMPLETED .*\| [\d.]+ s, RTF [\d.]+ \([\d.]+ audio-min\/min\), [1-9]\d* words \|/,
     );
     expect(run.output).toMatch(/\| throughput ratio service \/ bare \| \*\*\d/);
     expect(run.output).toMatch(/\| peak RSS, worker Node process \| \d+ MiB/);

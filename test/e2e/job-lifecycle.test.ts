@@ -9,7 +9,7 @@ import {
   makeScannedPng,
   makeTwoPagePdf,
 } from '../helpers/make-document-fixtures.js';
-import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
+import { makeLongQuietWav, makeRepeatedSpeechWav, makeSpokenWav } from '../helpers/make-media-fixtures.js';
 import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
 import { characterErrorRate, wordRecall } from '../helpers/text-metrics.js';
 
@@ -134,6 +134,58 @@ describe('a job from upload to download', () => {
     );
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { error_code: string }).error_code).toBe('VALIDATION_FAILED');
+  });
+
+  it('records the measured media duration and the wall time of processing as two separate fields', async () => {
+    // 30 s of audio, mostly silence: transcribed in much less than it lasts.
+    const wav = await makeLongQuietWav(dir, 'the quick brown fox jumps over the lazy dog', 30);
+    const job = await waitForJob(svc.url, (await submitPath(wav, 'quiet.wav')).job_id);
+    expect(job.status).toBe('COMPLETED');
+    expect(job.media_duration_sec).toBeCloseTo(30, 1);
+    const processing = job.processing_duration_sec ?? 0;
+    expect(processing).toBeGreaterThan(0);
+    // Wall time of the attempt: inside the job's own started → finished window (0.01 s rounding).
+    const window = (Date.parse(job.finished_at ?? '') - Date.parse(job.started_at ?? '')) / 1000;
+    expect(processing).toBeLessThanOrEqual(window + 0.01);
+    expect(processing).not.toBe(job.media_duration_sec);
+  });
+
+  it('cuts chunks with the overlap the job asked for (chunk_overlap_sec)', async () => {
+    // Three utterances with pauses between: chunks of ~5 s cut in the pauses.
+    const wav = await makeRepeatedSpeechWav(dir, 'the quick brown fox jumps over the lazy dog', {
+      times: 3,
+      pauseSec: 1.5,
+    });
+    const overlap = 2.5;
+    const response = await submitFile(
+      svc.url,
+      { name: 'overlap.wav', bytes: await readFile(wav) },
+      { chunk_sec: '5', chunk_overlap_sec: String(overlap), chunks_in_flight: '1' },
+    );
+    expect(response.status).toBe(201);
+    const submitted = (await response.json()) as Job;
+    expect(submitted.transcription_options).toMatchObject({ chunk_sec: 5, chunk_overlap_sec: overlap });
+    const job = await waitForJob(svc.url, submitted.job_id);
+    expect(job.status).toBe('COMPLETED');
+
+    const chunks = svc.logs
+      .filter((line) => line.job_id === job.job_id && line.event === 'transcription.chunk.done')
+      .map((line) => ({
+        chunk: line.chunk as number,
+        start: line.audio_start_sec as number,
+        end: line.audio_end_sec as number,
+      }))
+      .sort((a, b) => a.chunk - b.chunk);
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    expect(chunks[0]?.start).toBe(0);
+    // Each seam is heard by both chunks for `overlap` seconds on each side of the cut (default: 1 s).
+    for (const [i, next] of chunks.slice(1).entries()) {
+      expect((chunks[i]?.end ?? 0) - next.start).toBeCloseTo(2 * overlap, 2);
+    }
+    // What was heard twice is said once: each chunk also heard ~1.75 s (about "the quick brown fox")
+    // of the next utterance, which the seam de-duplication removes.
+    const words = (await downloadText(job.job_id)).text.split(/\s+/).filter(Boolean);
+    expect(words.filter((word) => word.toLowerCase() === 'fox').length).toBeLessThanOrEqual(3);
   });
 
   it('fails a damaged PDF with a catalog code, without retrying, and keeps serving', async () => {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { access, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runChildProcess } from '../../src/process/run-child-process.js';
@@ -129,6 +129,28 @@ export async function makeTruncatedMp3(dir: string, text: string, keepShare: num
   return out;
 }
 
+/**
+ * An MP3 of the speech whose Xing/Info header claims only `claimedShare` of its frames: ffprobe
+ * believes the header, ffmpeg decodes every frame. (A WAV cannot hide its length this way: ffmpeg
+ * stops at the RIFF data size, so a short header makes a short WAV for every reader.)
+ */
+export async function makeMp3HidingItsLength(
+  dir: string,
+  text: string,
+  claimedShare: number,
+): Promise<string> {
+  const bytes = await readFile(await makeSpokenMp3(dir, text));
+  const tag = [bytes.indexOf('Xing', 0, 'latin1'), bytes.indexOf('Info', 0, 'latin1')].find((at) => at >= 0);
+  // The tag, 4 bytes of flags (bit 0: frame count present), then the frame count, big-endian.
+  if (tag === undefined || (bytes.readUInt32BE(tag + 4) & 1) === 0) {
+    throw new Error('libmp3lame wrote no Xing/Info frame count');
+  }
+  bytes.writeUInt32BE(Math.max(1, Math.floor(bytes.readUInt32BE(tag + 8) * claimedShare)), tag + 8);
+  const out = path.join(dir, uniqueName('hiding-length', 'mp3'));
+  await writeFile(out, bytes);
+  return out;
+}
+
 /** The ~3-minute talk of test/fixtures/river-talk.txt: its known script, one sentence a line. */
 export const RIVER_TALK_SCRIPT = readFileSync(new URL('../fixtures/river-talk.txt', import.meta.url), 'utf8');
 
@@ -195,9 +217,27 @@ const CONTAINER_ARGS: Record<SpeechContainer, string[]> = {
 };
 const VIDEO_CONTAINERS = new Set<SpeechContainer>(['mp4', 'mov', 'mkv', 'webm', 'avi']);
 
-/** The same speech in another container; video containers get a tiny plain-colour picture. Cached. */
-export async function encodeSpeech(wav: string, container: SpeechContainer): Promise<string> {
-  return cached(`${wav}:${container}`, container, async (out) => {
+/** Video containers that can carry the WAV's own 16-bit PCM, unchanged, as their sound track. */
+export type PcmVideoContainer = 'mov' | 'mkv' | 'avi';
+
+/**
+ * The same speech in another container; video containers get a tiny plain-colour picture. Cached.
+ * `audio: 'pcm'` keeps the WAV's samples as they are (pcm_s16le) instead of the container's usual lossy codec.
+ */
+export async function encodeSpeech(
+  wav: string,
+  container: SpeechContainer,
+  audio: 'usual' | 'pcm' = 'usual',
+): Promise<string> {
+  const args =
+    audio === 'pcm'
+      ? [
+          ...CONTAINER_ARGS[container].slice(0, CONTAINER_ARGS[container].indexOf('-c:a')),
+          '-c:a',
+          'pcm_s16le',
+        ]
+      : CONTAINER_ARGS[container];
+  return cached(`${wav}:${container}${audio === 'pcm' ? ':pcm' : ''}`, container, async (out) => {
     const video = VIDEO_CONTAINERS.has(container)
       ? [
           '-f',
@@ -222,7 +262,7 @@ export async function encodeSpeech(wav: string, container: SpeechContainer): Pro
         '-i',
         wav,
         ...video.slice(4),
-        ...CONTAINER_ARGS[container],
+        ...args,
         '-f',
         container === 'm4a'
           ? 'ipod'

@@ -90,7 +90,9 @@ describe('a 3-minute English talk in WAV, MP3, M4A, MP4 and WebM (pocketsphinx, 
       const text = String(result.outputs.txt);
       const wer = wordErrorRate(RIVER_TALK_SCRIPT, text);
       console.info(`pocketsphinx WER on ${container}: ${(wer * 100).toFixed(1)} %`);
-      // Lossy codecs change the samples a little, and pocketsphinx now and then hears a word differently.
+      // MP3, AAC (M4A, MP4) and Opus (WebM) are lossy: the 16 kHz PCM decoded from them is not the
+      // WAV's, and pocketsphinx now and then hears a word differently. Lossless inputs give exactly
+      // the WAV's text (transcription-other-containers.test.ts: FLAC, PCM in MOV, MKV and AVI).
       const difference = wordErrorRate(wavText, text);
       console.info(`words differing between WAV and ${container}: ${(difference * 100).toFixed(1)} %`);
       expect(difference).toBeLessThanOrEqual(0.05);

@@ -4,14 +4,19 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, type ErrorCode } from '../../src/contract/index.js';
 import { PocketsphinxEngine } from '../../src/engines/speech/pocketsphinx-engine.js';
+import { probeMedia } from '../../src/media/ffmpeg/probe-media.js';
 import { findDataOffset } from '../../src/media/ffmpeg/read-wav-data-offset.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { PipelineResult, ProgressUpdate } from '../../src/pipelines/pipeline.js';
-import { createTranscriptionPipeline } from '../../src/pipelines/transcription/run-transcription-pipeline.js';
+import {
+  type ChunkingSettings,
+  createTranscriptionPipeline,
+} from '../../src/pipelines/transcription/run-transcription-pipeline.js';
 import { runChildProcess } from '../../src/process/run-child-process.js';
 import {
   encodeSpeech,
   makeCorruptAudio,
+  makeMp3HidingItsLength,
   makeRandomBytes,
   makeRepeatedSpeechWav,
   makeRiverTalkWav,
@@ -43,6 +48,7 @@ async function startRun(
     maxDurationSec?: number;
     onTruncated?: 'fail' | 'warn';
     language?: string;
+    chunking?: ChunkingSettings;
     controller?: AbortController;
     onProgress?: (update: ProgressUpdate, run: Run) => Promise<void>;
   } = {},
@@ -58,6 +64,7 @@ async function startRun(
     engine,
     maxDurationSec: options.maxDurationSec ?? 600,
     onTruncated: options.onTruncated ?? 'fail',
+    ...(options.chunking ? { chunking: options.chunking } : {}),
   });
   const run: Run = { workDir, updates: [], logs, done: Promise.resolve({} as PipelineResult) };
   run.done = pipeline(
@@ -225,6 +232,64 @@ describe('transcription pipeline with pocketsphinx', () => {
     const run = await startRun(spokenWav, { maxDurationSec: Math.floor(spokenWavSec / 2) });
     await expectAppError(run.done, 'MEDIA_TOO_LONG');
     expect(run.updates).toEqual([]);
+  });
+
+  it('refuses with MEDIA_TOO_LONG, once decoded, an MP3 whose header claims a quarter of its length', async () => {
+    const hiding = await makeMp3HidingItsLength(dir, SENTENCE, 0.25);
+    const probed = await probeMedia(hiding);
+    // Between what the header says (~1 s) and what the file holds (~4 s).
+    const maxDurationSec = 2;
+    expect(probed.durationSec).toBeLessThan(maxDurationSec);
+    const run = await startRun(hiding, { maxDurationSec });
+    const error = await run.done.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: 'MEDIA_TOO_LONG', details: { max_duration_sec: maxDurationSec } });
+    // The probe let it through; the samples decoded (stopped a second past the limit) did not.
+    expect(run.updates[0]?.stage).toBe('decoding audio');
+    expect((error as AppError).details?.media_duration_sec).toBeGreaterThan(maxDurationSec + 0.5);
+    expect(run.logs.some((entry) => entry.event === 'transcription.decoded')).toBe(false);
+    expect(await readdir(run.workDir)).toEqual([]);
+  });
+
+  it('tells the time left, from the measured speed, once the first chunk of several is done', async () => {
+    const long = await makeRepeatedSpeechWav(dir, SENTENCE, { times: 4, pauseSec: 1.5 });
+    const seen: Array<{ update: ProgressUpdate; chunksDone: number }> = [];
+    const run = await startRun(long, {
+      chunking: { targetSec: 6, overlapSec: 0.5, inFlight: 1 },
+      onProgress: async (update, current) => {
+        const chunksDone = current.logs.filter((entry) => entry.event === 'transcription.chunk.done').length;
+        seen.push({ update, chunksDone });
+      },
+    });
+    await run.done;
+    expect(run.logs.find((entry) => entry.event === 'transcription.decoded')?.chunks).toBeGreaterThanOrEqual(
+      3,
+    );
+
+    const transcribing = seen.filter(({ update }) => update.stage.startsWith('transcribing'));
+    // Nothing measured yet: no guess.
+    for (const { update } of transcribing.filter(({ chunksDone }) => chunksDone === 0)) {
+      expect(update).not.toHaveProperty('eta_sec');
+      expect(update.stage).toMatch(/^transcribing \d\d:\d\d of \d\d:\d\d$/);
+    }
+    const measured = transcribing.filter(({ chunksDone }) => chunksDone > 0).map(({ update }) => update);
+    expect(measured.length).toBeGreaterThanOrEqual(3);
+    for (const update of measured) {
+      expect(typeof update.eta_sec).toBe('number');
+      expect(update.eta_sec).toBeGreaterThanOrEqual(0);
+      const left = /^transcribing \d\d:\d\d of \d\d:\d\d, about (\d\d):(\d\d) left$/.exec(update.stage);
+      expect(left, update.stage).not.toBeNull();
+      // The stage and the field tell the same time (the clock floors, the field rounds).
+      expect(
+        Math.abs(Number(left?.[1]) * 60 + Number(left?.[2]) - (update.eta_sec ?? 0)),
+      ).toBeLessThanOrEqual(1);
+    }
+    // Everything heard: nothing left.
+    expect(measured.at(-1)).toMatchObject({ eta_sec: 0 });
+    expect(measured.at(-1)?.stage).toMatch(/, about 00:00 left$/);
   });
 
   it('stops pocketsphinx at once when the job is cancelled mid-transcription', async () => {

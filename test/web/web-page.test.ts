@@ -8,40 +8,34 @@ import type { Job } from '../../src/contract/index.js';
 import { ensureWebBuilt, launchChromium } from '../helpers/launch-chromium.js';
 import { makeCorruptPdf, makeTwoPagePdf } from '../helpers/make-document-fixtures.js';
 import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
-import { makeScannedPdf } from '../helpers/make-ocr-fixtures.js';
-import { startTestService, submitFile, type TestService } from '../helpers/test-service.js';
+import {
+  DEVANAGARI_FONT,
+  ENGLISH_PAGES,
+  HINDI_PAGES,
+  LATIN_FONT,
+  makeScanImage,
+  makeScannedPdf,
+  writePdf,
+} from '../helpers/make-ocr-fixtures.js';
+import { announcements, recordAnnouncements } from '../helpers/record-announcements.js';
+import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
 
 // The page, end to end: Debian's Chromium driven by playwright-core against the whole service
 // (API, real Redis, real worker, real engines) started in this process.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
 const JOB_TIMEOUT = 90_000;
+const PDF_NAME = 'ग्रंथ भाग १.pdf';
 
 let svc: TestService;
 let dir: string;
 let context: BrowserContext;
 let page: Page;
-/** Whether the server streams events; without it the page must fall back to polling. */
-let serverStreamsEvents = false;
-/** Whether the server filters history (answers with `counts`); without it the page filters each page. */
-let serverFiltersHistory = false;
 const consoleErrors: string[] = [];
 /** Requests the page made, as "METHOD path?query". */
 const requests: string[] = [];
 /** Failed loads the test causes on purpose (a refused upload) and so expects in the console. */
 const expectedFailedUrls = new Set<string>();
-
-async function probeEventStream(url: string): Promise<boolean> {
-  const abort = new AbortController();
-  try {
-    const response = await fetch(`${url}/v1/events`, { signal: abort.signal });
-    return response.ok && (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
-  } catch {
-    return false;
-  } finally {
-    abort.abort();
-  }
-}
 
 function watchPage(target: Page): void {
   target.on('console', (message) => {
@@ -78,11 +72,8 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'dt-web-'));
   await mkdir(SCREENSHOTS, { recursive: true });
   svc = await startTestService('web-page', { WORKER_OCR_CONCURRENCY: '2' });
-  serverStreamsEvents = await probeEventStream(svc.url);
-  // Until the server streams events, the browser logs the stream's 404 once per page load.
-  if (!serverStreamsEvents) expectedFailedUrls.add(`${svc.url}/v1/events`);
-  serverFiltersHistory = 'counts' in ((await (await fetch(`${svc.url}/v1/jobs?limit=1`)).json()) as object);
   context = await launchChromium(path.join(dir, 'profile'), { timezoneId: 'Asia/Kolkata' });
+  await recordAnnouncements(context);
   page = context.pages()[0] ?? (await context.newPage());
   watchPage(page);
   await page.goto(svc.url);
@@ -107,7 +98,7 @@ describe('the web page', () => {
   });
 
   it('uploads a PDF and a recording together and follows both to COMPLETED, side by side', async () => {
-    const pdf = path.join(dir, 'ग्रंथ भाग १.pdf');
+    const pdf = path.join(dir, PDF_NAME);
     await copyFile((await makeTwoPagePdf(dir)).path, pdf);
     const wav = path.join(dir, 'talk.wav');
     await copyFile(await makeSpokenWav(dir, 'the quick brown fox jumps over the lazy dog'), wav);
@@ -148,6 +139,18 @@ describe('the web page', () => {
     await waitForCardStatus('ग्रंथ भाग १.pdf', 'COMPLETED');
     await waitForCardStatus('talk.wav', 'COMPLETED');
     expect(await card('ग्रंथ भाग १.pdf').locator('progress').getAttribute('value')).toBe('100');
+    // Each change of status was read out by the polite live region, in the order it happened (the
+    // upload's answer may come after the stream told of PROCESSING: then that is the first line).
+    const said = await announcements(page);
+    for (const name of ['ग्रंथ भाग १.pdf', 'talk.wav']) {
+      const lines = said
+        .filter((line) => line.startsWith(`${name}: `))
+        .map((line) => line.slice(name.length + 2));
+      expect([
+        ['Queued', 'Processing', 'Completed'],
+        ['Processing', 'Completed'],
+      ]).toContainEqual(lines);
+    }
 
     const uploads = requests.filter((r) => r === 'POST /v1/jobs');
     expect(uploads).toHaveLength(2);
@@ -161,16 +164,10 @@ describe('the web page', () => {
     await screenshot('jobs-completed');
   }, 150_000);
 
-  it('follows progress through one event stream when the server has one, else by ETag polling', async () => {
-    const mode = page.locator('[data-testid="live-mode"]');
-    if (serverStreamsEvents) {
-      expect(await mode.getAttribute('data-mode')).toBe('live');
-      expect(requests.filter((r) => r === 'GET /v1/events')).toHaveLength(1);
-      expect(requests.filter((r) => /^GET \/v1\/jobs\/[^/?]+$/.test(r))).toEqual([]);
-    } else {
-      expect(await mode.getAttribute('data-mode')).toBe('polling');
-      expect(requests.some((r) => /^GET \/v1\/jobs\/[^/?]+$/.test(r))).toBe(true);
-    }
+  it('followed both jobs through one event stream, with no poller per job', async () => {
+    expect(await page.getByTestId('live-mode').getAttribute('data-mode')).toBe('live');
+    expect(requests.filter((r) => r === 'GET /v1/events')).toHaveLength(1);
+    expect(requests.filter((r) => /^GET \/v1\/jobs\/[^/?]+$/.test(r))).toEqual([]);
   });
 
   it('downloads a result format and shows the text in the page', async () => {
@@ -182,6 +179,15 @@ describe('the web page', () => {
     expect(download.suggestedFilename()).toBe('ग्रंथ भाग १.txt');
     const text = await readFile(await download.path(), 'utf8');
     expect(text).toContain('--- page 1 ---');
+    // The original comes back byte for byte as it was uploaded.
+    const [original] = await Promise.all([
+      page.waitForEvent('download'),
+      pdfCard.getByRole('link', { name: 'Download the original file ग्रंथ भाग १.pdf' }).click(),
+    ]);
+    expect(original.suggestedFilename()).toBe(PDF_NAME);
+    expect((await readFile(await original.path())).equals(await readFile(path.join(dir, PDF_NAME)))).toBe(
+      true,
+    );
     expect(
       await card('talk.wav')
         .getByRole('link', { name: /as SRT$/ })
@@ -241,6 +247,14 @@ describe('the web page', () => {
     await page.locator('[data-testid="file-input"]').setInputFiles([long]);
     await page.getByRole('button', { name: 'Upload 1' }).click();
     const running = await waitForCardStatus('long book.pdf', 'PROCESSING');
+    // While it runs, the history's "In progress" filter shows it alone (the server filters).
+    const rows = page.locator('.history-row');
+    await page.getByLabel('Status').selectOption('in-progress');
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain('long book.pdf');
+    expect(await page.getByTestId('history-count').textContent()).toBe('Showing 1 of 1');
+    await page.getByLabel('Status').selectOption('any');
+    await expect.poll(() => rows.count()).toBe(3);
     await running.getByRole('button', { name: 'Cancel' }).click();
     const confirm = page.getByRole('dialog', { name: 'Cancel this job?' });
     await confirm.waitFor();
@@ -250,7 +264,14 @@ describe('the web page', () => {
 
     await cancelled.getByRole('button', { name: 'Retry', exact: true }).click();
     await expect.poll(() => card('long book.pdf').count(), { timeout: 10_000 }).toBe(2);
-    await waitForCardStatus('long book.pdf', 'COMPLETED');
+    const done = await waitForCardStatus('long book.pdf', 'COMPLETED');
+    // A scanned document also comes back as a searchable PDF.
+    const [searchable] = await Promise.all([
+      page.waitForEvent('download'),
+      done.getByRole('link', { name: 'Download long book.pdf as PDF' }).click(),
+    ]);
+    expect(searchable.suggestedFilename()).toBe('long book.pdf');
+    expect((await readFile(await searchable.path())).subarray(0, 5).toString('latin1')).toBe('%PDF-');
     const retried = (await (await fetch(`${svc.url}/v1/jobs?limit=100`)).json()) as { items: Job[] };
     expect(retried.items.filter((job) => job.retry_of_job_id !== null)).toHaveLength(1);
   }, 150_000);
@@ -288,15 +309,10 @@ describe('the web page', () => {
     await page.getByLabel('Search by file name').fill('');
     await page.getByLabel('Status').selectOption('any');
     await page.getByRole('tab', { name: /^Recordings/ }).click();
-    if (serverFiltersHistory) {
-      await expect.poll(() => rows.count()).toBe(1);
-      expect(await rows.first().textContent()).toContain('talk.wav');
-      expect(await page.getByRole('tab', { name: /^Recordings/ }).textContent()).toBe('Recordings (1)');
-    } else {
-      // A server that does not filter sends the newest page as it is: none of it is a recording.
-      await expect.poll(() => page.getByTestId('history-count').count()).toBe(1);
-      expect(await rows.count()).toBe(0);
-    }
+    // The server filters: the one recording, though the newest page holds none.
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain('talk.wav');
+    expect(await page.getByRole('tab', { name: /^Recordings/ }).textContent()).toBe('Recordings (1)');
     await page.getByRole('tab', { name: /^All/ }).click();
     await expect.poll(() => rows.count()).toBe(20);
 
@@ -309,6 +325,23 @@ describe('the web page', () => {
       .click();
     await expect.poll(() => rows.filter({ hasText: 'broken-20.pdf' }).count()).toBe(0);
     await screenshot('history');
+  }, 120_000);
+
+  it("names a document's low-confidence pages in its quality badge's tooltip", async () => {
+    // Page 2 is Devanagari read as English: tesseract is unsure of it, and of it alone.
+    const english = await makeScanImage(dir, 'badge-en', ENGLISH_PAGES[0] as string, LATIN_FONT);
+    const hindi = await makeScanImage(dir, 'badge-hi', HINDI_PAGES[0] as string, DEVANAGARI_FONT);
+    const mixed = path.join(dir, 'mixed scan.pdf');
+    await writePdf(mixed, [{ image: english }, { image: hindi }], { size: [297.64, 419.53] });
+    const response = await submitFile(
+      svc.url,
+      { name: 'mixed scan.pdf', bytes: await readFile(mixed) },
+      { language: 'eng' },
+    );
+    const job = await waitForJob(svc.url, ((await response.json()) as Job).job_id);
+    expect(job.quality?.low_confidence_pages).toEqual([2]);
+    const badge = page.locator('.history-row', { hasText: 'mixed scan.pdf' }).getByTestId('quality-badge');
+    await expect.poll(() => badge.getAttribute('title')).toContain('Low confidence on pages 2.');
   }, 120_000);
 
   it('switches to Hindi, with catalog messages and a next step in Hindi when the server refuses a file', async () => {

@@ -41,6 +41,17 @@ const VIEWS = ['jobs', 'operations'] as const;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Lines kept in the live region. Each change is a line of its own, so two jobs changing in the
+ * same moment are both read out; a screen reader reads the added line, not the ones before.
+ */
+const ANNOUNCEMENTS_KEPT = 5;
+
+interface Announcement {
+  id: number;
+  text: string;
+}
+
 interface ShownFailure {
   id: number;
   failure: ApiFailure;
@@ -60,7 +71,7 @@ export function App({
   const [state, dispatch] = useReducer(jobsReducer, undefined, () => initialJobsState());
   const [uploads, dispatchUpload] = useReducer(uploadReducer, { batch: DEFAULT_BATCH, items: [] });
   const [mode, setMode] = useState<LiveMode>('connecting');
-  const [announcement, setAnnouncement] = useState('');
+  const [announcements, setAnnouncements] = useState<Announcement[]>([]);
   const [confirm, setConfirm] = useState<ConfirmRequest | null>(null);
   const [retrying, setRetrying] = useState<WebJob | null>(null);
   const [reading, setReading] = useState<WebJob | null>(null);
@@ -108,6 +119,11 @@ export function App({
   const latest = useRef({ state, uploads, t });
   latest.current = { state, uploads, t };
   const statuses = useRef(new Map<string, JobStatus>());
+  /** The status last announced in the live region, per job. */
+  const announced = useRef(new Map<string, JobStatus>());
+  const announcementCount = useRef(0);
+  /** The `updated_at` of the newest report of each job. */
+  const reportedAt = useRef(new Map<string, string>());
   const live = useRef<{ updates: LiveJobUpdates; poller: JobPoller } | null>(null);
 
   const showFailure = useCallback((error: unknown) => {
@@ -118,29 +134,48 @@ export function App({
   }, []);
 
   const receiveJob = useCallback((job: WebJob, startedHere = false) => {
-    const before = statuses.current.get(job.job_id);
+    const id = job.job_id;
+    const before = statuses.current.get(id);
     // A finished job stays finished: a late report of an earlier state changes nothing.
     if (before && isTerminal(before) && !isTerminal(job.status)) return;
-    statuses.current.set(job.job_id, job.status);
-    if (before !== undefined && before !== job.status) {
-      const { t: tr } = latest.current;
-      const status = tr(`status.${job.status}`);
-      setAnnouncement(tr('job.announce', { name: job.input_filename, status }));
-      if (isTerminal(job.status)) {
-        notifyIfHidden(
-          tr(`notify.${job.status as 'COMPLETED' | 'FAILED' | 'CANCELLED'}`, { name: job.input_filename }),
-          tr('notify.body'),
-          job.job_id,
-        );
-      }
+    // Nor does an older report (an upload's answer that comes after the stream told of PROCESSING).
+    const newest = reportedAt.current.get(id);
+    const stale = newest !== undefined && job.updated_at < newest;
+    if (!stale) {
+      reportedAt.current.set(id, job.updated_at);
+      statuses.current.set(id, job.status);
     }
-    if (isTerminal(job.status)) live.current?.poller.unwatch(job.job_id);
-    else live.current?.poller.watch(job);
+    const status = statuses.current.get(id) ?? job.status;
+    const changed = !stale && before !== undefined && before !== job.status;
+    // A job sent from here is announced from its upload's answer on (as queued, or as far as the
+    // stream has told), any other job at its changes; each status of a job once.
+    if ((changed || startedHere) && announced.current.get(id) !== status) {
+      announced.current.set(id, status);
+      const { t: tr } = latest.current;
+      const text = tr('job.announce', { name: job.input_filename, status: tr(`status.${status}`) });
+      announcementCount.current += 1;
+      const line = { id: announcementCount.current, text };
+      setAnnouncements((shown) => [...shown.slice(1 - ANNOUNCEMENTS_KEPT), line]);
+    }
+    if (changed && isTerminal(job.status)) {
+      const { t: tr } = latest.current;
+      notifyIfHidden(
+        tr(`notify.${job.status as 'COMPLETED' | 'FAILED' | 'CANCELLED'}`, { name: job.input_filename }),
+        tr('notify.body'),
+        id,
+      );
+    }
+    if (!stale) {
+      if (isTerminal(job.status)) live.current?.poller.unwatch(id);
+      else live.current?.poller.watch(job);
+    }
     dispatch({ type: 'job/received', job, startedHere });
   }, []);
 
   const removeJob = useCallback((jobId: string) => {
     statuses.current.delete(jobId);
+    announced.current.delete(jobId);
+    reportedAt.current.delete(jobId);
     live.current?.poller.unwatch(jobId);
     dispatch({ type: 'job/deleted', jobId });
   }, []);
@@ -453,7 +488,9 @@ export function App({
         </div>
       </main>
       <div className="visually-hidden" aria-live="polite" data-testid="announcer">
-        {announcement}
+        {announcements.map(({ id, text }) => (
+          <p key={id}>{text}</p>
+        ))}
       </div>
       <ConfirmDialog request={confirm} onClose={() => setConfirm(null)} />
       <RetryDialog

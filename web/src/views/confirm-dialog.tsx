@@ -1,4 +1,5 @@
-import { useEffect, useRef } from 'react';
+import { useRef } from 'react';
+import { useModalDialog } from './use-modal-dialog.js';
 
 export interface ConfirmRequest {
   title: string;
@@ -8,15 +9,10 @@ export interface ConfirmRequest {
   onConfirm(): void;
 }
 
-/** A modal question (native <dialog>: focus is trapped inside, Escape closes it). */
+/** A modal question (native <dialog>: focus stays inside and returns after, Escape closes it). */
 export function ConfirmDialog({ request, onClose }: { request: ConfirmRequest | null; onClose(): void }) {
   const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (request && !dialog.open) dialog.showModal();
-    if (!request && dialog.open) dialog.close();
-  }, [request]);
+  useModalDialog(ref, request !== null);
   return (
     <dialog ref={ref} className="dialog" aria-labelledby="confirm-title" onClose={onClose}>
       {request ? (

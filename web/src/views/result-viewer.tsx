@@ -7,6 +7,7 @@ import { formatClock } from '../format/format-numbers.js';
 import { type ResultView, resultViewOf } from '../format/result-view.js';
 import { useI18n } from '../i18n/i18n-context.js';
 import { FailureNotice } from './failure-notice.js';
+import { useModalDialog } from './use-modal-dialog.js';
 
 type Loaded =
   | { kind: 'loading' }
@@ -76,11 +77,8 @@ export function ResultViewer({ api, job, onClose }: { api: ApiClient; job: WebJo
   const [loaded, setLoaded] = useState<Loaded>({ kind: 'loading' });
   const [copied, setCopied] = useState<boolean | null>(null);
 
+  useModalDialog(ref, job !== null);
   useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (job && !dialog.open) dialog.showModal();
-    if (!job && dialog.open) dialog.close();
     if (!job) return;
     let current = true;
     setLoaded({ kind: 'loading' });

@@ -9,6 +9,7 @@ import {
   type SpeechEngineChoice,
 } from '../state/upload-queue.js';
 import { Select, withChosen } from './upload-panel.js';
+import { useModalDialog } from './use-modal-dialog.js';
 
 export interface RetryOptions {
   language: string;
@@ -43,16 +44,13 @@ export function RetryDialog(props: {
   const originalSpeechEngine: SpeechEngineChoice = job?.transcription_options?.engine ?? 'default';
   const [speechEngine, setSpeechEngine] = useState<SpeechEngineChoice>('default');
   useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (job) {
-      setLanguage(job.language);
-      setSubtype(job.content_subtype);
-      setEngine(job.ocr_options?.engine ?? 'default');
-      setSpeechEngine(job.transcription_options?.engine ?? 'default');
-      if (!dialog.open) dialog.showModal();
-    } else if (dialog.open) dialog.close();
+    if (!job) return;
+    setLanguage(job.language);
+    setSubtype(job.content_subtype);
+    setEngine(job.ocr_options?.engine ?? 'default');
+    setSpeechEngine(job.transcription_options?.engine ?? 'default');
   }, [job]);
+  useModalDialog(ref, job !== null);
   const languages: readonly string[] = job?.job_type === 'TRANSCRIPTION' ? SPEECH_LANGUAGES : OCR_LANGUAGES;
   // A language the lists do not offer (set through the API) stays choosable as it is.
   const options = languages.includes(language) || !language ? languages : [language, ...languages];
