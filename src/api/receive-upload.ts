@@ -97,7 +97,7 @@ export async function storeUploadStream(
       pipeline(whole, tail, () => {}),
       { maxBytes },
     );
-    if (options.truncated?.()) throw new AppError('UPLOAD_TOO_LARGE');
+    if (options.truncated?.()) throw new AppError('FILE_TOO_LARGE');
     tail.checkForAppendedArchive();
     if (stored.sizeBytes === 0) throw new AppError('UPLOAD_EMPTY');
     if (options.complexity && verdict.input.mime === 'application/pdf') {
@@ -118,7 +118,7 @@ export async function storeUploadStream(
   } catch (error) {
     await options.storage.deletePrefix(storageKeys.jobPrefix(options.jobId));
     if (error instanceof ObjectTooLargeError) {
-      throw new AppError('UPLOAD_TOO_LARGE', `Files of this type up to ${maxBytes} bytes are accepted.`, {
+      throw new AppError('FILE_TOO_LARGE', `Files of this type up to ${maxBytes} bytes are accepted.`, {
         cause: error,
       });
     }

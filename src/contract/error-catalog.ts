@@ -42,7 +42,7 @@ export const ERROR_CATALOG = {
     'कृपया "file" फ़ील्ड में फ़ाइल संलग्न करें।',
   ),
   UPLOAD_EMPTY: entry(400, 'input', 'Empty file', 'The uploaded file is empty.', 'अपलोड की गई फ़ाइल खाली है।'),
-  UPLOAD_TOO_LARGE: entry(
+  FILE_TOO_LARGE: entry(
     413,
     'input',
     'File too large',

@@ -105,7 +105,7 @@ export function precheckIntake(
   );
   if (request.size_bytes > maxBytes) {
     blocks.push({
-      code: 'UPLOAD_TOO_LARGE',
+      code: 'FILE_TOO_LARGE',
       message: `The file is larger than the limit of ${maxBytes} bytes${typeOfLimit ? ` for ${typeOfLimit}` : ''}.`,
     });
   }

@@ -129,8 +129,8 @@ describe('classifyError', () => {
     });
   });
 
-  it('classifies an object over the storage size limit as the input error UPLOAD_TOO_LARGE', () => {
-    expect(classOf(new ObjectTooLargeError(10))).toEqual({ code: 'UPLOAD_TOO_LARGE', errorClass: 'input' });
+  it('classifies an object over the storage size limit as the input error FILE_TOO_LARGE', () => {
+    expect(classOf(new ObjectTooLargeError(10))).toEqual({ code: 'FILE_TOO_LARGE', errorClass: 'input' });
   });
 
   it('never classifies by message text: an error that only mentions an outage is internal', () => {

@@ -39,7 +39,7 @@ export function classifyError(error: unknown): AppError {
   const mapped = toolFailure(error, 'INTERNAL_ERROR');
   if (mapped instanceof AppError) return mapped;
   if (error instanceof ObjectTooLargeError)
-    return new AppError('UPLOAD_TOO_LARGE', undefined, { cause: error });
+    return new AppError('FILE_TOO_LARGE', undefined, { cause: error });
   if (isRedisUnavailable(error)) return new AppError('DEPENDENCY_UNAVAILABLE', undefined, { cause: error });
   const code = errnoOf(error);
   if (code && STORAGE_ERRNOS.has(code))

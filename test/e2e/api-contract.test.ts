@@ -117,7 +117,7 @@ describe('API without a worker', () => {
     const big = Buffer.concat([TINY_PNG, Buffer.alloc(8192)]);
     const response = await submitFile(svc.url, { name: 'big.png', bytes: big });
     expect(response.status).toBe(413);
-    expect((await problemOf(response)).error_code).toBe('UPLOAD_TOO_LARGE');
+    expect((await problemOf(response)).error_code).toBe('FILE_TOO_LARGE');
   });
 
   it('rejects a request without a file, bad fields, and a job type that contradicts the content', async () => {

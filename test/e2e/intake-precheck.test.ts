@@ -49,7 +49,7 @@ describe('POST /v1/intake/precheck', () => {
   it('refuses with the codes the upload would get: type, size, pages, duration', async () => {
     const codes = async (body: unknown) => (await precheck(body)).result.blocks.map((b) => b.code);
     expect(await codes({ filename: 'setup.exe', size_bytes: 10 })).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
-    expect(await codes({ filename: 'big.pdf', size_bytes: 2_000_000 })).toEqual(['UPLOAD_TOO_LARGE']);
+    expect(await codes({ filename: 'big.pdf', size_bytes: 2_000_000 })).toEqual(['FILE_TOO_LARGE']);
     expect(await codes({ filename: 'huge.pdf', size_bytes: 10, page_count: 5000 })).toEqual([
       'INPUT_TOO_COMPLEX',
     ]);
@@ -64,7 +64,7 @@ describe('POST /v1/intake/precheck', () => {
     const recording = await precheck({ filename: 'talk.mp3', size_bytes: 600_000 });
     expect(recording.result.blocks).toEqual([
       {
-        code: 'UPLOAD_TOO_LARGE',
+        code: 'FILE_TOO_LARGE',
         message: 'The file is larger than the limit of 500000 bytes for TRANSCRIPTION.',
       },
     ]);

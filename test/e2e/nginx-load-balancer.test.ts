@@ -92,7 +92,7 @@ describe('the shipped nginx load balancer in front of two API replicas', () => {
     });
     expect(response.status).toBe(413);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
-    expect(((await response.json()) as Problem).error_code).toBe('UPLOAD_TOO_LARGE');
+    expect(((await response.json()) as Problem).error_code).toBe('FILE_TOO_LARGE');
     expect(await lb.errorLog()).not.toMatch(/\[(error|crit|alert|emerg)\]/);
   });
 });

@@ -256,10 +256,10 @@ describe('resumable uploads (POST/HEAD/PATCH/DELETE /v1/uploads, POST /v1/jobs w
   it('refuses a declared size above the upload limit with the code the multipart route uses', async () => {
     const response = await createSession(alice, { filename: 'huge.wav', size: 1_000_001 });
     expect(response.status).toBe(413);
-    expect(await codeOf(response)).toBe('UPLOAD_TOO_LARGE');
+    expect(await codeOf(response)).toBe('FILE_TOO_LARGE');
     const multipart = await submitFile(svc.url, { name: 'huge.wav', bytes: tinyWav(500_001) }, {}, alice);
     expect(multipart.status).toBe(413);
-    expect(await codeOf(multipart)).toBe('UPLOAD_TOO_LARGE');
+    expect(await codeOf(multipart)).toBe('FILE_TOO_LARGE');
   });
 
   it("never shows, extends, removes or uses another user's upload: 404", async () => {

@@ -244,7 +244,7 @@ describe('size limits per job type', () => {
     const big = tinyWav(60_000);
     const refused = await upload('talk.wav', big);
     expect(refused.status).toBe(413);
-    expect(refused.json.error_code).toBe('UPLOAD_TOO_LARGE');
+    expect(refused.json.error_code).toBe('FILE_TOO_LARGE');
     expect(refused.json.detail).toContain('100000');
     const image = Buffer.concat([TINY_PNG, Buffer.alloc(big.length)]);
     expect((await upload('big.png', image)).status).toBe(201);
@@ -304,7 +304,7 @@ describe('size limits per job type', () => {
     });
     clearInterval(sampler);
     expect(status).toBe(413);
-    expect(JSON.parse(payload)).toMatchObject({ error_code: 'UPLOAD_TOO_LARGE' });
+    expect(JSON.parse(payload)).toMatchObject({ error_code: 'FILE_TOO_LARGE' });
     expect(JSON.parse(payload).detail).toContain(String(OCR_LIMIT));
     // Answered well before the 2 GB were sent, and the 200 MB read were never held in memory.
     expect(sent).toBeLessThan(total / 2);

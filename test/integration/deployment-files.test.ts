@@ -90,7 +90,7 @@ describe('the deployment files', () => {
     expect(directive(config, 'proxy_http_version')).toEqual(['1.1']);
     expect(nginxSeconds(directive(config, 'proxy_read_timeout')[0] ?? '')).toBeGreaterThanOrEqual(3600);
     // The balancer lets through every upload the API accepts (plus the multipart envelope), so
-    // the API answers an oversize file with its own 413 UPLOAD_TOO_LARGE, not nginx's page.
+    // the API answers an oversize file with its own 413 FILE_TOO_LARGE, not nginx's page.
     const uploadMax = envSchema.shape.UPLOAD_MAX_BYTES.parse(
       compose.services['api-1']?.environment?.UPLOAD_MAX_BYTES,
     );

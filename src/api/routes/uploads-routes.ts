@@ -87,7 +87,7 @@ export function registerUploadsRoutes(app: FastifyInstance, deps: UploadsRoutesD
     const filename = cleanFilename(body.filename);
     const limit = declaredSizeLimit(limits, filename);
     if (body.size > limit) {
-      throw new AppError('UPLOAD_TOO_LARGE', `Files of this type up to ${limit} bytes are accepted.`);
+      throw new AppError('FILE_TOO_LARGE', `Files of this type up to ${limit} bytes are accepted.`);
     }
     const session = await deps.uploads.create(newJobId(), ownerId, {
       filename,

@@ -204,10 +204,10 @@ describe('upload with progress', () => {
       idempotencyKey: 'k',
       createRequest: () => refused,
     });
-    refused.answer(413, { error_code: 'UPLOAD_TOO_LARGE' }, 'application/problem+json');
+    refused.answer(413, { error_code: 'FILE_TOO_LARGE' }, 'application/problem+json');
     expect(((await first.catch((e: unknown) => e)) as ApiError).failure).toMatchObject({
       kind: 'problem',
-      problem: { error_code: 'UPLOAD_TOO_LARGE' },
+      problem: { error_code: 'FILE_TOO_LARGE' },
     });
     const dropped = new FakeUploadRequest();
     const second = uploadFile({

@@ -8,7 +8,7 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   VALIDATION_FAILED: 'next.fixFields',
   FILE_MISSING: 'next.chooseFile',
   UPLOAD_EMPTY: 'next.chooseOtherFile',
-  UPLOAD_TOO_LARGE: 'next.smallerFile',
+  FILE_TOO_LARGE: 'next.smallerFile',
   UNSUPPORTED_MEDIA_TYPE: 'next.chooseOtherFile',
   FILE_EXTENSION_MISMATCH: 'next.chooseOtherFile',
   FILE_POLYGLOT: 'next.chooseOtherFile',

@@ -26,7 +26,7 @@ function verdict(decision: PrecheckResult['decision']): PrecheckResult {
   return {
     decision,
     detected: { job_type: 'OCR', mime: 'application/pdf' },
-    blocks: decision === 'block' ? [{ code: 'UPLOAD_TOO_LARGE', message: 'too large' }] : [],
+    blocks: decision === 'block' ? [{ code: 'FILE_TOO_LARGE', message: 'too large' }] : [],
     warnings: [],
     estimate: {
       processing_sec: null,
