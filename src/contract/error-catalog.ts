@@ -248,7 +248,7 @@ export const ERROR_CATALOG = {
     'PDF पासवर्ड से सुरक्षित है। बिना सुरक्षा वाली प्रति अपलोड करें।',
   ),
   INPUT_TOO_COMPLEX: entry(
-    422,
+    413,
     'input',
     'File too complex',
     'The file has more pages or pixels than this service processes (a possible decompression bomb). Split it or scan at a lower resolution.',
@@ -277,7 +277,7 @@ export const ERROR_CATALOG = {
     'रिकॉर्डिंग उसके हेडर में बताई गई अवधि से बहुत छोटी निकली; फ़ाइल शायद अपलोड या कॉपी के दौरान अधूरी रह गई।',
   ),
   MEDIA_TOO_LONG: entry(
-    422,
+    413,
     'input',
     'Recording too long',
     'The recording is longer than this service accepts.',

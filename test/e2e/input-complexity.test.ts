@@ -121,7 +121,7 @@ async function expectRefusedAtUpload(bytes: Buffer, name: string, code: string):
   const before = await storedJobs();
   const response = await submitFile(svc.url, { name, bytes });
   const problem = (await response.json()) as Problem;
-  expect(response.status).toBe(422);
+  expect(response.status).toBe(413);
   expect(problem.error_code).toBe(code);
   expect([...(await storedJobs())].filter((id) => !before.has(id))).toEqual([]);
   return problem;
@@ -229,7 +229,7 @@ describe('inputs too complex to process (decompression bombs)', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ upload_id: session.upload_id }),
       });
-      expect(response.status).toBe(422);
+      expect(response.status).toBe(413);
       expect(((await response.json()) as Problem).error_code).toBe('INPUT_TOO_COMPLEX');
       expect([...(await storedJobs())].filter((id) => !before.has(id))).toEqual([]);
       // Refused for its content: the session goes with its parts.
