@@ -70,7 +70,7 @@ export interface ApiDeps {
   maxUploadBytes: number;
   /** UPLOAD_MAX_BYTES_OCR / _TRANSCRIPTION, each at most maxUploadBytes. */
   maxUploadBytesByType?: Readonly<Record<JobType, number>>;
-  /** OCR_MAX_IMAGE_PIXELS / OCR_MAX_PAGES applied at upload (the worker checks again). */
+  /** OCR_MAX_IMAGE_PIXELS / OCR_MAX_PAGES / TRANSCRIPTION_MAX_DURATION_SEC applied at upload (the worker checks again). */
   inputComplexity?: InputComplexityLimits;
   /** HTTP_TRUST_PROXY: whose X-Forwarded-For gives `request.ip` (per-IP rate limits); default none. */
   trustProxy?: boolean | number | string[];

@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { imageSize } from 'image-size';
 import { AppError, type SupportedInput } from '../contract/index.js';
+import { probeMedia } from '../media/ffmpeg/probe-media.js';
+import { mediaTooLong } from '../media/media-too-long.js';
 import { readPdfInfo } from '../media/pdf/read-pdf-info.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 
@@ -15,9 +17,14 @@ export interface InputComplexityLimits {
   maxPdfPages: number;
   /** How long `pdfinfo` may take on an upload; slower, and the worker decides. */
   pdfInfoTimeoutMs?: number;
+  /** TRANSCRIPTION_MAX_DURATION_SEC: longest recording, measured by ffprobe; absent: left to the worker. */
+  maxMediaDurationSec?: number;
+  /** How long `ffprobe` may take on an upload; slower, and the worker decides. */
+  mediaProbeTimeoutMs?: number;
 }
 
 export const INTAKE_PDFINFO_TIMEOUT_MS = 15_000;
+export const INTAKE_PROBE_TIMEOUT_MS = 15_000;
 
 /**
  * Refuses an image whose header, among the first bytes already sniffed, claims more pixels than
@@ -43,44 +50,90 @@ export function checkImageHead(head: Buffer, input: SupportedInput, limits: Inpu
   }
 }
 
+/** Runs `read` on a scratch copy of a stored object (the tools need a path), removed afterwards. */
+async function withScratchCopy<T>(
+  storage: ObjectStorage,
+  key: string,
+  name: string,
+  read: (filePath: string) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dt-intake-'));
+  try {
+    const filePath = path.join(dir, name);
+    await storage.download(key, filePath);
+    return await read(filePath);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function skipReason(error: unknown): string {
+  return error instanceof AppError ? error.code : ((error as { kind?: string }).kind ?? 'error');
+}
+
 /**
  * Counts the pages of a stored PDF upload with `pdfinfo` (on a scratch copy, bounded by a timeout)
  * and refuses more than allowed with `INPUT_TOO_COMPLEX`; the caller then deletes what it stored.
  * A PDF `pdfinfo` cannot read, or cannot read in time, is left to the worker, which reports the
- * damage with its own code; so is one on a machine without poppler.
+ * damage with its own code; so is one on a machine without poppler. Returns the page count, or
+ * null when it was left to the worker.
  */
 export async function checkStoredPdfPages(
   storage: ObjectStorage,
   key: string,
   limits: InputComplexityLimits,
   log?: FastifyBaseLogger,
-): Promise<void> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'dt-intake-'));
-  let pageCount: number;
-  try {
-    const filePath = path.join(dir, 'input.pdf');
-    await storage.download(key, filePath);
+): Promise<number | null> {
+  const pageCount = await withScratchCopy(storage, key, 'input.pdf', async (filePath) => {
     try {
-      ({ pageCount } = await readPdfInfo(filePath, {
-        timeoutMs: limits.pdfInfoTimeoutMs ?? INTAKE_PDFINFO_TIMEOUT_MS,
-      }));
+      return (
+        await readPdfInfo(filePath, { timeoutMs: limits.pdfInfoTimeoutMs ?? INTAKE_PDFINFO_TIMEOUT_MS })
+      ).pageCount;
     } catch (error) {
       log?.warn(
-        {
-          event: 'upload.pdf_check_skipped',
-          reason: error instanceof AppError ? error.code : ((error as { kind?: string }).kind ?? 'error'),
-        },
+        { event: 'upload.pdf_check_skipped', reason: skipReason(error) },
         'PDF page count not read at upload; the worker checks it',
       );
-      return;
+      return null;
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-  if (pageCount > limits.maxPdfPages) {
+  });
+  if (pageCount !== null && pageCount > limits.maxPdfPages) {
     throw new AppError(
       'INPUT_TOO_COMPLEX',
       `The PDF has ${pageCount} pages; at most ${limits.maxPdfPages} are accepted.`,
     );
   }
+  return pageCount;
+}
+
+/**
+ * Measures a stored recording with `ffprobe` (on a scratch copy, bounded by a timeout; never a
+ * duration the client sent) and refuses one longer than `maxMediaDurationSec` with
+ * `MEDIA_TOO_LONG`; the caller then deletes what it stored. A recording ffprobe cannot read, or
+ * whose container does not tell its length, is left to the worker, whose decoded length is the
+ * authority. Returns the duration in seconds, or null when it was left to the worker.
+ */
+export async function checkStoredMediaDuration(
+  storage: ObjectStorage,
+  key: string,
+  limits: InputComplexityLimits,
+  log?: FastifyBaseLogger,
+): Promise<number | null> {
+  const maxDurationSec = limits.maxMediaDurationSec;
+  if (maxDurationSec === undefined) return null;
+  const durationSec = await withScratchCopy(storage, key, 'input.media', async (filePath) => {
+    try {
+      return (
+        await probeMedia(filePath, { timeoutMs: limits.mediaProbeTimeoutMs ?? INTAKE_PROBE_TIMEOUT_MS })
+      ).durationSec;
+    } catch (error) {
+      log?.warn(
+        { event: 'upload.media_check_skipped', reason: skipReason(error) },
+        'recording length not read at upload; the worker checks it',
+      );
+      return null;
+    }
+  });
+  if (durationSec !== null && durationSec > maxDurationSec) throw mediaTooLong(durationSec, maxDurationSec);
+  return durationSec;
 }

@@ -6,7 +6,7 @@ import { AppError, type JobWarning, type SupportedInput, supportedInputByExt } f
 import { storageKeys } from '../jobs/storage-keys.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { ObjectTooLargeError } from '../storage/object-storage.js';
-import { checkImageHead, checkStoredPdfPages } from './check-input-complexity.js';
+import { checkImageHead, checkStoredMediaDuration, checkStoredPdfPages } from './check-input-complexity.js';
 import {
   checkHeadForPolyglot,
   cleanFilename,
@@ -34,7 +34,34 @@ export interface ReceivedUpload {
     sha256: string;
     /** Set when the name names another input of the same type than the content (accepted). */
     extensionWarning?: string;
-  };
+  } & MeasuredInput;
+}
+
+/** What the upload checks measured of the stored file; absent: not measured (left to the worker). */
+export interface MeasuredInput {
+  /** A PDF's pages (`pdfinfo`). */
+  pageCount?: number;
+  /** A recording's duration in seconds (`ffprobe`). */
+  mediaDurationSec?: number;
+}
+
+/** Counts a stored PDF's pages or measures a stored recording, refusing what is over the limits. */
+async function measureStoredInput(
+  options: UploadLimits & { storage: ObjectStorage; jobId: string; log?: FastifyBaseLogger },
+  input: SupportedInput,
+): Promise<MeasuredInput> {
+  const { complexity } = options;
+  if (!complexity) return {};
+  const key = storageKeys.input(options.jobId);
+  if (input.mime === 'application/pdf') {
+    const pageCount = await checkStoredPdfPages(options.storage, key, complexity, options.log);
+    return pageCount === null ? {} : { pageCount };
+  }
+  if (input.jobType === 'TRANSCRIPTION') {
+    const mediaDurationSec = await checkStoredMediaDuration(options.storage, key, complexity, options.log);
+    return mediaDurationSec === null ? {} : { mediaDurationSec };
+  }
+  return {};
 }
 
 /** The warnings an accepted upload gives its job (absent when none): a name not matching the content. */
@@ -52,7 +79,8 @@ const SNIFF_BYTES = 4100;
  * (multipart or a resumable upload's parts): the first bytes are sniffed, name and content must
  * agree, the size limit of the sniffed type is applied while streaming, and a ZIP appended at the
  * end is refused; an image whose header claims too many pixels is refused from the head, a PDF
- * with too many pages once stored (`pdfinfo`). On any failure the job's stored bytes are removed.
+ * with too many pages (`pdfinfo`) or a recording longer than allowed (`ffprobe`) once stored.
+ * On any failure the job's stored bytes are removed.
  */
 export async function storeUploadStream(
   source: Readable,
@@ -100,19 +128,13 @@ export async function storeUploadStream(
     if (options.truncated?.()) throw new AppError('FILE_TOO_LARGE');
     tail.checkForAppendedArchive();
     if (stored.sizeBytes === 0) throw new AppError('UPLOAD_EMPTY');
-    if (options.complexity && verdict.input.mime === 'application/pdf') {
-      await checkStoredPdfPages(
-        options.storage,
-        storageKeys.input(options.jobId),
-        options.complexity,
-        options.log,
-      );
-    }
+    const measured = await measureStoredInput(options, verdict.input);
     return {
       filename: options.filename,
       input: verdict.input,
       sizeBytes: stored.sizeBytes,
       sha256: stored.sha256,
+      ...measured,
       ...(verdict.extensionWarning ? { extensionWarning: verdict.extensionWarning } : {}),
     };
   } catch (error) {

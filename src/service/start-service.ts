@@ -259,7 +259,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       engines,
       maxUploadBytes: config.uploads.maxBytes,
       maxUploadBytesByType: config.uploads.byType,
-      inputComplexity: { maxImagePixels: config.ocr.maxImagePixels, maxPdfPages: config.ocr.maxPages },
+      inputComplexity: {
+        maxImagePixels: config.ocr.maxImagePixels,
+        maxPdfPages: config.ocr.maxPages,
+        maxMediaDurationSec: config.transcription.maxDurationSec,
+      },
       trustProxy: config.http.trustProxy,
       quota: new SubmitQuota(redis, keys, config.quota),
       uploads,

@@ -41,7 +41,7 @@ export interface JobsRoutesDeps {
   webhookTargets: { allowPrivate: boolean };
   /** Resumable upload sessions a JSON submit names by `upload_id`. */
   uploads: UploadSessionStore;
-  /** Image pixels and PDF pages refused at upload (INPUT_TOO_COMPLEX); absent: left to the worker. */
+  /** Image pixels, PDF pages (INPUT_TOO_COMPLEX) and recording length (MEDIA_TOO_LONG) refused at upload; absent: left to the worker. */
   inputComplexity?: InputComplexityLimits;
 }
 

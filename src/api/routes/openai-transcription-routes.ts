@@ -20,6 +20,7 @@ import type { SubmitQuota } from '../../jobs/submit-quota.js';
 import { waitForFinalStatus } from '../../jobs/wait-for-final-status.js';
 import { errorFields } from '../../observability/logger.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
+import type { InputComplexityLimits } from '../check-input-complexity.js';
 import { principalOf } from '../principal.js';
 import { toAppError } from '../problem-details.js';
 import { receiveUpload, uploadWarnings } from '../receive-upload.js';
@@ -37,6 +38,8 @@ export interface OpenAiTranscriptionDeps {
   openaiCompat: { waitMs: number };
   /** `model` may name one of these speech engines (offeredEngines). */
   engines: Pick<OfferedEngines, 'ocr' | 'speech'>;
+  /** Pixels, pages and recording length refused at upload; absent: left to the worker. */
+  inputComplexity?: InputComplexityLimits | undefined;
 }
 
 /** How our segments JSON output looks (pipelines/transcription/render-transcript-outputs.ts). */
@@ -129,6 +132,8 @@ export async function registerOpenAiTranscriptionRoutes(
               jobId,
               maxBytes: deps.maxUploadBytes,
               maxBytesByType: deps.maxUploadBytesByType,
+              complexity: deps.inputComplexity,
+              log: request.log,
             });
             const fields = parseOrThrow(openAiTranscriptionFieldsSchema, upload.fields);
             // OpenAI's names run the configured engine; an engine's own name runs that engine.

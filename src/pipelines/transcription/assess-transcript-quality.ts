@@ -1,6 +1,6 @@
 import type { JobQuality } from '../../contract/index.js';
 import type { Segment } from '../../engines/speech/speech-engine.js';
-import { formatMediaClock } from './format-media-clock.js';
+import { formatMediaClock } from '../../media/format-media-clock.js';
 import type { LowConfidenceReason, TranscriptSegment } from './transcript-segment.js';
 import { tokensOf } from './transcript-segment.js';
 

@@ -1,5 +1,5 @@
+import { formatMediaClock } from '../../media/format-media-clock.js';
 import type { SegmentScore } from './assess-transcript-quality.js';
-import { formatMediaClock } from './format-media-clock.js';
 import { renderSrt, renderVtt } from './subtitle-formats.js';
 import type { TranscriptSegment } from './transcript-segment.js';
 

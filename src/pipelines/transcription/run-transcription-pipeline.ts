@@ -8,13 +8,14 @@ import { decodeToWav } from '../../media/ffmpeg/decode-to-wav.js';
 import { measureWavEnergy } from '../../media/ffmpeg/measure-wav-energy.js';
 import { probeMedia } from '../../media/ffmpeg/probe-media.js';
 import { writeWavSlice } from '../../media/ffmpeg/write-wav-slice.js';
+import { formatMediaClock } from '../../media/format-media-clock.js';
+import { mediaTooLong } from '../../media/media-too-long.js';
 import { errorFields } from '../../observability/logger.js';
 import type { ObjectStorage } from '../../storage/object-storage.js';
 import type { Pipeline, PipelineContext, PipelineInput, PipelineResult } from '../pipeline.js';
 import { stopOnCancel } from '../stop-on-cancel.js';
 import { assessTranscriptQuality, LOW_CONFIDENCE_SCORE, scoreSegment } from './assess-transcript-quality.js';
 import { ChunkCheckpoints, type ChunkResult } from './chunk-checkpoints.js';
-import { formatMediaClock } from './format-media-clock.js';
 import { mergeChunkSegments } from './merge-chunk-segments.js';
 import { type PlannedChunk, planChunks, silencePower, soundCharacter, soundShare } from './plan-chunks.js';
 import { ProgressReporter } from './progress-reporter.js';
@@ -75,14 +76,6 @@ const NOISE_MAX_WORDS_PER_SOUND_SEC = 1;
 
 const roundMs = (seconds: number) => Math.round(seconds * 1000) / 1000;
 
-function tooLong(durationSec: number, maxDurationSec: number): AppError {
-  return new AppError(
-    'MEDIA_TOO_LONG',
-    `The recording lasts ${formatMediaClock(durationSec)}; this service accepts up to ${formatMediaClock(maxDurationSec)}.`,
-    { details: { media_duration_sec: roundMs(durationSec), max_duration_sec: maxDurationSec } },
-  );
-}
-
 function throwIfCancelled(signal: AbortSignal): void {
   if (signal.aborted) throw new AppError('JOB_CANCELLED');
 }
@@ -130,7 +123,7 @@ async function transcribeRecording(
 
   const probe = await probeMedia(input.inputPath, { signal });
   if (probe.durationSec !== null && probe.durationSec > deps.maxDurationSec) {
-    throw tooLong(probe.durationSec, deps.maxDurationSec);
+    throw mediaTooLong(probe.durationSec, deps.maxDurationSec);
   }
 
   const progress = new ProgressReporter(context.reportProgress, (error) => {
@@ -217,7 +210,7 @@ async function decodeAndTranscribe(
   });
   // Catches files whose header hides their length; decoding stopped one second past the limit.
   if (audio.decodedDurationSec > deps.maxDurationSec + DECODED_LENGTH_TOLERANCE_SEC) {
-    throw tooLong(audio.decodedDurationSec, deps.maxDurationSec);
+    throw mediaTooLong(audio.decodedDurationSec, deps.maxDurationSec);
   }
   const hints: string[] = [];
   if (audio.truncatedSuspected) {
