@@ -4,6 +4,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
 import { AppError, type JobWarning, type SupportedInput, supportedInputByExt } from '../contract/index.js';
 import { storageKeys } from '../jobs/storage-keys.js';
+import { type JobUsage, measuredUsage } from '../jobs/usage-quota.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { ObjectTooLargeError } from '../storage/object-storage.js';
 import { checkImageHead, checkStoredMediaDuration, checkStoredPdfPages } from './check-input-complexity.js';
@@ -69,6 +70,15 @@ export function uploadWarnings(file: ReceivedUpload['file']): { warnings?: JobWa
   return file.extensionWarning
     ? { warnings: [{ code: 'FILE_EXTENSION_DIFFERS', message: file.extensionWarning }] }
     : {};
+}
+
+/** What the upload checks measured, as the daily quota counts it (absent when nothing was measured). */
+export function uploadUsage(file: ReceivedUpload['file']): { measured?: JobUsage } {
+  const measured = measuredUsage(file.input.jobType, {
+    page_count: file.pageCount,
+    media_duration_sec: file.mediaDurationSec,
+  });
+  return measured ? { measured } : {};
 }
 
 /** Enough bytes for file-type to recognise every container we accept. */

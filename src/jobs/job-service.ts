@@ -38,7 +38,7 @@ import { type JobRecord, toPublicJob } from './job-record.js';
 import type { JobStore } from './job-store.js';
 import { newJobId } from './new-job-id.js';
 import { storageKeys } from './storage-keys.js';
-import type { UsageQuota } from './usage-quota.js';
+import type { JobUsage, UsageQuota } from './usage-quota.js';
 
 /** A stored input and the options it is to be processed with. */
 interface InputAndOptions {
@@ -57,6 +57,8 @@ interface InputAndOptions {
   callbackUrl?: string | undefined;
   /** Found at upload (a name that does not match the content), stored on the job. */
   warnings?: JobWarning[] | undefined;
+  /** Pages or seconds measured at upload: judged against the daily quota before the job exists. */
+  measured?: JobUsage | undefined;
 }
 
 export interface StoredUpload extends InputAndOptions {
@@ -300,8 +302,10 @@ export class JobService {
   /** Records a job whose input is already in storage and hands it to its queue. */
   async submit(upload: StoredUpload): Promise<JobRecord> {
     try {
-      // The real size is measured by the worker; a user with nothing left today is refused now.
+      // A user with nothing left today is refused now, and so is a job measured at upload (PDF
+      // pages, a recording's length) that would go over; the worker charges the job once it runs.
       await this.usage?.assertRoom(upload.ownerId, upload.jobType);
+      if (upload.measured) await this.usage?.assertFits(upload.ownerId, upload.measured);
     } catch (error) {
       await this.storage.deletePrefix(storageKeys.jobPrefix(upload.jobId));
       throw error;

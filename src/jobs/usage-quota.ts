@@ -40,6 +40,22 @@ return {2, used + amount}`;
 /** As long as a job's attempt history: a dead-letter replay within it is not counted again. */
 const COUNTED_TTL_SEC = 30 * 86400;
 
+/**
+ * The one counting rule: a document's pages, a recording's seconds rounded up, from what was
+ * measured (pages by `pdfinfo`, duration by ffprobe); null when nothing was.
+ */
+export function measuredUsage(
+  jobType: JobType,
+  facts: { page_count?: number | undefined; media_duration_sec?: number | undefined } | undefined,
+): JobUsage | null {
+  if (jobType === 'OCR') {
+    const pages = facts?.page_count;
+    return pages === undefined ? null : { unit: 'pages', amount: pages };
+  }
+  const seconds = facts?.media_duration_sec;
+  return seconds === undefined ? null : { unit: 'audio-sec', amount: Math.ceil(seconds) };
+}
+
 export const utcDay = (now: Date) => now.toISOString().slice(0, 10);
 
 const minutes = (sec: number) => `${Math.round((sec / 60) * 10) / 10}`;
@@ -109,6 +125,19 @@ export class UsageQuota {
     if ((unit === 'pages' ? left.pages : left.audioSec) === 0) {
       throw this.refusal({ unit, amount: 0 }, this.limitOf(unit), now);
     }
+  }
+
+  /**
+   * Refuses (429) a job measured at upload whose pages or seconds would take its owner's day over
+   * the limit, by the same rule as `charge`; counts nothing: the worker charges the job once.
+   */
+  async assertFits(ownerId: string, usage: JobUsage, now = new Date()): Promise<void> {
+    const limit = this.limitOf(usage.unit);
+    if (limit === 0) return;
+    const used = Number(
+      (await this.redis.get(this.keys.userDailyUsage(ownerId, usage.unit, utcDay(now)))) ?? '0',
+    );
+    if (used + usage.amount > limit) throw this.refusal(usage, used, now);
   }
 
   private refusal(usage: JobUsage, used: number, now: Date): AppError {

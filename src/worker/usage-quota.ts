@@ -2,7 +2,7 @@ import type { CostConfig } from '../config/index.js';
 import { AppError, type JobWarning } from '../contract/index.js';
 import { estimateCost, judgeCost } from '../jobs/intake-precheck.js';
 import type { JobRecord } from '../jobs/job-record.js';
-import type { JobUsage, UsageQuota } from '../jobs/usage-quota.js';
+import { type JobUsage, measuredUsage, type UsageQuota } from '../jobs/usage-quota.js';
 import type { Logger } from '../observability/logger.js';
 import type { ProgressUpdate } from '../pipelines/pipeline.js';
 
@@ -39,7 +39,7 @@ export class JobUsageCheck {
    */
   async judge(update: ProgressUpdate, controller: AbortController): Promise<Partial<JobRecord>> {
     if (this.judged) return {};
-    const usage = usageOf(this.record, update);
+    const usage = measuredUsage(this.record.job_type, update.facts);
     if (!usage) return {};
     this.judged = true;
     try {
@@ -81,15 +81,6 @@ export class JobUsageCheck {
 }
 
 /** The job's size in its quota's unit, from the first update that tells it. */
-function usageOf(record: JobRecord, update: ProgressUpdate): JobUsage | null {
-  if (record.job_type === 'OCR') {
-    const pages = update.facts?.page_count;
-    return pages === undefined ? null : { unit: 'pages', amount: pages };
-  }
-  const seconds = update.facts?.media_duration_sec;
-  return seconds === undefined ? null : { unit: 'audio-sec', amount: Math.ceil(seconds) };
-}
-
 /** The job's warnings with this one, once per code (a retried attempt finds it already there). */
 function withWarning(existing: readonly JobWarning[] | undefined, warning: JobWarning): JobWarning[] {
   return [...(existing ?? []).filter((w) => w.code !== warning.code), warning];

@@ -8,6 +8,7 @@ import type { Job, Problem, UploadSessionView } from '../../src/contract/index.j
 import { makeManyPagePdf, makeScannedPng, pngClaiming } from '../helpers/make-document-fixtures.js';
 import { connectTestRedis } from '../helpers/test-redis.js';
 import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
+import { tiffOf } from '../helpers/tiny-files.js';
 
 let svc: TestService;
 let dir: string;
@@ -40,43 +41,6 @@ async function submitAndWait(filePath: string, name: string): Promise<Job> {
   const response = await submitFile(svc.url, { name, bytes: await readFile(filePath) });
   expect(response.status).toBe(201);
   return waitForJob(svc.url, ((await response.json()) as Job).job_id);
-}
-
-/** A little-endian TIFF of 8-bit grey pages of the given sizes, all pointing at one tiny strip. */
-function tiffOf(sizes: Array<[number, number]>): Buffer {
-  const strip = Buffer.alloc(100, 0x80);
-  const ifdSize = 2 + 9 * 12 + 4;
-  const header = Buffer.alloc(8);
-  header.write('II', 0, 'latin1');
-  header.writeUInt16LE(42, 2);
-  header.writeUInt32LE(8 + strip.length, 4);
-  const ifds = sizes.map(([width, height], index) => {
-    const ifd = Buffer.alloc(ifdSize);
-    const entries: Array<[number, number, number]> = [
-      [256, 4, width],
-      [257, 4, height],
-      [258, 3, 8],
-      [259, 3, 1],
-      [262, 3, 1],
-      [273, 4, 8],
-      [277, 3, 1],
-      [278, 4, height],
-      [279, 4, strip.length],
-    ];
-    ifd.writeUInt16LE(entries.length, 0);
-    entries.forEach(([tag, type, value], i) => {
-      const at = 2 + i * 12;
-      ifd.writeUInt16LE(tag, at);
-      ifd.writeUInt16LE(type, at + 2);
-      ifd.writeUInt32LE(1, at + 4);
-      if (type === 3) ifd.writeUInt16LE(value, at + 8);
-      else ifd.writeUInt32LE(value, at + 8);
-    });
-    const next = index + 1 < sizes.length ? 8 + strip.length + (index + 1) * ifdSize : 0;
-    ifd.writeUInt32LE(next, 2 + entries.length * 12);
-    return ifd;
-  });
-  return Buffer.concat([header, strip, ...ifds]);
 }
 
 /** A PDF of `pages` empty pages (one object each, so readers believe the count). */

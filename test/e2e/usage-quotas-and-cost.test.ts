@@ -10,7 +10,7 @@ import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
 import { makeBornDigitalPdf, makeScannedPdf } from '../helpers/make-ocr-fixtures.js';
 import { connectTestRedis, testKeyPrefix } from '../helpers/test-redis.js';
 import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
-import { TINY_PNG } from '../helpers/tiny-files.js';
+import { TINY_PNG, tiffOf } from '../helpers/tiny-files.js';
 
 // The whole service (API and worker in one process, real engines): daily page and audio-minute
 // quotas counted by the worker from what it measured, and the cost thresholds applied there.
@@ -75,7 +75,7 @@ describe('pages per day (QUOTA_PAGES_PER_DAY)', () => {
     await svc?.close();
   });
 
-  it('holds across jobs: the job that would go over fails cleanly with the limit named, uncounted', async () => {
+  it('refuses at upload a PDF whose counted pages would go over (429, the limit named, nothing stored)', async () => {
     const tooMany = await precheck(svc, { filename: 'big.pdf', size_bytes: 1000, page_count: 6 });
     expect(tooMany.blocks).toContainEqual({
       code: 'QUOTA_DAILY_PAGES',
@@ -88,23 +88,46 @@ describe('pages per day (QUOTA_PAGES_PER_DAY)', () => {
     expect(first).toMatchObject({ status: 'COMPLETED', page_count: 3 });
     expect(await usedToday(prefix, first.job_id, 'pages')).toBe(3);
 
-    const second = await submitAndWait(svc, 'second.pdf', threePages);
-    expect(second).toMatchObject({
+    // pdfinfo counted 3 pages at upload: 3 + 3 > 5, refused before any job exists.
+    const before = await readdir(path.join(svc.dataDir, 'storage', 'jobs'));
+    const refused = await submitFile(svc.url, { name: 'second.pdf', bytes: threePages });
+    expect(refused.status).toBe(429);
+    const body = await json(refused);
+    expect(body.error_code).toBe('QUOTA_DAILY_PAGES');
+    expect(body.detail).toBe(
+      'The document has 3 pages; with 3 of your 5 pages a day (UTC) used it would go over the limit.',
+    );
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await readdir(path.join(svc.dataDir, 'storage', 'jobs'))).toEqual(before);
+    expect(await usedToday(prefix, first.job_id, 'pages')).toBe(3);
+  });
+
+  it('fails in the worker, uncounted, a job whose pages are only known there (a TIFF)', async () => {
+    const tiff = await submitAndWait(
+      svc,
+      'three-pages.tif',
+      tiffOf([
+        [10, 10],
+        [10, 10],
+        [10, 10],
+      ]),
+    );
+    expect(tiff).toMatchObject({
       status: 'FAILED',
       error_code: 'QUOTA_DAILY_PAGES',
       page_count: 3,
       attempts: 1,
       outputs: {},
     });
-    expect(second.error_message).toContain('5 pages a day');
+    expect(tiff.error_message).toContain('5 pages a day');
     // No output was written; the input stays for a replay, as for every FAILED job.
-    expect(await storedFiles(svc, second.job_id)).toEqual(['input']);
-    expect(await usedToday(prefix, second.job_id, 'pages')).toBe(3);
-    const deadLetter = await fetch(`${svc.url}/v1/admin/dead-letters/${second.job_id}`);
+    expect(await storedFiles(svc, tiff.job_id)).toEqual(['input']);
+    expect(await usedToday(prefix, tiff.job_id, 'pages')).toBe(3);
+    const deadLetter = await fetch(`${svc.url}/v1/admin/dead-letters/${tiff.job_id}`);
     expect(deadLetter.status).toBe(200);
     expect(await deadLetter.json()).toMatchObject({ error_code: 'QUOTA_DAILY_PAGES' });
 
-    // Exactly up to the limit is allowed.
+    // Exactly up to the limit is allowed, at upload and in the worker.
     const third = await submitAndWait(svc, 'third.pdf', twoPages);
     expect(third).toMatchObject({ status: 'COMPLETED', page_count: 2 });
     expect(await usedToday(prefix, third.job_id, 'pages')).toBe(5);
@@ -149,7 +172,7 @@ describe('audio minutes per day (QUOTA_AUDIO_MINUTES_PER_DAY)', () => {
     await svc?.close();
   });
 
-  it('counts the measured duration and refuses the recording that would go over', async () => {
+  it('counts the measured duration and refuses at upload the recording that would go over', async () => {
     expect(speechSec).toBeGreaterThan(30);
     expect(speechSec).toBeLessThan(60);
     const precheckFirst = await precheck(svc, {
@@ -161,21 +184,19 @@ describe('audio minutes per day (QUOTA_AUDIO_MINUTES_PER_DAY)', () => {
 
     const first = await submitAndWait(svc, 'talk.wav', speech);
     expect(first.status).toBe('COMPLETED');
-    expect(await usedToday(prefix, first.job_id, 'audio-sec')).toBe(Math.ceil(first.media_duration_sec ?? 0));
+    const used = Math.ceil(first.media_duration_sec ?? 0);
+    expect(await usedToday(prefix, first.job_id, 'audio-sec')).toBe(used);
 
-    const second = await submitAndWait(svc, 'again.wav', speech);
-    expect(second).toMatchObject({
-      status: 'FAILED',
-      error_code: 'QUOTA_DAILY_AUDIO_MINUTES',
-      attempts: 1,
-      outputs: {},
-    });
-    expect(second.error_message).toContain('1 audio minutes a day');
-    expect(second.media_duration_sec).toBeGreaterThan(30);
-    expect(await storedFiles(svc, second.job_id)).toEqual(['input']);
-    expect(await usedToday(prefix, second.job_id, 'audio-sec')).toBe(
-      Math.ceil(first.media_duration_sec ?? 0),
-    );
+    // ffprobe measured it at upload: ~40 s more than the minute allows, refused before any job exists.
+    const before = await readdir(path.join(svc.dataDir, 'storage', 'jobs'));
+    const refused = await submitFile(svc.url, { name: 'again.wav', bytes: speech });
+    expect(refused.status).toBe(429);
+    const body = await json(refused);
+    expect(body.error_code).toBe('QUOTA_DAILY_AUDIO_MINUTES');
+    expect(body.detail).toContain('of your 1 audio minutes a day (UTC) used it would go over the limit');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await readdir(path.join(svc.dataDir, 'storage', 'jobs'))).toEqual(before);
+    expect(await usedToday(prefix, first.job_id, 'audio-sec')).toBe(used);
   });
 });
 

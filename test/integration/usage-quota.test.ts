@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/contract/index.js';
 import { RedisKeys } from '../../src/jobs/redis-keys.js';
-import { UsageQuota } from '../../src/jobs/usage-quota.js';
+import { measuredUsage, UsageQuota } from '../../src/jobs/usage-quota.js';
 import { connectTestRedis, deleteKeysWithPrefix, testKeyPrefix } from '../helpers/test-redis.js';
 
 // The daily usage counters on real Redis: atomic under concurrent jobs, once per job id.
@@ -53,5 +53,32 @@ describe('UsageQuota', () => {
     );
     // No page limit: OCR submits are never refused by it.
     await expect(quota.assertRoom('carol', 'OCR')).resolves.toBeUndefined();
+  });
+
+  it('judges a size measured at upload by the rule charge applies, counting nothing', async () => {
+    const quota = new UsageQuota(redis, keys, { pagesPerDay: 0, audioMinutesPerDay: 1 });
+    await quota.charge('dave', 'job-talk', { unit: 'audio-sec', amount: 40 });
+    // 40 + 20 = 60 fits exactly; 40 + 21 does not, and the refusal names the limit.
+    await quota.assertFits('dave', { unit: 'audio-sec', amount: 20 });
+    const refused = await quota
+      .assertFits('dave', { unit: 'audio-sec', amount: 21 })
+      .catch((e: unknown) => e);
+    expect(codeOf(refused)).toBe('QUOTA_DAILY_AUDIO_MINUTES');
+    expect((refused as Error).message).toContain('of your 1 audio minutes a day (UTC)');
+    expect(await quota.left('dave')).toEqual({ pages: null, audioSec: 20 });
+    // No page limit: nothing to refuse.
+    await quota.assertFits('dave', { unit: 'pages', amount: 10_000 });
+  });
+});
+
+describe('measuredUsage', () => {
+  it('counts a document by its pages and a recording by its seconds rounded up', () => {
+    expect(measuredUsage('OCR', { page_count: 3 })).toEqual({ unit: 'pages', amount: 3 });
+    expect(measuredUsage('TRANSCRIPTION', { media_duration_sec: 40.2 })).toEqual({
+      unit: 'audio-sec',
+      amount: 41,
+    });
+    expect(measuredUsage('TRANSCRIPTION', { page_count: 3 })).toBeNull();
+    expect(measuredUsage('OCR', undefined)).toBeNull();
   });
 });

@@ -24,7 +24,13 @@ import type { InputComplexityLimits } from '../check-input-complexity.js';
 import { contentDisposition, resultFilename } from '../content-disposition.js';
 import { principalOf, requireAdmin } from '../principal.js';
 import { UploadSessionConsumption } from '../receive-from-upload-session.js';
-import { type FormFields, type ReceivedUpload, receiveUpload, uploadWarnings } from '../receive-upload.js';
+import {
+  type FormFields,
+  type ReceivedUpload,
+  receiveUpload,
+  uploadUsage,
+  uploadWarnings,
+} from '../receive-upload.js';
 import { jobIdOf, parseOrThrow } from './route-params.js';
 
 export interface JobsRoutesDeps {
@@ -168,6 +174,7 @@ async function submissionOf(
   return {
     callbackUrl,
     ...uploadWarnings(file),
+    ...uploadUsage(file),
     filename: file.filename,
     mime: file.input.mime,
     jobType: file.input.jobType,

@@ -23,7 +23,7 @@ import type { ObjectStorage } from '../../storage/object-storage.js';
 import type { InputComplexityLimits } from '../check-input-complexity.js';
 import { principalOf } from '../principal.js';
 import { toAppError } from '../problem-details.js';
-import { receiveUpload, uploadWarnings } from '../receive-upload.js';
+import { receiveUpload, uploadUsage, uploadWarnings } from '../receive-upload.js';
 import { idempotencyKeyOf } from './jobs-routes.js';
 import { parseOrThrow } from './route-params.js';
 
@@ -155,6 +155,7 @@ export async function registerOpenAiTranscriptionRoutes(
               language: fields.language,
               transcriptionOptions: transcriptionOptionsFromFields({ transcription_engine: engine }),
               ...uploadWarnings(upload.file),
+              ...uploadUsage(upload.file),
               fields: { ...fields, route: 'openai' },
             };
           },
