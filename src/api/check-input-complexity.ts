@@ -50,25 +50,31 @@ export function checkImageHead(head: Buffer, input: SupportedInput, limits: Inpu
   }
 }
 
-/** Runs `read` on a scratch copy of a stored object (the tools need a path), removed afterwards. */
-async function withScratchCopy<T>(
+/**
+ * Measures a stored object on a scratch copy (the tools need a path), removed afterwards. When the
+ * tool fails (damaged file, timeout, tool missing) the upload check is skipped: `skipped` is told
+ * why and null returned, and the worker, which checks again, decides.
+ */
+async function measureScratchCopy<T>(
   storage: ObjectStorage,
   key: string,
   name: string,
-  read: (filePath: string) => Promise<T>,
-): Promise<T> {
+  measure: (filePath: string) => Promise<T>,
+  skipped: (reason: string) => void,
+): Promise<T | null> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dt-intake-'));
   try {
     const filePath = path.join(dir, name);
     await storage.download(key, filePath);
-    return await read(filePath);
+    try {
+      return await measure(filePath);
+    } catch (error) {
+      skipped(error instanceof AppError ? error.code : ((error as { kind?: string }).kind ?? 'error'));
+      return null;
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function skipReason(error: unknown): string {
-  return error instanceof AppError ? error.code : ((error as { kind?: string }).kind ?? 'error');
 }
 
 /**
@@ -84,19 +90,19 @@ export async function checkStoredPdfPages(
   limits: InputComplexityLimits,
   log?: FastifyBaseLogger,
 ): Promise<number | null> {
-  const pageCount = await withScratchCopy(storage, key, 'input.pdf', async (filePath) => {
-    try {
-      return (
-        await readPdfInfo(filePath, { timeoutMs: limits.pdfInfoTimeoutMs ?? INTAKE_PDFINFO_TIMEOUT_MS })
-      ).pageCount;
-    } catch (error) {
+  const pageCount = await measureScratchCopy(
+    storage,
+    key,
+    'input.pdf',
+    async (filePath) =>
+      (await readPdfInfo(filePath, { timeoutMs: limits.pdfInfoTimeoutMs ?? INTAKE_PDFINFO_TIMEOUT_MS }))
+        .pageCount,
+    (reason) =>
       log?.warn(
-        { event: 'upload.pdf_check_skipped', reason: skipReason(error) },
+        { event: 'upload.pdf_check_skipped', reason },
         'PDF page count not read at upload; the worker checks it',
-      );
-      return null;
-    }
-  });
+      ),
+  );
   if (pageCount !== null && pageCount > limits.maxPdfPages) {
     throw new AppError(
       'INPUT_TOO_COMPLEX',
@@ -121,19 +127,19 @@ export async function checkStoredMediaDuration(
 ): Promise<number | null> {
   const maxDurationSec = limits.maxMediaDurationSec;
   if (maxDurationSec === undefined) return null;
-  const durationSec = await withScratchCopy(storage, key, 'input.media', async (filePath) => {
-    try {
-      return (
-        await probeMedia(filePath, { timeoutMs: limits.mediaProbeTimeoutMs ?? INTAKE_PROBE_TIMEOUT_MS })
-      ).durationSec;
-    } catch (error) {
+  const durationSec = await measureScratchCopy(
+    storage,
+    key,
+    'input.media',
+    async (filePath) =>
+      (await probeMedia(filePath, { timeoutMs: limits.mediaProbeTimeoutMs ?? INTAKE_PROBE_TIMEOUT_MS }))
+        .durationSec,
+    (reason) =>
       log?.warn(
-        { event: 'upload.media_check_skipped', reason: skipReason(error) },
+        { event: 'upload.media_check_skipped', reason },
         'recording length not read at upload; the worker checks it',
-      );
-      return null;
-    }
-  });
+      ),
+  );
   if (durationSec !== null && durationSec > maxDurationSec) throw mediaTooLong(durationSec, maxDurationSec);
   return durationSec;
 }

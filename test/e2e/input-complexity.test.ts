@@ -4,10 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import PDFDocument from 'pdfkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job, Problem, UploadSessionView } from '../../src/contract/index.js';
+import type { Job, Problem } from '../../src/contract/index.js';
 import { makeManyPagePdf, makeScannedPng, pngClaiming } from '../helpers/make-document-fixtures.js';
-import { connectTestRedis } from '../helpers/test-redis.js';
-import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
+import {
+  startTestService,
+  storedJobs,
+  submitFile,
+  submitThroughUploadSession,
+  type TestService,
+  waitForJob,
+} from '../helpers/test-service.js';
 import { tiffOf } from '../helpers/tiny-files.js';
 
 let svc: TestService;
@@ -67,27 +73,14 @@ function bmpClaiming(width: number, height: number): Buffer {
   return Buffer.concat([header, Buffer.alloc(64)]);
 }
 
-/** The job ids with anything in storage, and the job records in Redis, right now. */
-async function storedJobs(): Promise<Set<string>> {
-  const root = path.join(svc.dataDir, 'storage', 'jobs');
-  const dirs = await readdir(root).catch(() => [] as string[]);
-  const redis = connectTestRedis();
-  try {
-    const records = await redis.keys(`${svc.service.store.keys.prefix}:job:*`);
-    return new Set([...dirs, ...records.map((key) => key.split(':job:')[1]?.split(':')[0] ?? key)]);
-  } finally {
-    await redis.quit();
-  }
-}
-
 /** Submits a file that must be refused at upload with `code`: answers the problem; asserts nothing new is stored. */
 async function expectRefusedAtUpload(bytes: Buffer, name: string, code: string): Promise<Problem> {
-  const before = await storedJobs();
+  const before = await storedJobs(svc);
   const response = await submitFile(svc.url, { name, bytes });
   const problem = (await response.json()) as Problem;
   expect(response.status).toBe(413);
   expect(problem.error_code).toBe(code);
-  expect([...(await storedJobs())].filter((id) => !before.has(id))).toEqual([]);
+  expect([...(await storedJobs(svc))].filter((id) => !before.has(id))).toEqual([]);
   return problem;
 }
 
@@ -174,35 +167,14 @@ describe('inputs too complex to process (decompression bombs)', () => {
       ['bomb.png', pngClaiming(50_000, 50_000)],
       ['hundred-thousand.pdf', pdfOfPages(100_000)],
     ] as const) {
-      const created = await fetch(`${svc.url}/v1/uploads`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ filename, size: bytes.length }),
-      });
-      expect(created.status).toBe(201);
-      const session = (await created.json()) as UploadSessionView;
-      const patched = await fetch(`${svc.url}/v1/uploads/${session.upload_id}`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
-        body: bytes,
-      });
-      expect(patched.status).toBe(204);
-      const before = await storedJobs();
-      const response = await fetch(`${svc.url}/v1/jobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ upload_id: session.upload_id }),
-      });
+      const before = await storedJobs(svc);
+      const { uploadId, response } = await submitThroughUploadSession(svc.url, { name: filename, bytes });
       expect(response.status).toBe(413);
       expect(((await response.json()) as Problem).error_code).toBe('INPUT_TOO_COMPLEX');
-      expect([...(await storedJobs())].filter((id) => !before.has(id))).toEqual([]);
+      expect([...(await storedJobs(svc))].filter((id) => !before.has(id))).toEqual([]);
       // Refused for its content: the session goes with its parts.
-      expect((await fetch(`${svc.url}/v1/uploads/${session.upload_id}`, { method: 'HEAD' })).status).toBe(
-        404,
-      );
-      const parts = await readdir(path.join(svc.dataDir, 'storage', 'uploads', session.upload_id)).catch(
-        () => [],
-      );
+      expect((await fetch(`${svc.url}/v1/uploads/${uploadId}`, { method: 'HEAD' })).status).toBe(404);
+      const parts = await readdir(path.join(svc.dataDir, 'storage', 'uploads', uploadId)).catch(() => []);
       expect(parts).toEqual([]);
     }
   });

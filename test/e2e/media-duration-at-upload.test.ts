@@ -1,10 +1,13 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job, Problem, UploadSessionView } from '../../src/contract/index.js';
-import { connectTestRedis } from '../helpers/test-redis.js';
-import { startTestService, submitFile, type TestService } from '../helpers/test-service.js';
+import type { Job, Problem } from '../../src/contract/index.js';
+import {
+  startTestService,
+  storedJobs,
+  submitFile,
+  submitThroughUploadSession,
+  type TestService,
+} from '../helpers/test-service.js';
 import { tinyWav } from '../helpers/tiny-files.js';
 
 // API only: a recording is measured with ffprobe when it is stored, before any job exists.
@@ -24,25 +27,13 @@ afterAll(async () => {
   await svc?.close();
 });
 
-/** The job ids with anything in storage, and the job records in Redis, right now. */
-async function storedJobs(): Promise<Set<string>> {
-  const dirs = await readdir(path.join(svc.dataDir, 'storage', 'jobs')).catch(() => [] as string[]);
-  const redis = connectTestRedis();
-  try {
-    const records = await redis.keys(`${svc.service.store.keys.prefix}:job:*`);
-    return new Set([...dirs, ...records.map((key) => key.split(':job:')[1]?.split(':')[0] ?? key)]);
-  } finally {
-    await redis.quit();
-  }
-}
-
 async function newSince(before: Set<string>): Promise<string[]> {
-  return [...(await storedJobs())].filter((id) => !before.has(id));
+  return [...(await storedJobs(svc))].filter((id) => !before.has(id));
 }
 
 describe('a recording longer than TRANSCRIPTION_MAX_DURATION_SEC is refused at upload', () => {
   it('answers 413 MEDIA_TOO_LONG naming the limit, whatever the client claims, and stores nothing', async () => {
-    const before = await storedJobs();
+    const before = await storedJobs(svc);
     const response = await submitFile(
       svc.url,
       { name: 'five-seconds.wav', bytes: FIVE_SECONDS },
@@ -63,29 +54,15 @@ describe('a recording longer than TRANSCRIPTION_MAX_DURATION_SEC is refused at u
   });
 
   it('refuses the same recording made from a resumable upload, and removes the session', async () => {
-    const created = await fetch(`${svc.url}/v1/uploads`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ filename: 'five-seconds.wav', size: FIVE_SECONDS.length }),
-    });
-    expect(created.status).toBe(201);
-    const session = (await created.json()) as UploadSessionView;
-    const patched = await fetch(`${svc.url}/v1/uploads/${session.upload_id}`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
-      body: FIVE_SECONDS,
-    });
-    expect(patched.status).toBe(204);
-    const before = await storedJobs();
-    const response = await fetch(`${svc.url}/v1/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ upload_id: session.upload_id }),
+    const before = await storedJobs(svc);
+    const { uploadId, response } = await submitThroughUploadSession(svc.url, {
+      name: 'five-seconds.wav',
+      bytes: FIVE_SECONDS,
     });
     expect(response.status).toBe(413);
     expect(((await response.json()) as Problem).error_code).toBe('MEDIA_TOO_LONG');
     expect(await newSince(before)).toEqual([]);
-    expect((await fetch(`${svc.url}/v1/uploads/${session.upload_id}`, { method: 'HEAD' })).status).toBe(404);
+    expect((await fetch(`${svc.url}/v1/uploads/${uploadId}`, { method: 'HEAD' })).status).toBe(404);
   });
 
   it('refuses it on the OpenAI-compatible route too, in OpenAI’s envelope', async () => {
@@ -97,7 +74,7 @@ describe('a recording longer than TRANSCRIPTION_MAX_DURATION_SEC is refused at u
     });
     const { key } = (await created.json()) as { key: string };
     const client = new OpenAI({ apiKey: key, baseURL: `${svc.url}/v1`, maxRetries: 0 });
-    const before = await storedJobs();
+    const before = await storedJobs(svc);
     const refused = await client.audio.transcriptions
       .create({ file: new File([FIVE_SECONDS], 'five-seconds.wav'), model: 'whisper-1' })
       .catch((error: unknown) => error);

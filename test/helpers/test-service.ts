@@ -1,11 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job as BullJob, Queue } from 'bullmq';
 import { loadConfig } from '../../src/config/index.js';
-import { type Job, type JobType, QUEUE_NAMES } from '../../src/contract/index.js';
+import { type Job, type JobType, QUEUE_NAMES, type UploadSessionView } from '../../src/contract/index.js';
 import { RedisKeys } from '../../src/jobs/redis-keys.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { type RunningService, startService } from '../../src/service/start-service.js';
@@ -109,4 +109,45 @@ export async function submitFile(
   for (const [key, value] of Object.entries(fields)) form.append(key, value);
   form.append('file', new Blob([file.bytes]), file.name);
   return fetch(`${baseUrl}/v1/jobs`, { method: 'POST', body: form, headers });
+}
+
+/**
+ * Submits `bytes` the resumable way: creates an upload session, sends every byte in one PATCH,
+ * then makes the job from it. Returns the session's id and the answer to the job's submit.
+ */
+export async function submitThroughUploadSession(
+  baseUrl: string,
+  file: { name: string; bytes: Uint8Array },
+): Promise<{ uploadId: string; response: Response }> {
+  const created = await fetch(`${baseUrl}/v1/uploads`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ filename: file.name, size: file.bytes.length }),
+  });
+  if (created.status !== 201) throw new Error(`POST /v1/uploads answered ${created.status}`);
+  const { upload_id: uploadId } = (await created.json()) as UploadSessionView;
+  const patched = await fetch(`${baseUrl}/v1/uploads/${uploadId}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
+    body: file.bytes,
+  });
+  if (patched.status !== 204) throw new Error(`PATCH /v1/uploads answered ${patched.status}`);
+  const response = await fetch(`${baseUrl}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ upload_id: uploadId }),
+  });
+  return { uploadId, response };
+}
+
+/** The job ids with anything in the service's local storage, and its job records in Redis, right now. */
+export async function storedJobs(svc: TestService): Promise<Set<string>> {
+  const dirs = await readdir(path.join(svc.dataDir, 'storage', 'jobs')).catch(() => [] as string[]);
+  const redis = connectTestRedis();
+  try {
+    const records = await redis.keys(`${svc.service.store.keys.prefix}:job:*`);
+    return new Set([...dirs, ...records.map((key) => key.split(':job:')[1]?.split(':')[0] ?? key)]);
+  } finally {
+    await redis.quit();
+  }
 }
