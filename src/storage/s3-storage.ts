@@ -40,7 +40,7 @@ export interface S3StorageOptions {
   /** An S3-compatible endpoint (MinIO, Ceph, R2…); unset means AWS. */
   endpoint?: string;
   forcePathStyle: boolean;
-  /** Multipart part size; S3 needs ≥ 5 MiB. Memory per upload is about partSize × queueSize. */
+  /** Multipart part size; S3 needs ≥ 5 MiB. Each upload holds three part buffers of this size. */
   partSizeBytes: number;
   /** Lifetime of signed download URLs; 0 switches them off. */
   signedUrlTtlSec: number;
