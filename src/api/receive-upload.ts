@@ -19,8 +19,14 @@ import { readStreamHead } from './read-stream-head.js';
 
 export { cleanFilename } from './check-upload.js';
 
+/**
+ * Form fields by name. A name ending in `[]` is an array field (as the openai client sends
+ * `timestamp_granularities: ['segment', 'word']`): every value is kept, in order.
+ */
+export type FormFields = Record<string, string | string[]>;
+
 export interface ReceivedUpload {
-  fields: Record<string, string>;
+  fields: FormFields;
   file: {
     filename: string;
     input: SupportedInput;
@@ -120,6 +126,16 @@ export async function storeUploadStream(
   }
 }
 
+/** Adds one multipart field: an array field (`name[]`) gathers all its values, another keeps the last. */
+export function addFormField(fields: FormFields, name: string, value: string): void {
+  if (!name.endsWith('[]')) {
+    fields[name] = value;
+    return;
+  }
+  const current = fields[name];
+  fields[name] = Array.isArray(current) ? [...current, value] : [value];
+}
+
 /**
  * Streams the multipart `file` part straight to storage under the job's key while recognising its
  * type from the first bytes; other parts are form fields. Nothing is held in memory whole. On any
@@ -129,12 +145,12 @@ export async function receiveUpload(
   request: FastifyRequest,
   options: UploadLimits & { storage: ObjectStorage; jobId: string; log?: FastifyBaseLogger },
 ): Promise<ReceivedUpload> {
-  const fields: Record<string, string> = {};
+  const fields: FormFields = {};
   let file: ReceivedUpload['file'] | undefined;
   try {
     for await (const part of request.parts()) {
       if (part.type === 'field') {
-        if (typeof part.value === 'string') fields[part.fieldname] = part.value;
+        if (typeof part.value === 'string') addFormField(fields, part.fieldname, part.value);
         continue;
       }
       if (part.fieldname !== 'file' || file) {

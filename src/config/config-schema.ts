@@ -244,6 +244,7 @@ export const envSchema = z.object({
   OCR_DPI: int(72, 600).default(300),
   OCR_PAGE_TIMEOUT_SEC: int(5, 3600).default(180),
   OCR_TESSERACT_RUNTIME: z.enum(['auto', 'cli', 'wasm']).default('auto'),
+  OCR_TESSDATA_DIR: z.string().min(1).optional(),
   OCR_POLICY: z.enum(OCR_POLICIES).default('auto'),
   OCR_ENGINE: z.enum(OCR_ENGINES).default('tesseract'),
   OCR_ENGINE_BY_SUBTYPE: engineBySubtype,
@@ -495,6 +496,8 @@ export interface Config {
     policy: Env['OCR_POLICY'];
     /** `auto`: the tesseract program when it is on PATH, else tesseract.js (WebAssembly). */
     tesseractRuntime: Env['OCR_TESSERACT_RUNTIME'];
+    /** tesseract.js's traineddata folder (OCR_TESSDATA_DIR); absent: Debian's when it has any, else the npm package's. */
+    tessdataDir?: string;
     engine: OcrEngineName;
     engineBySubtype: Partial<Record<string, OcrEngineName>>;
     psm: Env['OCR_PSM'];
@@ -678,6 +681,7 @@ export function configFromEnv(env: Env): Config {
       pageTimeoutSec: env.OCR_PAGE_TIMEOUT_SEC,
       policy: env.OCR_POLICY,
       tesseractRuntime: env.OCR_TESSERACT_RUNTIME,
+      ...(env.OCR_TESSDATA_DIR ? { tessdataDir: env.OCR_TESSDATA_DIR } : {}),
       engine: env.OCR_ENGINE,
       engineBySubtype: env.OCR_ENGINE_BY_SUBTYPE,
       psm: env.OCR_PSM,

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../contract/index.js';
 import { loadConfig } from './load-config.js';
-import { assertEngineOffered, offeredEngines, speechEngineOfModel } from './offered-engines.js';
+import { assertEngineOffered, engineOfJob, offeredEngines, speechEngineOfModel } from './offered-engines.js';
 
 describe('offeredEngines', () => {
   it('offers only the always-there engines when nothing else is configured', () => {
     expect(offeredEngines(loadConfig({}))).toEqual({
       ocr: ['tesseract'],
       speech: ['pocketsphinx'],
-      defaults: { ocr: 'tesseract', speech: 'pocketsphinx' },
+      defaults: { ocr: 'tesseract', ocrBySubtype: {}, speech: 'pocketsphinx' },
     });
   });
 
@@ -34,6 +34,34 @@ describe('offeredEngines', () => {
     const config = loadConfig({ TRANSCRIPTION_ENGINE: 'openai', OPENAI_API_KEY: 'sk-test' });
     expect(offeredEngines(config).speech).toEqual(['pocketsphinx', 'openai']);
     expect(offeredEngines(config).defaults.speech).toBe('openai');
+  });
+});
+
+describe('engineOfJob', () => {
+  const defaults = offeredEngines(
+    loadConfig({ GEMINI_API_KEY: 'g-test', OCR_ENGINE_BY_SUBTYPE: 'jain_literature=gemini' }),
+  ).defaults;
+  const ocr = { job_type: 'OCR', content_subtype: 'general' } as const;
+  const speech = { job_type: 'TRANSCRIPTION', content_subtype: 'general' } as const;
+
+  it('names the engine a job asked for, before any attempt ran', () => {
+    expect(engineOfJob({ ...ocr, ocr_options: { engine: 'gemini' } }, defaults)).toBe('gemini');
+    expect(engineOfJob({ ...speech, transcription_options: { engine: 'whisper' } }, defaults)).toBe(
+      'whisper',
+    );
+  });
+
+  it('names the configured default of a job that asked for none, by subtype for documents', () => {
+    expect(engineOfJob(ocr, defaults)).toBe('tesseract');
+    expect(engineOfJob({ ...ocr, content_subtype: 'jain_literature' }, defaults)).toBe('gemini');
+    expect(engineOfJob(speech, defaults)).toBe('pocketsphinx');
+  });
+
+  it('prefers the engine an attempt reported, and knows none without defaults', () => {
+    expect(
+      engineOfJob({ ...ocr, engine: 'tesseract 5.1.1', ocr_options: { engine: 'gemini' } }, defaults),
+    ).toBe('tesseract 5.1.1');
+    expect(engineOfJob(ocr)).toBeNull();
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   AppError,
+  type JobType,
   OCR_ENGINES,
   type OcrEngineName,
   OPENAI_TRANSCRIPTION_MODELS,
@@ -12,8 +13,38 @@ import type { Config } from './config-schema.js';
 export interface OfferedEngines {
   ocr: OcrEngineName[];
   speech: SpeechEngineName[];
-  /** What a job that names none gets (OCR_ENGINE, TRANSCRIPTION_ENGINE). */
-  defaults: { ocr: OcrEngineName; speech: SpeechEngineName };
+  /** What a job that names none gets (OCR_ENGINE, OCR_ENGINE_BY_SUBTYPE, TRANSCRIPTION_ENGINE). */
+  defaults: EngineDefaults;
+}
+
+/** The engine a job that names none runs with: OCR_ENGINE_BY_SUBTYPE's, else OCR_ENGINE; TRANSCRIPTION_ENGINE. */
+export interface EngineDefaults {
+  ocr: OcrEngineName;
+  ocrBySubtype: Readonly<Partial<Record<string, OcrEngineName>>>;
+  speech: SpeechEngineName;
+}
+
+/** What `engineOfJob` reads of a job: its type, subtype, the engine it ran with and the one it named. */
+export interface JobEngineFields {
+  job_type: JobType;
+  content_subtype: string;
+  engine?: string | null;
+  ocr_options?: { engine?: string | undefined } | undefined;
+  transcription_options?: { engine?: string | undefined } | undefined;
+}
+
+/**
+ * The engine a job runs with: the one its attempt reported, else the one it named, else the
+ * configured default for its type (and, for documents, its subtype); null when it named none and
+ * no defaults are given. The pipelines' rule, written once for the job metrics' `engine` label,
+ * so that label is known from submission on.
+ */
+export function engineOfJob(job: JobEngineFields, defaults?: EngineDefaults): string | null {
+  if (job.engine) return job.engine;
+  if (job.job_type === 'OCR') {
+    return job.ocr_options?.engine ?? defaults?.ocrBySubtype[job.content_subtype] ?? defaults?.ocr ?? null;
+  }
+  return job.transcription_options?.engine ?? defaults?.speech ?? null;
 }
 
 /**
@@ -34,7 +65,11 @@ export function offeredEngines(config: Pick<Config, 'ocr' | 'gemini' | 'transcri
   return {
     speech: SPEECH_ENGINES.filter((name) => name === transcription.engine || speechConfigured[name]),
     ocr: OCR_ENGINES.filter((name) => name === config.ocr.engine || ocrConfigured[name]),
-    defaults: { ocr: config.ocr.engine, speech: transcription.engine },
+    defaults: {
+      ocr: config.ocr.engine,
+      ocrBySubtype: config.ocr.engineBySubtype,
+      speech: transcription.engine,
+    },
   };
 }
 

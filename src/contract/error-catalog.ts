@@ -528,8 +528,16 @@ export const ERROR_CATALOG = {
     502,
     'transient',
     'Engine service error',
-    'The cloud speech service answered with an error; the job will be tried again.',
-    'क्लाउड वाक् सेवा ने त्रुटि लौटाई; कार्य पुनः चलाया जाएगा।',
+    'The cloud engine answered with a server error; the job will be tried again.',
+    'क्लाउड इंजन ने सर्वर त्रुटि लौटाई; कार्य पुनः चलाया जाएगा।',
+  ),
+  // Class input: the provider answered a client error (400, 404, 413, …) that the same request gets again.
+  ENGINE_REQUEST_REFUSED: entry(
+    422,
+    'input',
+    'Engine refused the request',
+    'The cloud engine refused this file (it answered with a client error, for example the file is too large or not accepted by the model); it is not tried again. Try another engine, or tell the person who runs this server.',
+    'क्लाउड इंजन ने यह फ़ाइल अस्वीकार कर दी (उसने क्लाइंट त्रुटि लौटाई, जैसे फ़ाइल बहुत बड़ी है या मॉडल उसे स्वीकार नहीं करता); इसे पुनः नहीं चलाया जाएगा। कोई अन्य इंजन आज़माएँ, या सर्वर चलाने वाले व्यक्ति को बताएँ।',
   ),
   ENGINE_RESPONSE_INVALID: entry(
     502,

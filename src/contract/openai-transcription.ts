@@ -10,6 +10,18 @@ export const OPENAI_TRANSCRIPTION_MODELS = [
 export const OPENAI_RESPONSE_FORMATS = ['json', 'text', 'srt', 'vtt', 'verbose_json'] as const;
 export type OpenAiResponseFormat = (typeof OPENAI_RESPONSE_FORMATS)[number];
 
+/**
+ * Only `segment`: the stored transcript keeps segment times, not word times, so `word` is refused
+ * (400 VALIDATION_FAILED naming the field) rather than answered without `words`.
+ */
+const WORD_TIMESTAMPS_REFUSED = 'only segment timestamps are offered; word timestamps are not';
+const segmentGranularity = z.enum(['segment', 'word']).refine((value) => value === 'segment', {
+  message: WORD_TIMESTAMPS_REFUSED,
+});
+const segmentGranularities = z
+  .array(z.enum(['segment', 'word']))
+  .refine((values) => !values.includes('word'), { message: WORD_TIMESTAMPS_REFUSED });
+
 /** Multipart fields of `POST /v1/audio/transcriptions`, as OpenAI's API names them. */
 export const openAiTranscriptionFieldsSchema = z.object({
   model: z.string().min(1),
@@ -24,8 +36,8 @@ export const openAiTranscriptionFieldsSchema = z.object({
     .describe('Accepted for compatibility; the offline engine ignores it'),
   response_format: z.enum(OPENAI_RESPONSE_FORMATS).default('json'),
   temperature: z.coerce.number().min(0).max(1).optional(),
-  'timestamp_granularities[]': z.enum(['segment', 'word']).optional(),
-  timestamp_granularities: z.enum(['segment', 'word']).optional(),
+  'timestamp_granularities[]': segmentGranularities.optional(),
+  timestamp_granularities: segmentGranularity.optional(),
 });
 export type OpenAiTranscriptionFields = z.infer<typeof openAiTranscriptionFieldsSchema>;
 

@@ -83,9 +83,7 @@ export class PromptFiles {
 export interface GeminiErrorCodes {
   /** 401 / 403. */
   refusedKey: ErrorCode;
-  /** Another 4xx. */
-  refused: ErrorCode;
-  /** 5xx. */
+  /** 5xx and 408: the provider's trouble, worth another attempt. */
   serverError: ErrorCode;
   /** No HTTP answer (connection refused, reset, timeout). */
   unreachable: ErrorCode;
@@ -93,7 +91,8 @@ export interface GeminiErrorCodes {
 
 /**
  * An SDK failure → a catalog error: cancel → JOB_CANCELLED; 429 → ENGINE_RATE_LIMITED with the
- * provider's retry delay (the worker's retry policy waits at least that long); others by status.
+ * provider's retry delay (the worker's retry policy waits at least that long); another 4xx but 408 →
+ * ENGINE_REQUEST_REFUSED, not retried (the same request is refused again); others by status.
  */
 export function classifyGeminiError(
   error: unknown,
@@ -114,7 +113,8 @@ export function classifyGeminiError(
     if (error.status === 401 || error.status === 403) {
       return new AppError(codes.refusedKey, 'Gemini refused the API key.', { cause: error, details });
     }
-    const code = error.status >= 500 ? codes.serverError : codes.refused;
+    const refused = error.status >= 400 && error.status < 500 && error.status !== 408;
+    const code = refused ? 'ENGINE_REQUEST_REFUSED' : codes.serverError;
     return new AppError(code, `Gemini answered ${error.status}.`, { cause: error, details });
   }
   return new AppError(codes.unreachable, 'Gemini could not be reached.', { cause: error });

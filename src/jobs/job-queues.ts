@@ -162,8 +162,16 @@ export class JobQueues {
           'paused',
           'prioritized',
         );
-        const oldestId = await this.connection.lindex(queue.toKey('wait'), -1);
-        const oldest = oldestId ? await queue.getJob(oldestId) : undefined;
+        // A paused queue keeps its waiting jobs in `paused`: they wait too, and age there.
+        const oldestIds = await Promise.all(
+          (['wait', 'paused'] as const).map((list) => this.connection.lindex(queue.toKey(list), -1)),
+        );
+        const candidates = await Promise.all(
+          oldestIds.filter((id): id is string => id !== null).map((id) => queue.getJob(id)),
+        );
+        const oldest = candidates
+          .filter((job) => job !== undefined)
+          .sort((a, b) => a.timestamp - b.timestamp)[0];
         return {
           name: queue.name,
           job_type: type,

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type EngineKind, engineNotOffered } from '../config/offered-engines.js';
+import {
+  type EngineDefaults,
+  type EngineKind,
+  engineNotOffered,
+  engineOfJob,
+} from '../config/offered-engines.js';
 import {
   type AdminJobList,
   type AdminListJobsQuery,
@@ -21,7 +26,7 @@ import {
   type QueueOverview,
   type TranscriptionOptions,
 } from '../contract/index.js';
-import { type JobMetrics, NO_JOB_METRICS } from '../observability/job-metrics.js';
+import { type JobLabels, type JobMetrics, NO_JOB_METRICS } from '../observability/job-metrics.js';
 import { errorFields, type Logger } from '../observability/logger.js';
 import type { ObjectStorage, SignedDownloadOptions } from '../storage/object-storage.js';
 import { estimateSecondsLeft } from './estimate-seconds-left.js';
@@ -131,6 +136,8 @@ export interface JobDefaults {
   transcriptionLanguage: string;
   /** What the deployment offers (`offeredEngines`): a retry that keeps an engine gone since is refused. */
   engines?: Readonly<Record<EngineKind, readonly string[]>>;
+  /** The engines of jobs that name none: the `engine` label of submitted and cancelled jobs. */
+  engineDefaults?: EngineDefaults;
 }
 
 /** The job use cases behind the API: submit, read, list, cancel, fetch results. */
@@ -353,7 +360,7 @@ export class JobService {
       log.error({ event: 'job.enqueue_failed', err: error }, 'could not enqueue job');
       throw new AppError('QUEUE_UNAVAILABLE', undefined, { cause: error });
     }
-    this.metrics.submitted({ queue: QUEUE_NAMES[record.job_type], job_type: record.job_type });
+    this.metrics.submitted(this.labelsOf(record));
     log.info(
       {
         event: 'job.submitted',
@@ -364,6 +371,14 @@ export class JobService {
       'job submitted',
     );
     return record;
+  }
+
+  private labelsOf(record: JobRecord): JobLabels {
+    return {
+      queue: QUEUE_NAMES[record.job_type],
+      job_type: record.job_type,
+      engine: engineOfJob(record, this.defaults.engineDefaults),
+    };
   }
 
   /** The owner's job, or null (also for another user's job). */
@@ -397,7 +412,7 @@ export class JobService {
         throw new AppError('JOB_NOT_CANCELLABLE', `The job is already ${status}.`);
       case 'cancelled':
         await this.queues.removeWaiting(record.job_type, jobId);
-        this.metrics.cancelled({ queue: QUEUE_NAMES[record.job_type], job_type: record.job_type });
+        this.metrics.cancelled(this.labelsOf(record));
         log.info({ event: 'job.transition', from: status, to: 'CANCELLED' }, 'queued job cancelled');
         await this.removeOutputsOfCancelled(jobId, log);
         break;

@@ -35,8 +35,8 @@ export class PrometheusMetrics implements JobMetrics {
   );
   private readonly jobsSubmitted = this.counter(
     'jobs_submitted_total',
-    'Jobs accepted and put on their queue',
-    JOB_LABELS,
+    'Jobs accepted and put on their queue, by the engine they will run with',
+    ENGINE_LABELS,
   );
   private readonly jobsCompleted = this.counter(
     'jobs_completed_total',
@@ -51,7 +51,7 @@ export class PrometheusMetrics implements JobMetrics {
   private readonly jobsCancelled = this.counter(
     'jobs_cancelled_total',
     'Jobs that ended CANCELLED',
-    JOB_LABELS,
+    ENGINE_LABELS,
   );
   private readonly jobsRetried = this.counter(
     'jobs_retried_total',
@@ -89,7 +89,7 @@ export class PrometheusMetrics implements JobMetrics {
   }
 
   submitted(labels: JobLabels): void {
-    this.jobsSubmitted.inc(jobLabels(labels));
+    this.jobsSubmitted.inc(engineLabels(labels));
   }
 
   completed(labels: JobLabels, processingSec: number): void {
@@ -104,7 +104,7 @@ export class PrometheusMetrics implements JobMetrics {
   }
 
   cancelled(labels: JobLabels): void {
-    this.jobsCancelled.inc(jobLabels(labels));
+    this.jobsCancelled.inc(engineLabels(labels));
   }
 
   retried(labels: JobLabels, errorCode: string): void {

@@ -92,10 +92,13 @@ export class SpeechEngines {
 
 /** The tesseract program when present (or asked for), else tesseract.js (WebAssembly). */
 export function chooseTesseract(
-  runtime: Config['ocr']['tesseractRuntime'],
+  ocr: Pick<Config['ocr'], 'tesseractRuntime' | 'tessdataDir'>,
   cliAvailable: () => boolean = () => isOnPath('tesseract'),
 ): TesseractEngine | TesseractJsEngine {
-  if (runtime === 'wasm' || (runtime === 'auto' && !cliAvailable())) return new TesseractJsEngine();
+  const runtime = ocr.tesseractRuntime;
+  if (runtime === 'wasm' || (runtime === 'auto' && !cliAvailable())) {
+    return new TesseractJsEngine(ocr.tessdataDir);
+  }
   return new TesseractEngine();
 }
 
@@ -106,9 +109,7 @@ export function buildPipelines(
 ): Record<JobType, Pipeline> {
   const faults = config.ocr.testFaultEngine;
   // TEST ONLY: the fault-injection engine takes tesseract's place (loadConfig refuses it in production).
-  const tesseract = faults
-    ? new FaultInjectionOcrEngine(faults)
-    : chooseTesseract(config.ocr.tesseractRuntime);
+  const tesseract = faults ? new FaultInjectionOcrEngine(faults) : chooseTesseract(config.ocr);
   const transcription = config.transcription;
   const speechEngines = deps.speechEngines ?? new SpeechEngines(config);
   return {
@@ -156,7 +157,7 @@ export function buildPipelines(
 export function engineChecks(config: Config): ReadinessChecks {
   const checks: ReadinessChecks = {};
   if (config.worker.queues.includes('ocr')) {
-    const tesseract = chooseTesseract(config.ocr.tesseractRuntime);
+    const tesseract = chooseTesseract(config.ocr);
     checks.ocr_engine = onceOk(async () => {
       await tesseract.version();
       await tesseract.assertLanguages(config.ocr.languages);

@@ -162,6 +162,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       reconcilerIntervalMs: config.worker.reconcilerIntervalMs,
       logger,
       metrics,
+      engineDefaults: engines.defaults,
       heartbeats,
       heartbeatMs: config.metrics.heartbeatMs,
       flags,
@@ -193,7 +194,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       store,
       queues,
       storage,
-      { ocrLanguages: config.ocr.languages, transcriptionLanguage: 'en', engines },
+      {
+        ocrLanguages: config.ocr.languages,
+        transcriptionLanguage: 'en',
+        engines,
+        engineDefaults: engines.defaults,
+      },
       new IdempotencyStore(redis, keys, config.idempotency),
       logger,
       metrics,
@@ -297,17 +303,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     flags,
     async close() {
       logger.info({ event: 'service.stopping' }, 'shutting down');
+      // The listener closes first, before anything that may wait (the readiness watch waits out a
+      // hanging check): new connections are refused at once, requests in flight may finish.
+      const apiClosed = app ? closeApi(app, config.shutdownTimeoutMs) : Promise.resolve();
       await readiness.stop();
       if (uploadSweep) clearInterval(uploadSweep);
       if (metricsServer) await metricsServer.close();
-      if (app) {
-        // In-flight requests may finish within the grace period; then their connections are cut.
-        const server = app.server;
-        const cut = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
-        cut.unref();
-        await app.close();
-        clearTimeout(cut);
-      }
+      await apiClosed;
       if (feed) await feed.close();
       await allJobsBackfill;
       if (worker) await worker.close(config.shutdownTimeoutMs);
@@ -321,4 +323,18 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       logger.info({ event: 'service.stopped' }, 'stopped');
     },
   };
+}
+
+/**
+ * Stops accepting connections (a request on a kept-alive one is answered 503) and lets requests in
+ * flight, uploads included, finish within the grace period; then their connections are cut.
+ */
+async function closeApi(app: FastifyInstance, graceMs: number): Promise<void> {
+  const cut = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  cut.unref();
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
+  }
 }

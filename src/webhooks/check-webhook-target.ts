@@ -60,17 +60,23 @@ export function parseWebhookUrl(raw: string): URL {
   return url;
 }
 
+/** Every address a host name resolves to (the system resolver; tests pass one that rebinds). */
+export type ResolveHost = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
+
+const systemResolver: ResolveHost = (hostname) => lookup(hostname, { all: true, verbatim: true });
+
 /** Resolves a host as the connection will and refuses it when any of its addresses is forbidden. */
 export async function resolveAllowedAddresses(
   hostname: string,
   allowPrivate: boolean,
+  resolveHost: ResolveHost = systemResolver,
 ): Promise<Array<{ address: string; family: number }>> {
   const host = hostname.replace(/^\[|\]$/g, '');
   let addresses: Array<{ address: string; family: number }>;
   if (isIP(host)) addresses = [{ address: host, family: isIP(host) }];
   else {
     try {
-      addresses = await lookup(host, { all: true, verbatim: true });
+      addresses = await resolveHost(host);
     } catch (error) {
       throw new AppError('WEBHOOK_TARGET_UNRESOLVED', undefined, { cause: error });
     }
@@ -83,8 +89,12 @@ export async function resolveAllowedAddresses(
 }
 
 /** Checked when a callback URL is given (submit, PUT /v1/webhook) and again at every delivery. */
-export async function checkWebhookTarget(raw: string, allowPrivate: boolean): Promise<URL> {
+export async function checkWebhookTarget(
+  raw: string,
+  allowPrivate: boolean,
+  resolveHost?: ResolveHost,
+): Promise<URL> {
   const url = parseWebhookUrl(raw);
-  await resolveAllowedAddresses(url.hostname, allowPrivate);
+  await resolveAllowedAddresses(url.hostname, allowPrivate, resolveHost);
   return url;
 }

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { AppError } from '../contract/index.js';
-import { parseWebhookUrl, resolveAllowedAddresses } from './check-webhook-target.js';
+import { parseWebhookUrl, type ResolveHost, resolveAllowedAddresses } from './check-webhook-target.js';
 import { signWebhook } from './webhook-signature.js';
 
 export type SendOutcome =
@@ -19,9 +19,9 @@ const ERROR_BODY_CHARS = 200;
  * The SSRF guard at connection time: the address the socket connects to is the one checked, so a
  * name that resolved to a public address at submit and to a private one now is still refused.
  */
-function guardedLookup(allowPrivate: boolean): LookupFunction {
+export function guardedLookup(allowPrivate: boolean, resolveHost?: ResolveHost): LookupFunction {
   return (hostname, options, callback) => {
-    resolveAllowedAddresses(hostname, allowPrivate).then(
+    resolveAllowedAddresses(hostname, allowPrivate, resolveHost).then(
       (addresses) => {
         const wanted = typeof options === 'object' && options.family ? options.family : 0;
         const usable = addresses.filter((a) => wanted === 0 || a.family === wanted);
@@ -51,6 +51,8 @@ export async function sendWebhook(options: {
   body: string;
   timeoutMs: number;
   allowPrivateTargets: boolean;
+  /** The system resolver unless given (tests: a name whose answer changes). */
+  resolveHost?: ResolveHost;
 }): Promise<SendOutcome> {
   let url: URL;
   try {
@@ -74,7 +76,7 @@ export async function sendWebhook(options: {
       {
         method: 'POST',
         headers,
-        lookup: guardedLookup(options.allowPrivateTargets),
+        lookup: guardedLookup(options.allowPrivateTargets, options.resolveHost),
         timeout: options.timeoutMs,
         // A redirect is not followed: its target would escape the guard.
       },

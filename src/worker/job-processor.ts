@@ -4,7 +4,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { type Job as BullJob, DelayedError, UnrecoverableError } from 'bullmq';
-import type { ExtraWorkConfig } from '../config/index.js';
+import { type EngineDefaults, type ExtraWorkConfig, engineOfJob } from '../config/index.js';
 import {
   type AppError,
   type AttemptEntry,
@@ -51,6 +51,8 @@ export interface JobProcessorDeps {
   logger: Logger;
   /** Outcome counters and timing histograms (`NO_JOB_METRICS` when absent). */
   metrics?: JobMetrics;
+  /** The engines of jobs that name none: the `engine` label of jobs that end before running one. */
+  engineDefaults?: EngineDefaults;
   /** Feature flags that turn extra work off (absent: every kind allowed). */
   flags?: FeatureFlags;
   /** Daily usage quotas and cost thresholds, applied once the job is measured (absent: none). */
@@ -454,11 +456,7 @@ export class JobProcessor {
   ): Promise<void> {
     const { attempt, log, bullJob, token } = context;
     const claim = record.claim_token ?? '';
-    const labels: JobLabels = {
-      queue: bullJob.queueName,
-      job_type: record.job_type,
-      engine: record.engine ?? record.ocr_options?.engine ?? null,
-    };
+    const labels = this.labelsOf(record, bullJob.queueName);
     if (controller.signal.reason instanceof CancelledSignal) {
       const cancelled = await retryRedisWrite(
         () =>
@@ -713,6 +711,10 @@ export class JobProcessor {
     }
   }
 
+  private labelsOf(record: JobRecord, queue: string): JobLabels {
+    return { queue, job_type: record.job_type, engine: engineOfJob(record, this.deps.engineDefaults) };
+  }
+
   private logDeadLettered(record: JobRecord, code: ErrorCode): void {
     this.deps.logger.warn(
       { event: 'job.dead_lettered', job_id: record.job_id, request_id: record.request_id, error_code: code },
@@ -743,7 +745,7 @@ export class JobProcessor {
       },
     );
     if (!result.ok) return;
-    if (current) this.metrics.failed({ queue, job_type: current.job_type }, 'WORKER_LOST', null);
+    this.metrics.failed(this.labelsOf(current, queue), 'WORKER_LOST', null);
     this.logDeadLettered(current, 'WORKER_LOST');
     // The lost run's claim stays listed: only the reconciler knows when it can write no more.
     await this.removeOutputs(jobId, null, this.deps.logger.child({ job_id: jobId, queue }));

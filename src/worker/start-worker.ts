@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ExtraWorkConfig, RetryConfig } from '../config/index.js';
+import type { EngineDefaults, ExtraWorkConfig, RetryConfig } from '../config/index.js';
 import { JOB_TYPES, type JobType, QUEUE_NAMES } from '../contract/index.js';
 import { backfillActiveIndex } from '../jobs/backfill-active-index.js';
 import { DeadLetterStore } from '../jobs/dead-letter-store.js';
@@ -48,6 +48,8 @@ export interface WorkerOptions {
   reconcilerIntervalMs: number;
   logger: Logger;
   metrics?: JobMetrics;
+  /** The engines of jobs that name none: the `engine` label of jobs that fail before running one. */
+  engineDefaults?: EngineDefaults;
   /** Written every `heartbeatMs`: `worker_heartbeat_timestamp_seconds` in /metrics. */
   heartbeats?: WorkerHeartbeats;
   heartbeatMs?: number;
@@ -89,6 +91,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     workerId,
     logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.engineDefaults ? { engineDefaults: options.engineDefaults } : {}),
     ...(options.flags ? { flags: options.flags } : {}),
     ...(options.usage ? { usage: options.usage } : {}),
   });

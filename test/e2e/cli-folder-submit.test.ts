@@ -269,6 +269,43 @@ describe('doc-transcribe submit on a folder', () => {
   });
 });
 
+describe('doc-transcribe submit with job options', () => {
+  /** `submit <file> <options…> --json` with a state file of its own; the job it created. */
+  const submitOne = async (file: string, ...options: string[]): Promise<Job> => {
+    const state = path.join(dir, `options-${path.basename(file)}-state.json`);
+    const run = await runCli(['--server', svc.url, '--json', 'submit', file, ...options, '--state', state]);
+    expect(run.stderr).not.toContain('Error:');
+    expect(run.code).toBe(0);
+    const [created] = (JSON.parse(run.stdout) as SubmitReport).files;
+    expect(created?.job_id).toBeTruthy();
+    return (await (await fetch(`${svc.url}/v1/jobs/${created?.job_id}`)).json()) as Job;
+  };
+
+  it('submits a recording with --type, --language and --subtype, and the job carries them', async () => {
+    const wav = await makeSpokenWav(path.join(dir, 'fixtures'), 'a short talk about patience');
+    const job = await submitOne(wav, '--type', 'TRANSCRIPTION', '--language', 'en', '--subtype', 'pravachan');
+    expect(job).toMatchObject({
+      job_type: 'TRANSCRIPTION',
+      language: 'en',
+      content_subtype: 'pravachan',
+      input_filename: path.basename(wav),
+    });
+  });
+
+  it('submits an image with --engine tesseract and --language eng, and the job carries them', async () => {
+    const png = path.join(dir, 'fixtures', 'options-dot.png');
+    await writeFile(png, TINY_PNG);
+    const job = await submitOne(png, '--engine', 'tesseract', '--language', 'eng');
+    expect(job).toMatchObject({
+      job_type: 'OCR',
+      language: 'eng',
+      content_subtype: 'general',
+      input_filename: 'options-dot.png',
+      ocr_options: { engine: 'tesseract' },
+    });
+  });
+});
+
 describe('doc-transcribe with an API key, against a service with an identity provider', () => {
   let issuer: OidcLoopbackIssuer;
   let secured: TestService;

@@ -31,7 +31,8 @@ async function failedJob(requestId: string): Promise<Job> {
   const response = await submitFile(
     svc.url,
     { name: 'broken.pdf', bytes },
-    {},
+    // Named, so the record carries it: a server-chosen engine is known only once the pipeline reports it.
+    { ocr_engine: 'tesseract' },
     { 'x-request-id': requestId },
   );
   expect(response.status).toBe(201);
@@ -77,6 +78,7 @@ describe('/v1/admin/dead-letters', () => {
       error_code: 'INPUT_UNREADABLE',
       error_class: 'input',
       attempts: 1,
+      engine: 'tesseract',
       request: { job_type: 'OCR', input_filename: 'broken.pdf', request_id: 'dl-e2e-1' },
     });
     expect(one.body.worker_id).toBe(svc.service.worker?.workerId);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
 import { makeCorruptPdf, makeScannedPng } from '../helpers/make-document-fixtures.js';
+import { makeSpokenWav } from '../helpers/make-media-fixtures.js';
 import { type Scrape, scrapeMetrics } from '../helpers/prometheus-scrape.js';
 import { testKeyPrefix } from '../helpers/test-redis.js';
 import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
@@ -14,10 +15,11 @@ const prefix = testKeyPrefix('metrics');
 let api: TestService;
 let worker: TestService;
 let dir: string;
-const jobs: Record<'completed' | 'failed' | 'cancelled', Job | undefined> = {
+const jobs: Record<'completed' | 'failed' | 'cancelled' | 'transcribed', Job | undefined> = {
   completed: undefined,
   failed: undefined,
   cancelled: undefined,
+  transcribed: undefined,
 };
 
 async function submit(filePath: string, name: string): Promise<Job> {
@@ -47,7 +49,9 @@ beforeAll(async () => {
   });
   jobs.completed = await waitForJob(api.url, (await submit(png.path, 'scan.png')).job_id);
   jobs.failed = await waitForJob(api.url, (await submit(await makeCorruptPdf(dir), 'broken.pdf')).job_id);
-}, 120_000);
+  const wav = await makeSpokenWav(dir, 'the river flows past the old temple');
+  jobs.transcribed = await waitForJob(api.url, (await submit(wav, 'talk.wav')).job_id);
+}, 180_000);
 
 afterAll(async () => {
   await worker?.close();
@@ -63,6 +67,7 @@ describe('Prometheus metrics after a scripted workload', () => {
     expect([jobs.completed?.status, jobs.completed?.error_code]).toEqual(['COMPLETED', null]);
     expect(jobs.failed).toMatchObject({ status: 'FAILED', error_code: 'INPUT_UNREADABLE' });
     expect(jobs.cancelled?.status).toBe('CANCELLED');
+    expect(jobs.transcribed).toMatchObject({ status: 'COMPLETED', job_type: 'TRANSCRIPTION' });
     // One request to a path with a job id in it, so the route label can be checked.
     await fetch(`${api.url}/v1/jobs/${jobs.completed?.job_id}`);
     apiScrape = await scrapeMetrics(`${api.url}/metrics`, TOKEN);
@@ -70,9 +75,29 @@ describe('Prometheus metrics after a scripted workload', () => {
     workerScrape = await scrapeMetrics(`${worker.service.metricsUrl}/metrics`, TOKEN);
   });
 
-  it('counts submissions and the cancel of a queued job in the API process', () => {
-    expect(apiScrape.value('jobs_submitted_total', { queue: 'ocr', job_type: 'OCR', role: 'api' })).toBe(3);
-    expect(apiScrape.value('jobs_cancelled_total', { queue: 'ocr', job_type: 'OCR' })).toBe(1);
+  it('counts submissions and the cancel of a queued job in the API process, by the engine they run with', () => {
+    expect(
+      apiScrape.value('jobs_submitted_total', {
+        queue: 'ocr',
+        job_type: 'OCR',
+        engine: 'tesseract',
+        role: 'api',
+      }),
+    ).toBe(3);
+    expect(
+      apiScrape.value('jobs_submitted_total', {
+        queue: 'transcription',
+        job_type: 'TRANSCRIPTION',
+        engine: 'pocketsphinx',
+      }),
+    ).toBe(1);
+    // Cancelled on its queue before any worker ran it: the engine is the configured one (OCR_ENGINE).
+    expect(
+      apiScrape.value('jobs_cancelled_total', { queue: 'ocr', job_type: 'OCR', engine: 'tesseract' }),
+    ).toBe(1);
+    // Only engine names, never versions: one series per engine.
+    const engines = apiScrape.samples('jobs_submitted_total').map((s) => s.labels?.engine);
+    expect(engines.sort()).toEqual(['pocketsphinx', 'tesseract']);
   });
 
   it('counts outcomes by type, engine and error code in the worker process', () => {
@@ -88,6 +113,21 @@ describe('Prometheus metrics after a scripted workload', () => {
     expect(failed[0]?.labels?.role).toBe('worker');
     // A catalog error that is not retryable is never counted as retried.
     expect(workerScrape.value('jobs_retried_total', { error_code: 'INPUT_UNREADABLE' })).toBe(0);
+  });
+
+  it('records one per-chunk histogram observation for each transcribed chunk', () => {
+    expect(
+      workerScrape.value('jobs_completed_total', {
+        queue: 'transcription',
+        job_type: 'TRANSCRIPTION',
+        engine: 'pocketsphinx',
+      }),
+    ).toBe(1);
+    expect(
+      workerScrape.value('job_unit_duration_seconds_count', { queue: 'transcription', unit: 'chunk' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(workerScrape.value('job_unit_duration_seconds_sum', { unit: 'chunk' })).toBeGreaterThan(0);
+    expect(workerScrape.value('job_unit_duration_seconds_count', { queue: 'ocr', unit: 'chunk' })).toBe(0);
   });
 
   it('records duration, queue-wait and per-page histograms', () => {
@@ -134,7 +174,7 @@ describe('Prometheus metrics after a scripted workload', () => {
         method: 'POST',
         status: '201',
       }),
-    ).toBe(3);
+    ).toBe(4);
   });
 
   it('groups unknown paths under one route label', async () => {

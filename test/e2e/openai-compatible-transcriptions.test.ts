@@ -102,6 +102,35 @@ describe('POST /v1/audio/transcriptions with the official openai client', () => 
     expect(result.segments?.map((s) => s.text).join(' ')).toBe(result.text);
   });
 
+  it('keeps every timestamp_granularities[] value the client sends and refuses word, naming the field', async () => {
+    const jobsBefore = ((await (await fetch(`${service.url}/v1/jobs?limit=100`)).json()) as { items: Job[] })
+      .items.length;
+    // The client sends an array as one `timestamp_granularities[]` part per value: were only the
+    // last kept, ['word', 'segment'] would pass as segment and answer without the words asked for.
+    for (const granularities of [['segment', 'word'], ['word', 'segment'], ['word']] as Array<
+      Array<'segment' | 'word'>
+    >) {
+      const refused = await client.audio.transcriptions
+        .create({
+          file: createReadStream(wav),
+          model: 'whisper-1',
+          response_format: 'verbose_json',
+          timestamp_granularities: granularities,
+        })
+        .catch((error: unknown) => error);
+      expect(refused, granularities.join(',')).toBeInstanceOf(BadRequestError);
+      expect((refused as BadRequestError).error).toMatchObject({
+        type: 'invalid_request_error',
+        code: 'VALIDATION_FAILED',
+        param: 'timestamp_granularities[]',
+      });
+      expect((refused as BadRequestError).message).toContain('word timestamps are not');
+    }
+    const jobsAfter = ((await (await fetch(`${service.url}/v1/jobs?limit=100`)).json()) as { items: Job[] })
+      .items.length;
+    expect(jobsAfter).toBe(jobsBefore);
+  });
+
   it('runs the speech engine `model` names when it is offered; OpenAI model names run the default', async () => {
     const jobOf = async (response: Response) => {
       const jobId = response.headers.get('x-job-id') ?? '';

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/contract/index.js';
 import { type GeminiLoopback, startGeminiLoopback } from '../helpers/gemini-loopback-server.js';
-import { makeScannedPng } from '../helpers/make-document-fixtures.js';
+import { makeCorruptPdf, makeScannedPng } from '../helpers/make-document-fixtures.js';
 import { type OwnRedisServer, ownRedisServer } from '../helpers/own-redis-server.js';
 import { scrapeMetrics } from '../helpers/prometheus-scrape.js';
 import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
@@ -59,6 +59,89 @@ describe('runbook: jobs stuck in QUEUED', () => {
     expect(later.value('queue_oldest_waiting_age_seconds', { queue: 'ocr' })).toBeGreaterThan(
       first.value('queue_oldest_waiting_age_seconds', { queue: 'ocr' }),
     );
+  });
+});
+
+describe('runbook: jobs stuck in QUEUED because the queue was paused (step 4)', () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService('runbook-paused', { WORKER_QUEUES: 'ocr', WORKER_HEARTBEAT_SEC: '1' });
+  });
+  afterAll(async () => {
+    await svc?.close();
+  });
+
+  const ocrQueue = async () => {
+    const body = (await (await fetch(`${svc.url}/v1/admin/queues`)).json()) as {
+      queues: Array<{ name: string; paused: boolean }>;
+    };
+    return body.queues.find((queue) => queue.name === 'ocr');
+  };
+
+  it('shows the job waiting with a worker online and the queue paused, and the admin resume runs it', async () => {
+    const pause = await fetch(`${svc.url}/v1/admin/queues/ocr/pause`, { method: 'POST' });
+    expect(pause.status).toBe(200);
+    const submitted = (await (await submitPng(svc)).json()) as Job;
+    // The runbook's signal: the oldest waiting job ages while a worker consumes the queue, none active.
+    const stuck = await until(
+      () => scrapeMetrics(`${svc.url}/metrics`),
+      (scrape) => scrape.value('queue_oldest_waiting_age_seconds', { queue: 'ocr' }) >= 1,
+    );
+    expect(stuck.value('queue_oldest_waiting_age_seconds', { queue: 'ocr' })).toBeGreaterThanOrEqual(1);
+    expect(stuck.value('queue_jobs', { queue: 'ocr', state: 'waiting' })).toBe(1);
+    expect(stuck.value('queue_jobs', { queue: 'ocr', state: 'active' })).toBe(0);
+    expect(stuck.value('queue_workers_online', { queue: 'ocr' })).toBeGreaterThanOrEqual(1);
+    expect(((await (await fetch(`${svc.url}/v1/jobs/${submitted.job_id}`)).json()) as Job).status).toBe(
+      'QUEUED',
+    );
+    // Step 4: the admin queues API says why, and a pause on purpose leaves the worker ready.
+    expect(await ocrQueue()).toMatchObject({ paused: true });
+    expect(svc.logs.some((line) => line.event === 'queue.paused' && line.queue === 'ocr')).toBe(true);
+    expect((await fetch(`${svc.url}/readyz`)).status).toBe(200);
+
+    const resume = await fetch(`${svc.url}/v1/admin/queues/ocr/resume`, { method: 'POST' });
+    expect(await resume.json()).toEqual({ queue: 'ocr', paused: false });
+    expect(await ocrQueue()).toMatchObject({ paused: false });
+    expect((await waitForJob(svc.url, submitted.job_id)).status).toBe('COMPLETED');
+    const after = await scrapeMetrics(`${svc.url}/metrics`);
+    expect(after.value('queue_oldest_waiting_age_seconds', { queue: 'ocr' })).toBe(0);
+  });
+});
+
+describe('runbook: dead letters growing', () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService('runbook-dead-letters', { WORKER_QUEUES: 'ocr' });
+  });
+  afterAll(async () => {
+    await svc?.close();
+  });
+
+  it('shows dead_letter_jobs rising, jobs_failed_total by code and job.dead_lettered in the logs', async () => {
+    const before = await scrapeMetrics(`${svc.url}/metrics`);
+    expect(before.value('dead_letter_jobs')).toBe(0);
+    const response = await submitFile(svc.url, {
+      name: 'broken.pdf',
+      bytes: await readFile(await makeCorruptPdf(dir)),
+    });
+    const failed = await waitForJob(svc.url, ((await response.json()) as Job).job_id);
+    expect(failed).toMatchObject({ status: 'FAILED', error_code: 'INPUT_UNREADABLE' });
+    // The job reads FAILED as soon as the transition is written; the worker counts it just after.
+    const after = await until(
+      () => scrapeMetrics(`${svc.url}/metrics`),
+      (scrape) => scrape.value('jobs_failed_total', { error_code: 'INPUT_UNREADABLE' }) === 1,
+    );
+    expect(after.value('dead_letter_jobs')).toBe(1);
+    expect(after.value('jobs_failed_total', { error_code: 'INPUT_UNREADABLE' })).toBe(1);
+    const line = svc.logs.find((l) => l.event === 'job.dead_lettered' && l.job_id === failed.job_id);
+    expect(line).toMatchObject({ error_code: 'INPUT_UNREADABLE', level: 'warn' });
+    // The runbook's inspect command lists it.
+    const letters = (await (await fetch(`${svc.url}/v1/admin/dead-letters`)).json()) as {
+      items: Array<{ job_id: string; error_code: string }>;
+    };
+    expect(letters.items.map((item) => [item.job_id, item.error_code])).toEqual([
+      [failed.job_id, 'INPUT_UNREADABLE'],
+    ]);
   });
 });
 

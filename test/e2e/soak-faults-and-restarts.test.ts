@@ -108,7 +108,8 @@ describe('soak: 500 jobs, random engine faults, workers restarted', () => {
       const letters = (await redis.zrange(keys.deadLetters(), 0, -1)).filter((id) => ids.includes(id));
       expect(letters.sort()).toEqual(failed.map((r) => r.job_id).sort());
       for (const record of failed) {
-        expect(['INPUT_UNREADABLE', 'ENGINE_UNAVAILABLE', 'WORKER_LOST']).toContain(record.error_code);
+        const why = `${record.job_id}: ${record.error_code} ${record.error_message} (stage "${record.stage}", attempts ${record.attempts})`;
+        expect(['INPUT_UNREADABLE', 'ENGINE_UNAVAILABLE', 'WORKER_LOST'], why).toContain(record.error_code);
       }
       // Nothing left active: not in the active index, not on the queue.
       const active = await redis.zrange(keys.activeJobs(), 0, -1);

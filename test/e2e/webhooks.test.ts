@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SavedWebhook, WebhookDelivery, WebhookPayload } from '../../src/contract/index.js';
+import { RedisKeys } from '../../src/jobs/redis-keys.js';
 import { isForbiddenAddress } from '../../src/webhooks/check-webhook-target.js';
 import { verifyWebhook } from '../../src/webhooks/webhook-signature.js';
 import { freePort } from '../helpers/free-port.js';
+import { connectTestRedis } from '../helpers/test-redis.js';
 import { startTestService, submitFile, type TestService, waitForJob } from '../helpers/test-service.js';
 import { TINY_PNG } from '../helpers/tiny-files.js';
 import { type ReceivedWebhook, startWebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -136,6 +138,69 @@ describe('webhooks', () => {
     }
   });
 
+  it('retries a 408 with the same delivery id', async () => {
+    const receiver = await startWebhookReceiver([{ status: 408 }, { status: 200 }]);
+    try {
+      await putWebhook(service.url, { url: null });
+      const job = await submitPng(service.url, { callback_url: receiver.url });
+      const attempts = await receiver.waitFor(2);
+      const ids = new Set(attempts.map((a) => a.headers['webhook-id']));
+      expect(ids.size).toBe(1);
+      expect(JSON.parse(attempts[0]?.body ?? '{}')).toEqual(JSON.parse(attempts[1]?.body ?? '{}'));
+      const delivery = await waitForDelivery(service.url, String([...ids][0]));
+      expect(delivery).toMatchObject({
+        outcome: 'delivered',
+        attempts: 2,
+        last_status: 200,
+        job_id: job.job_id,
+      });
+      expect(
+        service.logs
+          .filter((line) => line.event === 'webhook.retry_scheduled' && line.job_id === job.job_id)
+          .map((line) => line.status),
+      ).toEqual([408]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('delivers job.failed with the error code of a job that failed, and job.cancelled for a cancelled one', async () => {
+    // Every page read fails for good (INPUT_UNREADABLE), after 2 s: long enough to cancel a job first.
+    const faulty = await startTestService('webhooks-outcomes', {
+      ...FAST_RETRIES,
+      OCR_TEST_FAULT_ENGINE: 'permanent=1,page_ms=2000',
+    });
+    const receiver = await startWebhookReceiver();
+    try {
+      const saved = (await (await putWebhook(faulty.url, { url: receiver.url })).json()) as SavedWebhook;
+      const failing = await submitPng(faulty.url);
+      const cancelled = await submitPng(faulty.url);
+      const cancel = await fetch(`${faulty.url}/v1/jobs/${cancelled.job_id}/cancel`, { method: 'POST' });
+      expect([200, 202]).toContain(cancel.status);
+      const failed = await waitForJob(faulty.url, failing.job_id);
+      const stopped = await waitForJob(faulty.url, cancelled.job_id);
+      expect(failed).toMatchObject({ status: 'FAILED', error_code: 'INPUT_UNREADABLE' });
+      expect(stopped.status).toBe('CANCELLED');
+
+      const received = await receiver.waitFor(2);
+      for (const webhook of received) expect(signedBy(saved.secret ?? '', webhook)).toBe(true);
+      const bodies = received.map((webhook) => JSON.parse(webhook.body) as WebhookPayload);
+      expect(bodies.find((body) => body.data.job_id === failing.job_id)).toEqual({
+        type: 'job.failed',
+        timestamp: failed.finished_at,
+        data: { job_id: failing.job_id, status: 'FAILED', error_code: 'INPUT_UNREADABLE' },
+      });
+      expect(bodies.find((body) => body.data.job_id === cancelled.job_id)).toEqual({
+        type: 'job.cancelled',
+        timestamp: stopped.finished_at,
+        data: { job_id: cancelled.job_id, status: 'CANCELLED', error_code: stopped.error_code },
+      });
+    } finally {
+      await receiver.close();
+      await faulty.close();
+    }
+  });
+
   it('delivers a webhook that was still pending when the service restarted', async () => {
     const port = await freePort();
     const name = 'webhooks-restart';
@@ -193,6 +258,50 @@ describe('webhooks', () => {
       const scheme = await putWebhook(guarded.url, { url: 'file:///etc/passwd' });
       expect(((await scheme.json()) as { error_code: string }).error_code).toBe('WEBHOOK_URL_INVALID');
     } finally {
+      await guarded.close();
+    }
+  });
+  it('refuses at send time a host name that resolves to loopback, though the URL passed when it was saved', async () => {
+    const guarded = await startTestService('webhooks-ssrf-send');
+    const prefix = String(guarded.logs.find((line) => line.event === 'redis.connected')?.key_prefix ?? '');
+    const receiver = await startWebhookReceiver();
+    const redis = connectTestRedis();
+    try {
+      // Saved while its name answered with a public address (checked then)...
+      expect((await putWebhook(guarded.url, { url: 'http://93.184.216.34/hooks' })).status).toBe(200);
+      const { user_id: userId } = (await (await fetch(`${guarded.url}/v1/me`)).json()) as {
+        user_id: string;
+      };
+      // ...and answering with loopback by the time a job finishes, as a rebinding name would.
+      const rebound = `http://localhost:${receiver.port}/hooks`;
+      await redis.hset(new RedisKeys(prefix).userWebhook(userId), 'url', rebound);
+
+      const job = await submitPng(guarded.url);
+      await waitForJob(guarded.url, job.job_id);
+      const deadline = Date.now() + 30_000;
+      let delivery: WebhookDelivery | undefined;
+      while (!delivery) {
+        if (Date.now() > deadline) throw new Error('the delivery was never recorded');
+        delivery = (await deliveries(guarded.url)).find((d) => d.job_id === job.job_id);
+        if (!delivery) await sleep(100);
+      }
+      expect(delivery).toMatchObject({
+        url: rebound,
+        outcome: 'failed',
+        attempts: 1,
+        last_status: null,
+        last_error: 'WEBHOOK_TARGET_FORBIDDEN',
+      });
+      expect(receiver.received).toHaveLength(0);
+      expect(
+        guarded.logs.some(
+          (line) =>
+            line.event === 'webhook.delivery_failed' && line.job_id === job.job_id && line.gave_up === true,
+        ),
+      ).toBe(true);
+    } finally {
+      await redis.quit();
+      await receiver.close();
       await guarded.close();
     }
   });

@@ -235,6 +235,26 @@ export async function makeScannedPdf(
   return { path: filePath, texts };
 }
 
+/**
+ * A PDF poppler refuses but qpdf can repair: every cross-reference offset is wrong, and the page
+ * tree's /Count says 0 (poppler trusts it; qpdf rebuilds the tree from the pages it finds).
+ */
+export async function breakPdfStructure(source: string, target: string): Promise<string> {
+  const bytes = await readFile(source, 'latin1');
+  const xref = bytes.lastIndexOf('\nxref\n');
+  const trailer = bytes.indexOf('trailer', xref);
+  if (xref < 0 || trailer < 0 || !/\/Type \/Pages\n\/Count \d+/.test(bytes)) {
+    throw new Error(`${source} has no classic xref table or page tree count to break`);
+  }
+  const offsets = bytes.slice(xref, trailer).replace(/\d{10} (\d{5}) n/g, '0000000999 $1 n');
+  const damaged = (bytes.slice(0, xref) + offsets + bytes.slice(trailer)).replace(
+    /(\/Type \/Pages\n\/Count )\d+/,
+    (_, head: string) => `${head}0`,
+  );
+  await writeFile(target, damaged, 'latin1');
+  return target;
+}
+
 /** The first `share` of a file's bytes: a download cut short. */
 export async function truncateFile(source: string, target: string, share: number): Promise<string> {
   const bytes = await readFile(source);

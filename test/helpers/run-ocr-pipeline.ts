@@ -30,6 +30,7 @@ export interface OcrRun {
       confidence: number | null;
       engine: string | null;
       reason?: string;
+      psm?: string;
       hints: string[];
     }>;
   };

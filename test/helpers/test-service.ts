@@ -22,6 +22,15 @@ export interface TestService {
   close(): Promise<void>;
 }
 
+/** Tests poll fast; a test about rate limits or quotas sets its own. */
+export const LIMITS_OFF: Readonly<Record<string, string>> = {
+  RATE_LIMIT_MAX: '0',
+  RATE_LIMIT_PUBLIC_MAX: '0',
+  RATE_LIMIT_ANONYMOUS_MAX: '0',
+  QUOTA_ACTIVE_JOBS: '0',
+  QUOTA_JOBS_PER_DAY: '0',
+};
+
 /** Starts the real service in this process on a free port, with its own Redis prefix and data dir. */
 export async function startTestService(name: string, env: Record<string, string> = {}): Promise<TestService> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `dt-${name}-`));
@@ -35,12 +44,7 @@ export async function startTestService(name: string, env: Record<string, string>
     LOG_LEVEL: 'debug',
     JOB_RETRY_BASE_DELAY_MS: '200',
     JOB_RETRY_RATE_LIMIT_BASE_DELAY_MS: '400',
-    // Tests poll fast; a test about rate limits sets its own.
-    RATE_LIMIT_MAX: '0',
-    RATE_LIMIT_PUBLIC_MAX: '0',
-    RATE_LIMIT_ANONYMOUS_MAX: '0',
-    QUOTA_ACTIVE_JOBS: '0',
-    QUOTA_JOBS_PER_DAY: '0',
+    ...LIMITS_OFF,
     ...env,
   });
   const logs: Array<Record<string, unknown>> = [];

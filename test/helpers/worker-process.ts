@@ -3,13 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TEST_REDIS_URL, testKeyPrefix } from './test-redis.js';
-import { startTestService, type TestService } from './test-service.js';
+import { LIMITS_OFF, startTestService, type TestService } from './test-service.js';
 
-/** A real worker process (`serve --role worker` from dist/) and the JSON log lines it wrote. */
+/** A real service process (`serve --role …` from dist/) and the JSON log lines it wrote. */
 export interface WorkerProcess {
   child: ChildProcess;
   logs: () => Array<Record<string, unknown>>;
-  exited: Promise<unknown>;
+  /** The exit code (null when killed by a signal), once the process closed its output. */
+  exited: Promise<number | null>;
 }
 
 /**
@@ -21,14 +22,40 @@ export function startWorkerProcess(
   prefix: string,
   env: Record<string, string> = {},
 ): WorkerProcess {
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--role', 'worker'], {
+  return spawnService('worker', dataDir, prefix, { RECONCILER_INTERVAL_MS: '0', ...env });
+}
+
+/** `serve --role api` as its own process (limits off, as in startTestService), once it listens. */
+export async function startApiProcess(
+  dataDir: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<WorkerProcess & { url: string }> {
+  const api = spawnService('api', dataDir, prefix, {
+    PORT: '0',
+    ...LIMITS_OFF,
+    ...env,
+  });
+  const listening = () => api.logs().find((line) => line.event === 'api.listening');
+  await waitUntil(() => listening() !== undefined || api.child.exitCode !== null, 'the API to listen');
+  const url = listening()?.url;
+  if (typeof url !== 'string') throw new Error(`the API did not start: ${JSON.stringify(api.logs())}`);
+  return { ...api, url };
+}
+
+function spawnService(
+  role: 'api' | 'worker',
+  dataDir: string,
+  prefix: string,
+  env: Record<string, string>,
+): WorkerProcess {
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--role', role], {
     env: {
       ...process.env,
       DATA_DIR: dataDir,
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: prefix,
       LOG_LEVEL: 'info',
-      RECONCILER_INTERVAL_MS: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,7 +69,7 @@ export function startWorkerProcess(
     output.stderr += chunk.toString('utf8');
   });
   // 'close', not 'exit': only then has everything the process wrote been read.
-  const exited = new Promise((resolve) => child.on('close', resolve));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const logs = () =>
     `${output.stdout}\n${output.stderr}`
       .split('\n')

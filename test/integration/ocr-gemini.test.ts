@@ -159,6 +159,26 @@ describe('Gemini OCR engine against a loopback server speaking the Gemini REST A
     expect(server.requests).toHaveLength(1);
   });
 
+  it('fails a job Gemini refuses with a 400 at once with ENGINE_REQUEST_REFUSED, never retried', async () => {
+    server.replies.push({
+      status: 400,
+      error: { code: 400, message: 'Request payload size exceeds the limit', status: 'INVALID_ARGUMENT' },
+    });
+    const error = await runGemini('refused').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ENGINE_REQUEST_REFUSED', retryable: false });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('keeps a 503 on an image a retryable ENGINE_UPSTREAM_ERROR, not a damaged file', async () => {
+    const png = await makeScanImage(dir, 'gemini-503', 'An image page', LATIN_FONT, { dpi: 100 });
+    server.replies.push({ status: 503, error: { code: 503, message: 'overloaded', status: 'UNAVAILABLE' } });
+    const error = await runOcr(
+      { path: png, mime: 'image/png', workDir: path.join(dir, 'image-503'), ocr: { engine: 'gemini' } },
+      { deps: { engines: { gemini: engine } } },
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ENGINE_UPSTREAM_ERROR', retryable: true });
+  });
+
   it('keeps a truncated answer but flags the page as low confidence', async () => {
     server.replies.push(
       { text: 'The beginning of a long page', finishReason: 'MAX_TOKENS' },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEncryptedPdf } from '../helpers/make-document-fixtures.js';
 import {
+  breakPdfStructure,
   convertImage,
   DEVANAGARI_FONT,
   ENGLISH_PAGES,
@@ -123,6 +124,30 @@ describe('PDF variants', () => {
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'PDF_ENCRYPTED' });
     expect((error as { retryable: boolean }).retryable).toBe(false);
+  });
+
+  it('repairs with qpdf a PDF poppler cannot open (broken xref, wrong page count) and reads its pages', async () => {
+    const scan = await makeScanImage(dir, 'damaged-scan', ENGLISH_PAGES[1] as string, LATIN_FONT);
+    const whole = path.join(dir, 'to-damage.pdf');
+    await writePdf(
+      whole,
+      [{ text: ENGLISH_PAGES[0] as string, font: LATIN_FONT, fontSize: 13 }, { image: scan }],
+      { size: [297.64, 419.53] },
+    );
+    const damaged = await breakPdfStructure(whole, path.join(dir, 'damaged.pdf'));
+    const { result, json, logs } = await runOcr({
+      path: damaged,
+      mime: 'application/pdf',
+      workDir: await work('damaged-pdf'),
+      language: 'eng',
+    });
+    expect(logs.filter((l) => l.event === 'ocr.pdf.repaired')).toMatchObject([{ page_count: 2 }]);
+    expect(result.page_count).toBe(2);
+    expect(json.pages.map((p) => p.source)).toEqual(['text_layer', 'ocr']);
+    const txt = String(result.outputs.txt);
+    expect(characterErrorRate(ENGLISH_PAGES[0] as string, pageText(txt, 1))).toBe(0);
+    expect(characterErrorRate(ENGLISH_PAGES[1] as string, pageText(txt, 2))).toBeLessThanOrEqual(0.02);
+    expect(result.outputs.pdf).toBeDefined();
   });
 
   it('fails a truncated PDF with INPUT_UNREADABLE, not retryable', async () => {

@@ -1,13 +1,19 @@
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
 import { AppError } from '../../src/contract/index.js';
+import {
+  DEBIAN_TESSDATA,
+  defaultTessdataDir,
+  npmTessdataDir,
+} from '../../src/engines/ocr/default-tessdata-dir.js';
 import { TesseractEngine } from '../../src/engines/ocr/tesseract-engine.js';
 import { TesseractJsEngine } from '../../src/engines/ocr/tesseract-js-engine.js';
 import { chooseTesseract } from '../../src/service/build-pipelines.js';
@@ -16,7 +22,8 @@ import { makeScannedPdf } from '../helpers/make-ocr-fixtures.js';
 import { pageText, pdftotextPage, runOcr } from '../helpers/run-ocr-pipeline.js';
 import { characterErrorRate } from '../helpers/text-metrics.js';
 
-// The WebAssembly fallback for machines without the tesseract program, reading Debian's traineddata.
+// The WebAssembly fallback for machines without the tesseract program, reading Debian's traineddata
+// (or npm's where Debian's is absent).
 const exec = promisify(execFile);
 let dir: string;
 const engine = new TesseractJsEngine();
@@ -30,10 +37,43 @@ afterAll(async () => {
 
 describe('tesseract.js fallback', () => {
   it('is chosen when the tesseract program is not on PATH, or when asked for', () => {
-    expect(chooseTesseract('auto', () => false)).toBeInstanceOf(TesseractJsEngine);
-    expect(chooseTesseract('auto', () => true)).toBeInstanceOf(TesseractEngine);
-    expect(chooseTesseract('wasm', () => true)).toBeInstanceOf(TesseractJsEngine);
-    expect(chooseTesseract('cli', () => false)).toBeInstanceOf(TesseractEngine);
+    expect(chooseTesseract({ tesseractRuntime: 'auto' }, () => false)).toBeInstanceOf(TesseractJsEngine);
+    expect(chooseTesseract({ tesseractRuntime: 'auto' }, () => true)).toBeInstanceOf(TesseractEngine);
+    expect(chooseTesseract({ tesseractRuntime: 'wasm' }, () => true)).toBeInstanceOf(TesseractJsEngine);
+    expect(chooseTesseract({ tesseractRuntime: 'cli' }, () => false)).toBeInstanceOf(TesseractEngine);
+  });
+
+  it('reads a page with the npm traineddata copied into OCR_TESSDATA_DIR (gzipped, nothing downloaded)', async () => {
+    const tessdata = path.join(dir, 'tessdata-from-npm');
+    await mkdir(tessdata);
+    await copyFile(
+      path.join(npmTessdataDir(), 'eng.traineddata.gz'),
+      path.join(tessdata, 'eng.traineddata.gz'),
+    );
+    const config = loadConfig({ OCR_TESSERACT_RUNTIME: 'wasm', OCR_TESSDATA_DIR: tessdata });
+    const fromNpm = chooseTesseract(config.ocr) as TesseractJsEngine;
+    expect(fromNpm.langPath).toBe(tessdata);
+    expect(await fromNpm.installedLanguages()).toEqual(['eng']);
+
+    const scan = await makeScannedPng(dir);
+    const page = await fromNpm.recognize(scan.path, { languages: 'eng' });
+    expect(characterErrorRate(scan.text, page.text)).toBeLessThanOrEqual(0.02);
+    expect(page.meanConfidence).toBeGreaterThan(0.6);
+    const hindi = await fromNpm.assertLanguages('hin+eng').catch((e: unknown) => e);
+    expect(hindi).toMatchObject({ code: 'OCR_LANGUAGE_UNAVAILABLE', details: { missing: ['hin'] } });
+  });
+
+  it("falls back to the npm package's English traineddata when Debian's folder has none", async () => {
+    const hiddenDebian = path.join(dir, 'no-debian-tessdata');
+    await mkdir(hiddenDebian);
+    expect(defaultTessdataDir(DEBIAN_TESSDATA)).toBe(DEBIAN_TESSDATA);
+    expect(defaultTessdataDir(hiddenDebian)).toBe(npmTessdataDir());
+    expect(defaultTessdataDir(path.join(dir, 'absent'))).toBe(npmTessdataDir());
+
+    const fallback = new TesseractJsEngine(defaultTessdataDir(hiddenDebian));
+    const scan = await makeScannedPng(dir);
+    const page = await fallback.recognize(scan.path, { languages: 'eng' });
+    expect(characterErrorRate(scan.text, page.text)).toBeLessThanOrEqual(0.02);
   });
 
   it('reads a scanned page and a Devanagari page through the OCR pipeline within 2 % CER', async () => {

@@ -24,7 +24,7 @@ import type { InputComplexityLimits } from '../check-input-complexity.js';
 import { contentDisposition, resultFilename } from '../content-disposition.js';
 import { principalOf, requireAdmin } from '../principal.js';
 import { UploadSessionConsumption } from '../receive-from-upload-session.js';
-import { type ReceivedUpload, receiveUpload, uploadWarnings } from '../receive-upload.js';
+import { type FormFields, type ReceivedUpload, receiveUpload, uploadWarnings } from '../receive-upload.js';
 import { jobIdOf, parseOrThrow } from './route-params.js';
 
 export interface JobsRoutesDeps {
@@ -144,7 +144,7 @@ async function submissionOf(
   ownerId: string,
   jobId: string,
   file: ReceivedUpload['file'],
-  rawFields: Record<string, string>,
+  rawFields: FormFields,
 ): Promise<Submission> {
   if (file.extensionWarning) {
     request.log.warn(

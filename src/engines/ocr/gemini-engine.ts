@@ -174,11 +174,11 @@ export class GeminiEngine implements OcrEngine {
   }
 }
 
+// Not OCR_ENGINE_FAILED: for an image, the pipeline reads that code as a damaged file (never retried).
 const OCR_ERROR_CODES: GeminiErrorCodes = {
   refusedKey: 'ENGINE_UNAVAILABLE',
-  refused: 'OCR_ENGINE_FAILED',
-  serverError: 'OCR_ENGINE_FAILED',
-  unreachable: 'OCR_ENGINE_FAILED',
+  serverError: 'ENGINE_UPSTREAM_ERROR',
+  unreachable: 'ENGINE_UNAVAILABLE',
 };
 
 type GeminiPart = { text: string } | { inlineData: { data: string; mimeType: string } };

@@ -2,11 +2,29 @@ import { readdir } from 'node:fs/promises';
 import { createWorker, OEM, PSM } from 'tesseract.js';
 import { AppError } from '../../contract/index.js';
 import { assertLanguagesInstalled } from './assert-languages-installed.js';
+import { defaultTessdataDir } from './default-tessdata-dir.js';
 import type { OcrEngine, RecognizedPage, RecognizeOptions } from './ocr-engine.js';
 import { parseTesseractTsv } from './tesseract-tsv.js';
 
-/** Debian's traineddata (package tesseract-ocr-*), read uncompressed: nothing is downloaded. */
-export const DEBIAN_TESSDATA = '/usr/share/tesseract-ocr/5/tessdata';
+/** The traineddata of one folder: `<lang>.traineddata` files, or else `<lang>.traineddata.gz` ones. */
+interface Tessdata {
+  languages: string[];
+  gzip: boolean;
+}
+
+/** tesseract.js reads every language of a worker in one format, so a folder is read in one. */
+function readTessdata(files: readonly string[]): Tessdata {
+  const named = (suffix: string) =>
+    files
+      .filter((f) => f.endsWith(suffix))
+      .map((f) => f.slice(0, -suffix.length))
+      .filter((l) => l !== 'osd');
+  const plain = named('.traineddata');
+  if (plain.length > 0) return { languages: plain, gzip: false };
+  const gzipped = named('.traineddata.gz');
+  if (gzipped.length > 0) return { languages: gzipped, gzip: true };
+  throw new Error('no traineddata files');
+}
 
 const PSM_BY_MODE: Readonly<Record<string, PSM>> = {
   auto: PSM.AUTO,
@@ -18,15 +36,18 @@ const PSM_BY_MODE: Readonly<Record<string, PSM>> = {
 
 /**
  * Tesseract compiled to WebAssembly (tesseract.js), for machines without the tesseract CLI.
- * 20–40 % slower than the native program, and without its extras (script detection, searchable
- * PDF pages). Reads the same traineddata files; `cacheMethod: 'none'` keeps it from writing copies
- * of them into the working directory.
+ * 20–40 % slower than the native program, and without its extras (script detection, word boxes).
+ * Reads the traineddata of one local folder (Debian's, npm's, or OCR_TESSDATA_DIR), never the
+ * network; `cacheMethod: 'none'` keeps it from writing copies into the working directory.
  */
 export class TesseractJsEngine implements OcrEngine {
   readonly name = 'tesseract.js';
-  private languagesPromise: Promise<string[]> | undefined;
+  private tessdataPromise: Promise<Tessdata> | undefined;
+  readonly langPath: string;
 
-  constructor(private readonly langPath: string = DEBIAN_TESSDATA) {}
+  constructor(langPath?: string) {
+    this.langPath = langPath ?? defaultTessdataDir();
+  }
 
   async version(): Promise<string> {
     const { createRequire } = await import('node:module');
@@ -34,21 +55,20 @@ export class TesseractJsEngine implements OcrEngine {
     return pkg.version;
   }
 
-  installedLanguages(): Promise<string[]> {
-    this.languagesPromise ??= readdir(this.langPath)
-      .then((files) =>
-        files
-          .filter((f) => f.endsWith('.traineddata'))
-          .map((f) => f.slice(0, -'.traineddata'.length))
-          .filter((l) => l !== 'osd'),
-      )
+  private tessdata(): Promise<Tessdata> {
+    this.tessdataPromise ??= readdir(this.langPath)
+      .then(readTessdata)
       .catch((error: unknown) => {
-        this.languagesPromise = undefined;
+        this.tessdataPromise = undefined;
         throw new AppError('ENGINE_UNAVAILABLE', `No traineddata found in ${this.langPath}.`, {
           cause: error,
         });
       });
-    return this.languagesPromise;
+    return this.tessdataPromise;
+  }
+
+  async installedLanguages(): Promise<string[]> {
+    return (await this.tessdata()).languages;
   }
 
   async assertLanguages(languages: string): Promise<void> {
@@ -57,12 +77,13 @@ export class TesseractJsEngine implements OcrEngine {
 
   async recognize(imagePath: string, options: RecognizeOptions): Promise<RecognizedPage> {
     await this.assertLanguages(options.languages);
+    const { gzip } = await this.tessdata();
     if (options.signal?.aborted) throw new AppError('JOB_CANCELLED');
     // One worker per page: pages run in parallel like the CLI's processes, and terminating the
     // worker stops a page at once on cancel or timeout.
     const worker = await createWorker(options.languages.split('+'), OEM.LSTM_ONLY, {
       langPath: this.langPath,
-      gzip: false,
+      gzip,
       cacheMethod: 'none',
     });
     if (options.signal?.aborted) {

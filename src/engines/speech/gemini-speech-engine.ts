@@ -32,7 +32,6 @@ export const TIMESTAMP_TOLERANCE_SEC = 1;
 
 const SPEECH_ERROR_CODES: GeminiErrorCodes = {
   refusedKey: 'ENGINE_NOT_CONFIGURED',
-  refused: 'TRANSCRIPTION_ENGINE_FAILED',
   serverError: 'ENGINE_UPSTREAM_ERROR',
   unreachable: 'ENGINE_UPSTREAM_ERROR',
 };

@@ -20,7 +20,7 @@ import { splitTiff } from '../../media/image/split-tiff.js';
 import { joinPdfs, overlayTextLayers } from '../../media/pdf/build-searchable-pdf.js';
 import { extractPdfText } from '../../media/pdf/extract-pdf-text.js';
 import { listPdfFonts } from '../../media/pdf/list-pdf-fonts.js';
-import { readPdfInfo } from '../../media/pdf/read-pdf-info.js';
+import { openPdf } from '../../media/pdf/open-pdf.js';
 import { readPdfPageSize } from '../../media/pdf/read-pdf-page-size.js';
 import { renderPdfPage } from '../../media/pdf/render-pdf-page.js';
 import { writeTextLayerPdf } from '../../media/pdf/write-text-layer-pdf.js';
@@ -167,20 +167,31 @@ async function checkTiffPages(filePath: string, limits: OcrDefaults): Promise<vo
   }
 }
 
+/** The job's pages, and its input with the path to read them from (a damaged PDF's repaired copy). */
 async function openSource(
-  input: PipelineInput,
+  received: PipelineInput,
   dpi: number,
-  signal: AbortSignal,
+  context: PipelineContext,
   limits: OcrDefaults,
-): Promise<PageSource> {
-  if (input.inputMime === 'application/pdf') {
-    const info = await readPdfInfo(input.inputPath, { signal });
+): Promise<{ source: PageSource; input: PipelineInput }> {
+  const { signal } = context;
+  if (received.inputMime === 'application/pdf') {
+    await mkdir(received.workDir, { recursive: true });
+    const pdf = await openPdf(received.inputPath, path.join(received.workDir, 'repaired.pdf'), { signal });
+    if (pdf.repaired) {
+      context.logger.warn(
+        { event: 'ocr.pdf.repaired', page_count: pdf.info.pageCount },
+        'damaged PDF repaired by qpdf',
+      );
+    }
+    const input = { ...received, inputPath: pdf.path };
+    const { info } = pdf;
     if (info.pageCount > limits.maxPages) {
       throw tooComplex(`The PDF has ${info.pageCount} pages; at most ${limits.maxPages} are accepted.`);
     }
     const renderDir = path.join(input.workDir, 'pages');
     await mkdir(renderDir, { recursive: true });
-    return {
+    const source: PageSource = {
       kind: 'pdf',
       pageCount: info.pageCount,
       image: async (page, pageSignal) => {
@@ -201,21 +212,25 @@ async function openSource(
         };
       },
     };
+    return { source, input };
   }
+  const input = received;
   await checkImageSize(input.inputPath, limits);
   if (input.inputMime === 'image/tiff') {
     await checkTiffPages(input.inputPath, limits);
     const pages = await splitTiff(input.inputPath, path.join(input.workDir, 'tiff'), { signal });
     return {
-      kind: 'image',
-      pageCount: pages.length,
-      image: async (page) => ({ path: pages[page - 1] as string, temporary: true }),
+      source: {
+        kind: 'image',
+        pageCount: pages.length,
+        image: async (page) => ({ path: pages[page - 1] as string, temporary: true }),
+      },
+      input,
     };
   }
   return {
-    kind: 'image',
-    pageCount: 1,
-    image: async () => ({ path: input.inputPath, temporary: false }),
+    source: { kind: 'image', pageCount: 1, image: async () => ({ path: input.inputPath, temporary: false }) },
+    input,
   };
 }
 
@@ -262,11 +277,11 @@ async function readTextLayer(
 
 async function recognizeDocument(
   deps: OcrPipelineDeps,
-  input: PipelineInput,
+  received: PipelineInput,
   context: PipelineContext,
 ): Promise<PipelineResult> {
   const { signal, logger } = context;
-  const options = resolveOptions(deps, input);
+  const options = resolveOptions(deps, received);
   const engine = deps.engines[options.engineName];
   if (!engine) {
     throw new AppError(
@@ -274,8 +289,8 @@ async function recognizeDocument(
       `OCR engine ${options.engineName} is not configured on this worker.`,
     );
   }
-  if (options.policy !== 'text_only') await engine.assertLanguages(input.language);
-  const source = await openSource(input, options.dpi, signal, deps.defaults);
+  if (options.policy !== 'text_only') await engine.assertLanguages(received.language);
+  const { source, input } = await openSource(received, options.dpi, context, deps.defaults);
   const pageCount = source.pageCount;
   // Page re-reads (tesseract's psm 6, Gemini's second ask) are bounded per job by the page count.
   context.extraWork?.setUnits(pageCount);

@@ -57,6 +57,7 @@ const NEXT_ACTION: Readonly<Record<ErrorCode, MessageKey>> = {
   ENGINE_NOT_CONFIGURED: 'next.tellOperator',
   WHISPER_MODEL_INVALID: 'next.tellOperator',
   ENGINE_UPSTREAM_ERROR: 'next.tryLater',
+  ENGINE_REQUEST_REFUSED: 'next.fixFields',
   ENGINE_RESPONSE_INVALID: 'next.retry',
   ENGINE_RESPONSE_TRUNCATED: 'next.tellOperator',
   AUTH_REQUIRED: 'next.signIn',
