@@ -7,7 +7,7 @@ import { ObjectTooLargeError, type StoredObject } from './object-storage.js';
  * once more than `maxBytes` arrive, so every backend enforces the same limit while streaming.
  */
 export class ObjectMeter extends Transform {
-  // Not `size`: lib-storage reads a body's `size` as its length.
+  // Not `size`: stream consumers such as the SDKs may read a body's `size` as its length.
   private bytesSeen = 0;
   private readonly hash = createHash('sha256');
 

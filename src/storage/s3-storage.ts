@@ -3,6 +3,10 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  AbortMultipartUploadCommand,
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -10,12 +14,14 @@ import {
   ListObjectsV2Command,
   NoSuchKey,
   NotFound,
+  PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AppError } from '../contract/index.js';
+import { type FilledPart, MultipartPartBuffers } from './multipart-part-buffers.js';
 import { ObjectMeter } from './object-meter.js';
 import {
   ObjectNotFoundError,
@@ -34,7 +40,7 @@ export interface S3StorageOptions {
   /** An S3-compatible endpoint (MinIO, Ceph, R2…); unset means AWS. */
   endpoint?: string;
   forcePathStyle: boolean;
-  /** Multipart part size; S3 needs ≥ 5 MiB. Memory per upload is about partSize × queueSize. */
+  /** Multipart part size; S3 needs ≥ 5 MiB. Each upload holds three part buffers of this size. */
   partSizeBytes: number;
   /** Lifetime of signed download URLs; 0 switches them off. */
   signedUrlTtlSec: number;
@@ -49,8 +55,8 @@ const QUEUE_SIZE = 2;
 
 /**
  * Objects in an S3 bucket (or any S3-compatible store) through the official SDK. Uploads stream
- * as multipart uploads (nothing larger than two parts is held in memory); a failed upload is
- * aborted, so no parts are left behind. Credentials come from the SDK's default chain.
+ * as multipart uploads through three preallocated part buffers (two parts in flight, one filling);
+ * a failed upload is aborted, so no parts are left behind. Credentials come from the SDK's default chain.
  */
 export class S3Storage implements ObjectStorage {
   readonly driver = 's3';
@@ -77,17 +83,10 @@ export class S3Storage implements ObjectStorage {
     const meter = new ObjectMeter(options.maxBytes);
     const source =
       typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.options.bucket, Key: this.keyOf(key), Body: meter },
-      partSize: this.options.partSizeBytes,
-      queueSize: QUEUE_SIZE,
-      leavePartsOnError: false,
-    });
-    // Past maxBytes the meter fails the stream; lib-storage, reading it, aborts the multipart upload.
+    // Past maxBytes the meter fails the stream; the upload, reading it, aborts the multipart upload.
     const feeding = pipeline(source, meter);
     // A failed upload stops reading: end the feeding side too, or it would wait forever.
-    const uploading = upload.done().catch((error: unknown) => {
+    const uploading = this.upload(this.keyOf(key), meter).catch((error: unknown) => {
       meter.destroy(error instanceof Error ? error : new Error(String(error)));
       throw error;
     });
@@ -96,6 +95,89 @@ export class S3Storage implements ObjectStorage {
     if (uploaded.status === 'rejected') throw storageUnavailable(uploaded.reason);
     if (fed.status === 'rejected') throw storageUnavailable(fed.reason);
     return meter.result();
+  }
+
+  /**
+   * One PutObject when the body fits in a part, otherwise a multipart upload with QUEUE_SIZE parts
+   * in flight, each sent from a pooled buffer that is refilled once S3 has acknowledged it. Any
+   * failure waits for the parts in flight, then aborts the upload so no parts are left.
+   */
+  private async upload(key: string, body: AsyncIterable<Buffer>): Promise<void> {
+    const Bucket = this.options.bucket;
+    const buffers = new MultipartPartBuffers(this.options.partSizeBytes, QUEUE_SIZE + 1);
+    const inFlight = new Set<Promise<void>>();
+    const completed: CompletedPart[] = [];
+    let failure: { error: unknown } | undefined;
+    let uploadId: string | undefined;
+    const send = (id: string, part: FilledPart) => {
+      const sending = this.client
+        .send(
+          new UploadPartCommand({
+            Bucket,
+            Key: key,
+            UploadId: id,
+            PartNumber: part.number,
+            Body: part.bytes,
+            ContentLength: part.bytes.length,
+          }),
+        )
+        .then(
+          (answer) => {
+            completed.push({ PartNumber: part.number, ETag: answer.ETag });
+          },
+          (error: unknown) => {
+            failure ??= { error };
+          },
+        )
+        .finally(() => {
+          inFlight.delete(sending);
+          part.release();
+        });
+      inFlight.add(sending);
+    };
+    try {
+      for await (const part of buffers.parts(body)) {
+        if (part.number === 1 && part.last) {
+          await this.client.send(
+            new PutObjectCommand({ Bucket, Key: key, Body: part.bytes, ContentLength: part.bytes.length }),
+          );
+          part.release();
+          return;
+        }
+        uploadId ??= (await this.client.send(new CreateMultipartUploadCommand({ Bucket, Key: key })))
+          .UploadId;
+        if (!uploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
+        while (inFlight.size >= QUEUE_SIZE && !failure) await Promise.race(inFlight);
+        if (failure) throw failure.error;
+        send(uploadId, part);
+      }
+      await Promise.all(inFlight);
+      if (failure) throw failure.error;
+      completed.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: completed },
+        }),
+      );
+    } catch (error) {
+      await Promise.all(inFlight);
+      if (uploadId) await this.abort(key, uploadId);
+      throw error;
+    }
+  }
+
+  private async abort(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: key, UploadId: uploadId }),
+      );
+    } catch {
+      // The upload's own failure is what the caller acts on; the bucket's lifecycle rule for
+      // incomplete multipart uploads (docs/scaling.md) removes parts an unreachable store kept.
+    }
   }
 
   async get(key: string): Promise<Readable> {

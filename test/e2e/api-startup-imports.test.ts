@@ -15,7 +15,6 @@ import {
 // configured, the engines' SDKs only in processes that run jobs (each costs 10–30 MB of memory).
 const SDKS_NOT_FOR_THE_API = [
   '@aws-sdk/client-s3',
-  '@aws-sdk/lib-storage',
   '@google-cloud/storage',
   '@google/genai',
   'openai',

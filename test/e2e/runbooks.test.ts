@@ -126,10 +126,13 @@ describe('runbook: dead letters growing', () => {
     });
     const failed = await waitForJob(svc.url, ((await response.json()) as Job).job_id);
     expect(failed).toMatchObject({ status: 'FAILED', error_code: 'INPUT_UNREADABLE' });
-    // The job reads FAILED as soon as the transition is written; the worker counts it just after.
+    // The job reads FAILED as soon as the transition is written; the worker counts it and writes
+    // its dead letter just after.
     const after = await until(
       () => scrapeMetrics(`${svc.url}/metrics`),
-      (scrape) => scrape.value('jobs_failed_total', { error_code: 'INPUT_UNREADABLE' }) === 1,
+      (scrape) =>
+        scrape.value('jobs_failed_total', { error_code: 'INPUT_UNREADABLE' }) === 1 &&
+        scrape.value('dead_letter_jobs') === 1,
     );
     expect(after.value('dead_letter_jobs')).toBe(1);
     expect(after.value('jobs_failed_total', { error_code: 'INPUT_UNREADABLE' })).toBe(1);

@@ -16,7 +16,8 @@ export interface S3LoopbackServer {
   openUploads(): number;
   /** Answer the next `times` UploadPart requests with this status (a 5xx mid-upload). */
   failUploadParts(times: number, status?: number): void;
-  requests: Array<{ method: string; path: string; query: string }>;
+  /** Every request received, with the length of its body. */
+  requests: Array<{ method: string; path: string; query: string; bodyBytes: number }>;
   close(): Promise<void>;
 }
 
@@ -50,13 +51,18 @@ export async function startS3LoopbackServer(bucket = 'test-bucket'): Promise<S3L
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://loopback');
     const q = url.searchParams;
-    requests.push({ method: req.method ?? '', path: url.pathname, query: url.search });
+    const body = await readBody(req);
+    requests.push({
+      method: req.method ?? '',
+      path: url.pathname,
+      query: url.search,
+      bodyBytes: body.length,
+    });
     const signed = /^AWS4-HMAC-SHA256 /.test(req.headers.authorization ?? '') || q.has('X-Amz-Signature');
     if (!signed) return s3Error(res, 403, 'AccessDenied');
     const [, bucketName = '', ...keyParts] = url.pathname.split('/');
     const key = decodeURIComponent(keyParts.join('/'));
     if (bucketName !== bucket) return s3Error(res, 404, 'NoSuchBucket');
-    const body = await readBody(req);
 
     if (!key) {
       if (req.method === 'GET' && q.get('list-type') === '2') {

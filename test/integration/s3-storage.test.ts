@@ -78,6 +78,42 @@ describe('S3Storage against an S3-speaking loopback server', () => {
     expect(server.openUploads()).toBe(0);
   });
 
+  it('sends a multipart object in parts of exactly the configured size and stores it byte-identical', async () => {
+    // Not a multiple of the stream's 64 KiB slices: parts must be cut across chunks.
+    const partSizeBytes = 5 * MIB + 1000;
+    const storage = storageWith({ partSizeBytes });
+    const size = 3 * partSizeBytes + 12_345;
+    const stored = await storage.put('jobs/g/input', patternStream(size));
+    const expected = await readAll(patternStream(size));
+    const parts = server.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/jobs/g/input'));
+    const sizes = parts.map((r) => [Number(new URLSearchParams(r.query).get('partNumber')), r.bodyBytes]);
+    // Two parts are in flight at a time: they may arrive in either order.
+    expect(sizes.sort(([a = 0], [b = 0]) => a - b)).toEqual([
+      [1, partSizeBytes],
+      [2, partSizeBytes],
+      [3, partSizeBytes],
+      [4, 12_345],
+    ]);
+    expect(server.objects.get('tenant-a/jobs/g/input')?.equals(expected)).toBe(true);
+    expect(stored).toEqual({ sizeBytes: size, sha256: createHash('sha256').update(expected).digest('hex') });
+    expect(server.openUploads()).toBe(0);
+  });
+
+  it('stores an object of exactly one part with one PUT and an empty object too', async () => {
+    const storage = storageWith();
+    await storage.put('jobs/h/input', patternStream(5 * MIB));
+    await storage.put('jobs/h/empty', Readable.from([]));
+    const puts = server.requests.filter((r) => r.path.includes('/jobs/h/'));
+    expect(puts.map((r) => [r.method, r.query, r.bodyBytes])).toEqual([
+      ['PUT', expect.not.stringContaining('partNumber'), 5 * MIB],
+      ['PUT', expect.not.stringContaining('partNumber'), 0],
+    ]);
+    expect(server.objects.get('tenant-a/jobs/h/input')?.equals(await readAll(patternStream(5 * MIB)))).toBe(
+      true,
+    );
+    expect(server.objects.get('tenant-a/jobs/h/empty')?.length).toBe(0);
+  });
+
   it('writes small objects with one PUT and removes a whole job prefix', async () => {
     const storage = storageWith();
     await storage.put('jobs/b/input', 'input');
