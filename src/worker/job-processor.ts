@@ -674,7 +674,8 @@ export class JobProcessor {
       error_message: failure.message,
       attempts: record.attempts,
       failed_stage: failure.failedStage,
-      engine: record.engine ?? record.ocr_options?.engine ?? null,
+      // The engine that ran (with its version), else the one the job would run with (asked or default).
+      engine: engineOfJob(record, this.deps.engineDefaults),
       worker_id: this.deps.workerId,
       request: {
         job_type: record.job_type,

@@ -31,8 +31,8 @@ async function failedJob(requestId: string): Promise<Job> {
   const response = await submitFile(
     svc.url,
     { name: 'broken.pdf', bytes },
-    // Named, so the record carries it: a server-chosen engine is known only once the pipeline reports it.
-    { ocr_engine: 'tesseract' },
+    // No engine named: the dead letter names the server's default (OCR_ENGINE), as the job would run it.
+    {},
     { 'x-request-id': requestId },
   );
   expect(response.status).toBe(201);
